@@ -1,0 +1,171 @@
+"""A model is a folder: model.safetensors + config.json + tokenizer files. No pickle.
+
+Loading checks everything before allocating: config fields and bounds, every file's
+size and sha256 (recorded at save time, so truncation and tampering are caught), and the
+safetensors header's tensor names, dtypes and shapes against what the config implies.
+Any failure is a CheckpointError saying what is wrong.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
+
+from .errors import CheckpointError
+from .language_model import LanguageModel
+from .model import RNNLM, ModelConfig
+from .tokenizers import load_tokenizer
+
+FORMAT = "rnnlm-model"
+VERSION = 1
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.safetensors"
+MAX_CONFIG_BYTES = 1 << 20
+MAX_FILE_BYTES = 2 << 30
+TOP_LEVEL_FIELDS = {"format", "version", "model", "tokenizer", "files", "training"}
+STORAGE_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+SAFETENSORS_DTYPES = {"F32": "float32", "F16": "float16", "BF16": "bfloat16"}
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _weights_to_store(net: RNNLM, dtype: torch.dtype) -> dict[str, torch.Tensor]:
+    tensors = {name: t.detach().to(dtype).contiguous() for name, t in net.state_dict().items()}
+    if net.config.tie_weights:
+        del tensors["head.weight"]  # the same tensor as embedding.weight; stored once
+    return tensors
+
+
+def save_model(net: RNNLM, tokenizer, folder: Path | str, training: dict | None = None,
+               storage_dtype: str = "float32") -> Path:
+    """Write a model folder atomically (a temporary sibling renamed into place)."""
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        save_file(_weights_to_store(net, STORAGE_DTYPES[storage_dtype]), str(staging / WEIGHTS_FILE))
+        written = [WEIGHTS_FILE] + tokenizer.save(staging)
+        config = {
+            "format": FORMAT, "version": VERSION,
+            "model": net.config.to_dict(),
+            "tokenizer": {"kind": tokenizer.kind},
+            "files": {name: sha256_of(staging / name) for name in written},
+            "training": training or {},
+        }
+        (staging / CONFIG_FILE).write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        if folder.exists():
+            old = folder.with_name(f".{folder.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(folder, old)
+            os.replace(staging, folder)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(staging, folder)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return folder
+
+
+def read_config(folder: Path) -> dict:
+    path = folder / CONFIG_FILE
+    if not folder.is_dir():
+        raise CheckpointError(f"{folder} is not a model folder (no such directory)")
+    if not path.is_file():
+        raise CheckpointError(f"{folder} has no {CONFIG_FILE}: not a model folder")
+    if path.stat().st_size > MAX_CONFIG_BYTES:
+        raise CheckpointError(f"{path} is larger than {MAX_CONFIG_BYTES} bytes")
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise CheckpointError(f"{path} is not valid JSON ({exc}); the folder may be truncated") from None
+    if not isinstance(config, dict):
+        raise CheckpointError(f"{path} must hold a JSON object")
+    unknown = sorted(set(config) - TOP_LEVEL_FIELDS)
+    missing = sorted(TOP_LEVEL_FIELDS - set(config))
+    if unknown or missing:
+        raise CheckpointError(f"{path}: unknown fields {unknown}, missing fields {missing}")
+    if config["format"] != FORMAT or config["version"] != VERSION:
+        raise CheckpointError(f"{path}: format {config['format']!r} v{config['version']!r} is not {FORMAT!r} v{VERSION}")
+    if not isinstance(config["training"], dict) or not isinstance(config["files"], dict):
+        raise CheckpointError(f"{path}: 'training' and 'files' must be JSON objects")
+    return config
+
+
+def _check_files(folder: Path, recorded: dict) -> None:
+    if WEIGHTS_FILE not in recorded:
+        raise CheckpointError(f"{folder}/{CONFIG_FILE} does not list {WEIGHTS_FILE}")
+    for name, expected in recorded.items():
+        path = folder / name
+        if "/" in name or "\\" in name or name.startswith("."):
+            raise CheckpointError(f"{folder}: file name {name!r} is not allowed")
+        if not path.is_file():
+            raise CheckpointError(f"{folder} is missing {name}")
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise CheckpointError(f"{path} is larger than {MAX_FILE_BYTES >> 30} GiB")
+        if sha256_of(path) != expected:
+            raise CheckpointError(f"{path} does not match the checksum in {CONFIG_FILE}: "
+                                  "the file is truncated or was modified; restore or re-download the model")
+
+
+def _expected_shapes(config: ModelConfig) -> dict[str, tuple[int, ...]]:
+    with torch.device("meta"):  # shapes without allocating anything
+        net = RNNLM(config)
+    shapes = {name: tuple(t.shape) for name, t in net.state_dict().items()}
+    if config.tie_weights:
+        del shapes["head.weight"]
+    return shapes
+
+
+def _read_weights(path: Path, config: ModelConfig) -> dict[str, torch.Tensor]:
+    expected = _expected_shapes(config)
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            names = set(handle.keys())
+            if names != set(expected):
+                raise CheckpointError(f"{path}: tensors {sorted(names ^ set(expected))} do not match the config")
+            for name in names:
+                sliced = handle.get_slice(name)
+                shape, dtype = tuple(sliced.get_shape()), sliced.get_dtype()
+                if shape != expected[name]:
+                    raise CheckpointError(f"{path}: {name} has shape {shape}, the config implies {expected[name]}")
+                if dtype not in SAFETENSORS_DTYPES:
+                    raise CheckpointError(f"{path}: {name} has dtype {dtype}; allowed: {sorted(SAFETENSORS_DTYPES)}")
+            return {name: handle.get_tensor(name).to(torch.float32) for name in names}
+    except SafetensorError as exc:
+        raise CheckpointError(f"{path} is not a valid safetensors file ({exc})") from None
+
+
+def load_model(folder: Path | str, name: str | None = None) -> LanguageModel:
+    """Load and validate a model folder; runs no code from it."""
+    folder = Path(folder)
+    config = read_config(folder)
+    model_config = ModelConfig.from_dict(config["model"])
+    _check_files(folder, config["files"])
+    tokenizer = load_tokenizer(folder)
+    if tokenizer.kind != config["tokenizer"].get("kind"):
+        raise CheckpointError(f"{folder}: tokenizer files are {tokenizer.kind!r}, config says {config['tokenizer']!r}")
+    if tokenizer.vocab_size != model_config.vocab_size:
+        raise CheckpointError(f"{folder}: tokenizer has {tokenizer.vocab_size} tokens, "
+                              f"the model config has vocab_size {model_config.vocab_size}")
+    weights = _read_weights(folder / WEIGHTS_FILE, model_config)
+    net = RNNLM(model_config)
+    if model_config.tie_weights:
+        weights["head.weight"] = weights["embedding.weight"]
+    net.load_state_dict(weights, strict=True)
+    if model_config.tie_weights:
+        net.head.weight = net.embedding.weight
+    return LanguageModel(name=name or folder.name, net=net, tokenizer=tokenizer, metadata=config["training"], path=folder)

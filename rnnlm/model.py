@@ -1,0 +1,130 @@
+"""The network: embedding -> N stacked LSTM / GRU / tanh-RNN layers -> linear output.
+
+forward() is the fused path (nn.LSTM / nn.GRU / nn.RNN, oneDNN on CPU) used for training
+and batch scoring. The per-token traced path that also returns gates lives in stepper.py
+and is built from these same weights.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+import torch
+from torch import nn
+
+from .errors import CheckpointError
+
+CELLS = ("lstm", "gru", "rnn")
+# Bounds that keep a hostile or mistyped config.json from allocating gigabytes.
+LIMITS = {"vocab_size": (2, 200_000), "embed_dim": (1, 4096), "hidden_size": (1, 4096), "num_layers": (1, 8)}
+MAX_PARAMETERS = 200_000_000
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    vocab_size: int
+    cell: str = "lstm"
+    embed_dim: int = 128
+    hidden_size: int = 512
+    num_layers: int = 2
+    dropout: float = 0.0
+    tie_weights: bool = False
+
+    def __post_init__(self):
+        problems = self.problems()
+        if problems:
+            raise CheckpointError("invalid model config: " + "; ".join(problems))
+
+    def problems(self) -> list[str]:
+        found = []
+        if self.cell not in CELLS:
+            found.append(f"cell must be one of {', '.join(CELLS)}, got {self.cell!r}")
+        for name, (low, high) in LIMITS.items():
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+                found.append(f"{name} must be an integer in [{low}, {high}], got {value!r}")
+        if not isinstance(self.dropout, (int, float)) or not 0.0 <= self.dropout < 1.0:
+            found.append(f"dropout must be in [0, 1), got {self.dropout!r}")
+        if not isinstance(self.tie_weights, bool):
+            found.append(f"tie_weights must be true or false, got {self.tie_weights!r}")
+        elif self.tie_weights and self.embed_dim != self.hidden_size:
+            found.append("tie_weights needs embed_dim == hidden_size")
+        if not found and self.parameter_count() > MAX_PARAMETERS:
+            found.append(f"{self.parameter_count():,} parameters is over the limit of {MAX_PARAMETERS:,}")
+        return found
+
+    @property
+    def gate_multiplier(self) -> int:
+        return {"lstm": 4, "gru": 3, "rnn": 1}[self.cell]
+
+    def parameter_count(self) -> int:
+        g, h, e, v = self.gate_multiplier, self.hidden_size, self.embed_dim, self.vocab_size
+        recurrent = sum(g * h * ((e if layer == 0 else h) + h + 2) for layer in range(self.num_layers))
+        head = (0 if self.tie_weights else v * h) + v
+        return v * e + recurrent + head
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ModelConfig":
+        if not isinstance(data, dict):
+            raise CheckpointError("model config must be a JSON object")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise CheckpointError(f"model config has unknown fields {unknown}; allowed: {sorted(known)}")
+        if "vocab_size" not in data:
+            raise CheckpointError("model config is missing vocab_size")
+        return cls(**data)
+
+
+State = tuple[torch.Tensor, ...]  # LSTM: (h, c); GRU / RNN: (h,); each (layers, batch, hidden)
+
+
+class RNNLM(nn.Module):
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = config
+        recurrent = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}[config.cell]
+        self.embedding = nn.Embedding(config.vocab_size, config.embed_dim)
+        self.rnn = recurrent(config.embed_dim, config.hidden_size, config.num_layers, batch_first=True,
+                             dropout=config.dropout if config.num_layers > 1 else 0.0)
+        self.drop = nn.Dropout(config.dropout)
+        self.head = nn.Linear(config.hidden_size, config.vocab_size)
+        if config.tie_weights:
+            self.head.weight = self.embedding.weight
+        self._init_weights()
+
+    def _init_weights(self):
+        nn.init.normal_(self.embedding.weight, std=0.1)
+        if not self.config.tie_weights:
+            nn.init.normal_(self.head.weight, std=self.config.hidden_size ** -0.5)
+        nn.init.zeros_(self.head.bias)
+        if self.config.cell == "lstm":
+            # Forget-gate bias 1: start by remembering, the classic fix for early vanishing gradients.
+            h = self.config.hidden_size
+            for name, param in self.rnn.named_parameters():
+                if name.startswith("bias_ih"):
+                    with torch.no_grad():
+                        param[h:2 * h].fill_(1.0)
+
+    def initial_state(self, batch: int = 1) -> State:
+        shape = (self.config.num_layers, batch, self.config.hidden_size)
+        count = 2 if self.config.cell == "lstm" else 1
+        return tuple(torch.zeros(shape) for _ in range(count))
+
+    def forward(self, ids: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
+        """ids (batch, time) -> logits (batch, time, vocab), state after the last token."""
+        if state is None:
+            state = self.initial_state(ids.shape[0])
+        x = self.drop(self.embedding(ids))  # (batch, time, embed)
+        hx = state if self.config.cell == "lstm" else state[0]
+        out, new = self.rnn(x, hx)  # (batch, time, hidden)
+        logits = self.head(self.drop(out))
+        return logits, (new if isinstance(new, tuple) else (new,))
+
+
+def detach_state(state: State) -> State:
+    """Cut the graph between truncated-BPTT windows while keeping the values."""
+    return tuple(s.detach() for s in state)

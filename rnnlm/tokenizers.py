@@ -1,0 +1,205 @@
+"""Char-level and word-level (SentencePiece BPE) tokenizers with exact round trips.
+
+Both tokenizers share one interface: encode(text) -> list of ids, decode(ids) -> text,
+token_text(id), is_unknown(id), vocab_size, save(folder), and load_tokenizer(folder)
+reads back whichever kind a model folder holds. Id 0 is always the unknown token,
+decoded as UNKNOWN_TEXT so the UI can mark it.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import sentencepiece as spm
+
+from .errors import CheckpointError, CorpusError
+
+UNKNOWN_TEXT = "\ufffd"  # shown wherever the model met something outside its vocabulary
+UNKNOWN_ID = 0
+
+# SentencePiece treats every input line as a sentence and drops newlines, so newline is
+# carried as a private-use character registered as a user-defined symbol (always one piece).
+NEWLINE_SYMBOL = "\ue00a"
+# Training-only separator: BPE merges never cross it, so pieces stay inside one pre-token.
+PRETOKEN_DELIMITER = "\ue00b"
+SPACE_SYMBOL = "\u2581"  # SentencePiece's own escape for ' '
+
+# Pre-tokens: identifiers/words (with one leading space), numbers, C operators, single
+# punctuation, and whitespace runs (indentation). Prose gets whole words; code gets
+# identifiers, keywords and operators as candidate pieces.
+PRETOKEN_PATTERN = re.compile(
+    r" ?[^\W\d][\w]*"
+    r"| ?\d+"
+    r"| ?(?:->|\+\+|--|<<=?|>>=?|[<>=!+\-*/%&|^]=|&&|\|\||/\*|\*/|//|::|##)"
+    r"| ?[^\s\w]"
+    r"|[ \t]+(?![^ \t])|[ \t]+"
+    r"|\S"
+)
+
+TOKENIZER_FILE = "tokenizer.json"
+SENTENCEPIECE_FILE = "tokenizer.model"
+MAX_VOCAB = 200_000
+
+
+class CharTokenizer:
+    """One id per character seen in the training text; id 0 for anything else."""
+
+    kind = "char"
+
+    def __init__(self, chars: list[str]):
+        if len(set(chars)) != len(chars) or any(len(c) != 1 for c in chars):
+            raise CheckpointError("char vocabulary must list distinct single characters")
+        self.chars = list(chars)
+        self._texts = [UNKNOWN_TEXT] + self.chars
+        codepoints = np.array([ord(c) for c in self.chars], dtype=np.int64)
+        self._sorted_codepoints = np.sort(codepoints)
+        self._ids_by_sorted = np.argsort(codepoints) + 1
+
+    @classmethod
+    def build(cls, text: str) -> "CharTokenizer":
+        if not text:
+            raise CorpusError("cannot build a vocabulary from empty text")
+        return cls(sorted(set(text)))
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.chars) + 1
+
+    def extended(self, text: str) -> "CharTokenizer":
+        """A tokenizer that keeps every existing id and appends the new characters of text."""
+        known = set(self.chars)
+        return CharTokenizer(self.chars + sorted(set(text) - known))
+
+    def encode(self, text: str) -> list[int]:
+        # Vectorised lookup: ~50x faster than a dict per character on multi-MB corpora.
+        codepoints = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
+        if len(codepoints) == 0 or len(self._sorted_codepoints) == 0:
+            return [UNKNOWN_ID] * len(codepoints)
+        pos = np.searchsorted(self._sorted_codepoints, codepoints).clip(0, len(self._sorted_codepoints) - 1)
+        found = self._sorted_codepoints[pos] == codepoints
+        return np.where(found, self._ids_by_sorted[pos], UNKNOWN_ID).tolist()
+
+    def token_text(self, token_id: int) -> str:
+        return self._texts[token_id]
+
+    def decode(self, ids) -> str:
+        return "".join(self._texts[i] for i in ids)
+
+    def is_unknown(self, token_id: int) -> bool:
+        return token_id == UNKNOWN_ID
+
+    def context_id(self) -> int:
+        """The token fed before any text: a newline, as if the text started a new line."""
+        return self.encode("\n")[0]
+
+    def save(self, folder: Path) -> list[str]:
+        (Path(folder) / TOKENIZER_FILE).write_text(
+            json.dumps({"kind": "char", "chars": self.chars}, ensure_ascii=False), encoding="utf-8"
+        )
+        return [TOKENIZER_FILE]
+
+
+class WordTokenizer:
+    """SentencePiece BPE over pre-tokens, with newlines, tabs and indentation kept exactly."""
+
+    kind = "word"
+
+    def __init__(self, model_proto: bytes):
+        self.model_proto = model_proto
+        self._sp = spm.SentencePieceProcessor(model_proto=model_proto)
+        self._newline_id = self._sp.piece_to_id(NEWLINE_SYMBOL)
+        if self._newline_id == self._sp.unk_id():
+            raise CheckpointError("word tokenizer has no newline symbol: it was not built by rnnlm")
+        self._texts = [self._piece_text(i) for i in range(self._sp.get_piece_size())]
+
+    def _piece_text(self, token_id: int) -> str:
+        if self._sp.is_unknown(token_id):
+            return UNKNOWN_TEXT
+        piece = self._sp.id_to_piece(token_id)
+        return piece.replace(SPACE_SYMBOL, " ").replace(NEWLINE_SYMBOL, "\n")
+
+    @classmethod
+    def build(cls, text: str, vocab_size: int, max_sentences: int = 400_000, threads: int = 2) -> "WordTokenizer":
+        if not text.strip():
+            raise CorpusError("cannot build a word vocabulary from empty text")
+        lines = text.split("\n")
+        sentences = [PRETOKEN_DELIMITER.join(PRETOKEN_PATTERN.findall(line)) + PRETOKEN_DELIMITER + NEWLINE_SYMBOL
+                     for line in lines]
+        buffer = io.BytesIO()
+        try:
+            spm.SentencePieceTrainer.train(
+                sentence_iterator=iter(sentences), model_writer=buffer, vocab_size=vocab_size,
+                model_type="bpe", character_coverage=1.0,
+                # identity + no extra-whitespace removal: indentation and tabs survive.
+                normalization_rule_name="identity", remove_extra_whitespaces=False, add_dummy_prefix=False,
+                user_defined_symbols=[NEWLINE_SYMBOL], allow_whitespace_only_pieces=True,
+                split_by_unicode_script=False, split_by_whitespace=False, split_digits=False,
+                pretokenization_delimiter=PRETOKEN_DELIMITER,
+                unk_id=UNKNOWN_ID, bos_id=-1, eos_id=-1, pad_id=-1, unk_surface=UNKNOWN_TEXT,
+                input_sentence_size=max_sentences, shuffle_input_sentence=True, max_sentence_length=1 << 16,
+                num_threads=threads, minloglevel=2,
+            )
+        except RuntimeError as exc:
+            # SentencePiece says "Vocabulary size too high" when the text is too small.
+            raise CorpusError(f"could not build a {vocab_size}-piece word vocabulary: {exc}. "
+                              "Use a larger corpus or a smaller vocabulary size.") from None
+        return cls(buffer.getvalue())
+
+    @property
+    def vocab_size(self) -> int:
+        return self._sp.get_piece_size()
+
+    def encode(self, text: str) -> list[int]:
+        ids: list[int] = []
+        lines = text.split("\n")
+        for index, line_ids in enumerate(self._sp.encode(lines)):
+            ids.extend(line_ids)
+            if index < len(lines) - 1:
+                ids.append(self._newline_id)
+        return ids
+
+    def token_text(self, token_id: int) -> str:
+        return self._texts[token_id]
+
+    def decode(self, ids) -> str:
+        return "".join(self._texts[i] for i in ids)
+
+    def is_unknown(self, token_id: int) -> bool:
+        return token_id == UNKNOWN_ID
+
+    def context_id(self) -> int:
+        return self._newline_id
+
+    def save(self, folder: Path) -> list[str]:
+        (Path(folder) / SENTENCEPIECE_FILE).write_bytes(self.model_proto)
+        (Path(folder) / TOKENIZER_FILE).write_text(json.dumps({"kind": "word", "model": SENTENCEPIECE_FILE}))
+        return [TOKENIZER_FILE, SENTENCEPIECE_FILE]
+
+
+Tokenizer = CharTokenizer | WordTokenizer
+
+
+def load_tokenizer(folder: Path) -> Tokenizer:
+    """Read the tokenizer files of a model folder (JSON and a SentencePiece protobuf: no code runs)."""
+    path = Path(folder) / TOKENIZER_FILE
+    try:
+        spec = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise CheckpointError(f"{path} is missing or not valid JSON ({exc})") from None
+    kind = spec.get("kind") if isinstance(spec, dict) else None
+    if kind == "char":
+        chars = spec.get("chars")
+        if not isinstance(chars, list) or not all(isinstance(c, str) for c in chars) or len(chars) >= MAX_VOCAB:
+            raise CheckpointError(f"{path}: 'chars' must be a list of fewer than {MAX_VOCAB} characters")
+        return CharTokenizer(chars)
+    if kind == "word":
+        proto_path = Path(folder) / SENTENCEPIECE_FILE
+        try:
+            return WordTokenizer(proto_path.read_bytes())
+        except (OSError, RuntimeError) as exc:
+            raise CheckpointError(f"{proto_path} is missing or not a SentencePiece model ({exc})") from None
+    raise CheckpointError(f"{path}: unknown tokenizer kind {kind!r} (expected 'char' or 'word')")

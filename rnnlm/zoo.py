@@ -1,0 +1,55 @@
+"""The shipped models: pretrained/manifest.json, and finding a model by name or path."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from .checkpoint import load_model
+from .errors import CheckpointError
+from .language_model import LanguageModel
+
+PRETRAINED_DIR = Path(os.environ.get("RNNLM_PRETRAINED", Path(__file__).resolve().parent.parent / "pretrained"))
+MANIFEST_FILE = "manifest.json"
+ENTRY_FIELDS = ("name", "corpus", "level", "cell", "layers", "hidden_size", "parameters", "val_nats_per_char")
+
+
+def read_manifest(pretrained_dir: Path = PRETRAINED_DIR) -> list[dict]:
+    """Manifest entries, each with at least ENTRY_FIELDS; empty if nothing is shipped."""
+    path = Path(pretrained_dir) / MANIFEST_FILE
+    if not path.is_file():
+        return []
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise CheckpointError(f"{path} is not valid JSON ({exc})") from None
+    entries = manifest.get("models") if isinstance(manifest, dict) else None
+    if not isinstance(entries, list):
+        raise CheckpointError(f"{path} must be an object with a 'models' list")
+    for entry in entries:
+        missing = [f for f in ENTRY_FIELDS if f not in entry]
+        if missing:
+            raise CheckpointError(f"{path}: entry {entry.get('name', '?')!r} lacks {missing}")
+    return entries
+
+
+def model_names(pretrained_dir: Path = PRETRAINED_DIR) -> list[str]:
+    return [entry["name"] for entry in read_manifest(pretrained_dir)]
+
+
+def resolve(name_or_path: str, pretrained_dir: Path = PRETRAINED_DIR) -> Path:
+    """A shipped model's folder by name, or any model folder by path."""
+    if name_or_path in model_names(pretrained_dir):
+        return Path(pretrained_dir) / name_or_path
+    path = Path(name_or_path).expanduser()
+    if path.is_dir():
+        return path
+    known = ", ".join(model_names(pretrained_dir)) or "none shipped"
+    raise CheckpointError(f"no model named or at {name_or_path!r}; shipped models: {known}; "
+                          "or give the path of a model folder")
+
+
+def load(name_or_path: str, pretrained_dir: Path = PRETRAINED_DIR) -> LanguageModel:
+    folder = resolve(name_or_path, pretrained_dir)
+    return load_model(folder, name=name_or_path if name_or_path in model_names(pretrained_dir) else folder.name)
