@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -50,34 +51,46 @@ def _weights_to_store(net: RNNLM, dtype: torch.dtype) -> dict[str, torch.Tensor]
     return tensors
 
 
-def save_model(net: RNNLM, tokenizer, folder: Path | str, training: dict | None = None,
-               storage_dtype: str = "float32") -> Path:
-    """Write a model folder atomically (a temporary sibling renamed into place)."""
+@contextmanager
+def atomic_folder(folder: Path | str):
+    """Yield a staging folder; on success it replaces `folder` in one rename, so a crash
+    (even SIGKILL) leaves either the old folder or the new one, never half of each."""
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.staging.", dir=folder.parent))
     try:
-        save_file(_weights_to_store(net, STORAGE_DTYPES[storage_dtype]), str(staging / WEIGHTS_FILE))
-        written = [WEIGHTS_FILE] + tokenizer.save(staging)
-        config = {
-            "format": FORMAT, "version": VERSION,
-            "model": net.config.to_dict(),
-            "tokenizer": {"kind": tokenizer.kind},
-            "files": {name: sha256_of(staging / name) for name in written},
-            "training": training or {},
-        }
-        (staging / CONFIG_FILE).write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        yield staging
+        old = folder.with_name(f".{folder.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
         if folder.exists():
-            old = folder.with_name(f".{folder.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
             os.replace(folder, old)
-            os.replace(staging, folder)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(staging, folder)
+        os.replace(staging, folder)
+        shutil.rmtree(old, ignore_errors=True)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return folder
+
+
+def write_model_files(net: RNNLM, tokenizer, folder: Path, training: dict | None = None,
+                      storage_dtype: str = "float32") -> None:
+    """Weights, tokenizer and config.json (with every file's sha256) into an existing folder."""
+    save_file(_weights_to_store(net, STORAGE_DTYPES[storage_dtype]), str(folder / WEIGHTS_FILE))
+    written = [WEIGHTS_FILE] + tokenizer.save(folder)
+    config = {
+        "format": FORMAT, "version": VERSION,
+        "model": net.config.to_dict(),
+        "tokenizer": {"kind": tokenizer.kind},
+        "files": {name: sha256_of(folder / name) for name in written},
+        "training": training or {},
+    }
+    (folder / CONFIG_FILE).write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def save_model(net: RNNLM, tokenizer, folder: Path | str, training: dict | None = None,
+               storage_dtype: str = "float32") -> Path:
+    """Write a model folder atomically."""
+    with atomic_folder(folder) as staging:
+        write_model_files(net, tokenizer, staging, training, storage_dtype)
+    return Path(folder)
 
 
 def read_config(folder: Path) -> dict:

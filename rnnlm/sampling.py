@@ -151,11 +151,26 @@ class Step:
 
 
 def _explain(lm: LanguageModel, logits: np.ndarray, top_n: int) -> tuple[np.ndarray, float, list]:
-    model_probs = softmax(logits.astype(np.float64))
-    entropy = float(-(model_probs * np.log(np.maximum(model_probs, 1e-300))).sum())
-    top_ids = np.argsort(-model_probs, kind="stable")[:top_n]
-    top = [(lm.tokenizer.token_text(int(i)), int(i), float(model_probs[i])) for i in top_ids]
-    return model_probs, entropy, top
+    """The model's own distribution (temperature 1), its entropy in nats, its top_n tokens."""
+    shifted = logits - logits.max()
+    weights = np.exp(shifted)
+    total = weights.sum()
+    model_probs = weights / total
+    entropy = float(np.log(total) - model_probs @ shifted)  # -sum p log p, without log(0)
+    if len(model_probs) > 4 * top_n:
+        candidates = np.argpartition(-model_probs, top_n)[:top_n]
+        top_ids = candidates[np.argsort(-model_probs[candidates], kind="stable")]
+    else:
+        top_ids = np.argsort(-model_probs, kind="stable")[:top_n]
+    text = lm.tokenizer.token_text
+    return model_probs, entropy, [(text(int(i)), int(i), float(model_probs[i])) for i in top_ids]
+
+
+def _draw_distribution(logits: np.ndarray, model_probs: np.ndarray, settings: SamplingSettings) -> np.ndarray:
+    """sampling_distribution, reusing the model's probabilities when nothing changes them."""
+    if settings.temperature == 1.0 and settings.top_k == 0 and settings.top_p >= 1.0:
+        return model_probs
+    return sampling_distribution(logits, settings)
 
 
 def validate_prompt(prompt: str) -> str:
@@ -183,15 +198,16 @@ def generate(lm: LanguageModel, prompt: str, settings: SamplingSettings, trace: 
                     unknown=tokenizer.is_unknown(token_id), state=new_state if trace else None)
 
     for token_id in tokenizer.encode(prompt):
-        model_probs, entropy, top = _explain(lm, logits, top_n)
+        model_probs, entropy, top = _explain(lm, logits.astype(np.float64), top_n)
         state, logits = stepper.step(token_id, state)
         yield record(token_id, True, model_probs, float(model_probs[token_id]), entropy, top, state)
         index += 1
 
     generated = ""
     for _ in range(settings.max_new_tokens):
+        logits = logits.astype(np.float64)
         model_probs, entropy, top = _explain(lm, logits, top_n)
-        probs = sampling_distribution(logits.astype(np.float64), settings)
+        probs = _draw_distribution(logits, model_probs, settings)
         token_id = int(np.argmax(probs)) if settings.temperature == 0 else draw(probs, rng)
         state, logits = stepper.step(token_id, state)
         step = record(token_id, False, model_probs, float(probs[token_id]), entropy, top, state)

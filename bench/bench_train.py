@@ -1,0 +1,79 @@
+"""Training throughput of a 2x512 char LSTM against this machine's fp32 GEMM peak.
+
+    python bench/bench_train.py [--batch 32 64] [--window 128] [--steps 20]
+
+The fraction of peak counts the model's forward+backward FLOPs (3x forward: the LSTM
+matrix products plus the output layer) per second over a large square sgemm measured
+in the same run. Prints figures; asserts nothing (target: >= 65% of peak).
+"""
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+from rnnlm.model import RNNLM, ModelConfig  # noqa: E402
+from rnnlm.runtime import configure_threads  # noqa: E402
+
+
+def gemm_peak_flops(size: int = 2048, repeats: int = 10) -> float:
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    a @ b
+    start = time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    return 2 * size ** 3 * repeats / (time.perf_counter() - start)
+
+
+def training_flops_per_token(cfg: ModelConfig) -> float:
+    gates = cfg.gate_multiplier * cfg.hidden_size
+    forward = sum(2 * gates * ((cfg.embed_dim if i == 0 else cfg.hidden_size) + cfg.hidden_size)
+                  for i in range(cfg.num_layers)) + 2 * cfg.hidden_size * cfg.vocab_size
+    return 3 * forward  # backward costs about twice the forward
+
+
+def tokens_per_second(cfg: ModelConfig, batch: int, window: int, steps: int) -> float:
+    torch.manual_seed(0)
+    net = RNNLM(cfg)
+    optimizer = torch.optim.AdamW(net.parameters(), lr=1e-3)
+    x = torch.randint(0, cfg.vocab_size, (batch, window + 1))
+    state = None
+    for step in range(steps + 3):
+        if step == 3:
+            start = time.perf_counter()
+        logits, state = net(x[:, :-1], state)
+        loss = F.cross_entropy(logits.reshape(-1, cfg.vocab_size), x[:, 1:].reshape(-1))
+        optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+        optimizer.step()
+        state = tuple(s.detach() for s in state)
+    return batch * window * steps / (time.perf_counter() - start)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--batch", type=int, nargs="+", default=[32, 64])
+    parser.add_argument("--window", type=int, nargs="+", default=[128])
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--cell", default="lstm")
+    args = parser.parse_args()
+    threads = configure_threads()
+    peak = gemm_peak_flops()
+    cfg = ModelConfig(vocab_size=66, cell=args.cell, embed_dim=128, hidden_size=512, num_layers=2, dropout=0.2)
+    print(f"{threads} threads; fp32 GEMM peak {peak / 1e9:.0f} GFLOP/s")
+    for batch in args.batch:
+        for window in args.window:
+            rate = tokens_per_second(cfg, batch, window, args.steps)
+            used = rate * training_flops_per_token(cfg)
+            print(f"2x512 char {args.cell} B={batch} T={window}: {rate:,.0f} tokens/s = "
+                  f"{used / 1e9:.0f} GFLOP/s = {used / peak:.0%} of peak (target >= 65%)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,43 @@
+"""Shared fixtures: tiny models built in the test, for every level x cell."""
+
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+from rnnlm import CharTokenizer, LanguageModel, ModelConfig, RNNLM, WordTokenizer  # noqa: E402
+
+torch.set_num_threads(2)
+
+
+@pytest.fixture(scope="session")
+def shakespeare_text() -> str:
+    return (SHARED_DATA / "tinyshakespeare.txt").read_text(encoding="utf-8")[:200_000]
+
+
+@pytest.fixture(scope="session")
+def word_tokenizer(shakespeare_text) -> WordTokenizer:
+    return WordTokenizer.build(shakespeare_text, vocab_size=500)
+
+
+def tiny_model(tokenizer, cell="lstm", layers=2, hidden=24, embed=12, seed=0, tie=False) -> LanguageModel:
+    torch.manual_seed(seed)
+    config = ModelConfig(vocab_size=tokenizer.vocab_size, cell=cell, embed_dim=hidden if tie else embed,
+                         hidden_size=hidden, num_layers=layers, tie_weights=tie)
+    return LanguageModel(f"tiny-{tokenizer.kind}-{cell}", RNNLM(config), tokenizer)
+
+
+@pytest.fixture(scope="session")
+def char_tokenizer(shakespeare_text) -> CharTokenizer:
+    return CharTokenizer.build(shakespeare_text)
+
+
+@pytest.fixture(params=["char-lstm", "char-gru", "char-rnn", "word-lstm", "word-gru", "word-rnn"])
+def any_model(request, char_tokenizer, word_tokenizer) -> LanguageModel:
+    level, cell = request.param.split("-")
+    return tiny_model(char_tokenizer if level == "char" else word_tokenizer, cell=cell)

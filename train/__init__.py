@@ -1,0 +1,1 @@
+"""Training command line, corpus preparation and the shipped models' configs."""
