@@ -1,0 +1,145 @@
+"""Publish a trained model into pretrained/: copy, measure, write its card and manifest entry.
+
+    python -m train.publish runs/shakespeare-char-lstm/model shakespeare-char-lstm [--fp16]
+
+Measures everything it records: validation nats/char on the whole held-out split and on
+a fixed slice (the first SLICE_CHARS characters, which the test suite re-scores), and a
+sample that `python -m rnnlm sample` reproduces byte for byte.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from rnnlm.checkpoint import load_model, save_model
+from rnnlm.corpus import split_corpus
+from rnnlm.errors import RnnlmError
+from rnnlm.runtime import configure_threads
+from rnnlm.sampling import SamplingSettings, sample_text
+from rnnlm.scoring import score_text
+from rnnlm.zoo import MANIFEST_FILE, PRETRAINED_DIR
+
+from .prepare import corpus_text
+
+SLICE_CHARS = 20_000
+SAMPLE_PROMPTS = {"tinyshakespeare": "ROMEO:", "shakespeare": "ROMEO:", "c": "static int", "linux": "static int"}
+LICENCES = {
+    "tinyshakespeare": "public-domain text (karpathy/char-rnn data/tinyshakespeare)",
+    "shakespeare": "public-domain text; packaging CC-BY 2.5 (Open Knowledge Foundation)",
+    "linux": "GPL-2.0 (Linux 6.1 kernel/, mm/, lib/)",
+    "c": "BSD-3 / BSD-2 / MIT (zstd, lz4, xxhash, brotli)",
+}
+
+
+def measure(folder: Path, corpus: str) -> dict:
+    lm = load_model(folder)
+    _, val = split_corpus(corpus_text(corpus), corpus)
+    started = time.perf_counter()
+    whole = score_text(lm, val)
+    scoring_seconds = time.perf_counter() - started
+    piece = score_text(lm, val[:SLICE_CHARS])
+    figures = {
+        "val_nats_per_char": round(whole.nats_per_char, 4), "val_bits_per_char": round(whole.bits_per_char, 4),
+        "val_chars": whole.chars, "val_slice_chars": SLICE_CHARS,
+        "val_slice_nats_per_char": round(piece.nats_per_char, 4), "scoring_seconds": round(scoring_seconds, 1),
+    }
+    if lm.level == "word":
+        figures["word_perplexity"] = round(math.exp(whole.total_nats / whole.tokens), 2)
+        figures["chars_per_token"] = round(whole.chars / whole.tokens, 3)
+    return figures
+
+
+def card_text(name: str, entry: dict, training: dict, sample: str, settings: SamplingSettings, prompt: str) -> str:
+    cfg = training.get("train_config", {})
+    lines = [
+        f"# {name}", "",
+        f"{entry['level']}-level {entry['cell'].upper()}, {entry['layers']} x {entry['hidden_size']}, "
+        f"{entry['parameters']:,} parameters, trained on `{entry['corpus']}`.", "",
+        *(["**Smoke-test model**: trained for seconds so the app and tests have something to load until "
+            "the trained zoo lands. Expect poor samples.", ""] if entry.get("smoke") else []),
+        "## Data", "",
+        f"- Corpus: `{entry['corpus']}.txt` from `../shared/data` ({LICENCES.get(entry['corpus'], 'see data README')}).",
+        f"- Split: {'first 90% train / last 10% validation' if entry['corpus'] == 'tinyshakespeare' else 'last 5% held out for validation'}"
+        f" ({entry['val_chars']:,} validation characters).", "",
+        "## Quality (measured by `python -m train.publish`)", "",
+        f"- Validation: **{entry['val_nats_per_char']:.4f} nats/char**, {entry['val_bits_per_char']:.4f} bits/char "
+        f"(whole split, full context).",
+        f"- First {entry['val_slice_chars']:,} validation characters: {entry['val_slice_nats_per_char']:.4f} nats/char "
+        "(the figure the test suite re-scores).",
+    ]
+    if "word_perplexity" in entry:
+        lines.append(f"- Word level: perplexity {entry['word_perplexity']} per token, "
+                     f"{entry['chars_per_token']} characters per token.")
+    lines += [
+        "", "## Training", "",
+        f"- Command: `python -m train --config train/configs/{name}.toml`",
+        f"- {entry['steps']:,} steps, {entry['tokens_seen']:,} tokens seen, {entry['training_minutes']} minutes "
+        f"on {entry['hardware']}.",
+        f"- Batch {cfg.get('batch_size')} streams x window {cfg.get('window')}, dropout {cfg.get('dropout')}, "
+        f"lr {cfg.get('lr')} cosine to {cfg.get('min_lr')}, gradient clip {cfg.get('grad_clip')}.",
+        f"- Weights stored as {entry['storage_dtype']}.", "",
+        "## Sample", "",
+        f"`python -m rnnlm sample --model {name} --prompt {json.dumps(prompt)} --temperature {settings.temperature} "
+        f"--max-new-tokens {settings.max_new_tokens} --seed {settings.seed}`", "",
+        "```text", prompt + sample, "```", "",
+    ]
+    return "\n".join(lines)
+
+
+def update_manifest(entry: dict) -> None:
+    path = PRETRAINED_DIR / MANIFEST_FILE
+    manifest = json.loads(path.read_text()) if path.exists() else {"models": []}
+    manifest["models"] = sorted([m for m in manifest["models"] if m["name"] != entry["name"]] + [entry],
+                                key=lambda m: m["name"])
+    path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+
+
+def publish(source: Path, name: str, fp16: bool = False, smoke: bool = False) -> dict:
+    target = PRETRAINED_DIR / name
+    lm = load_model(source)
+    training = lm.metadata
+    corpus = training.get("facts", {}).get("corpus") or training["train_config"]["corpus"]
+    save_model(lm.net, lm.tokenizer, target, training, storage_dtype="float16" if fp16 else "float32")
+    figures = measure(target, corpus)
+    prompt = SAMPLE_PROMPTS.get(corpus, "")
+    settings = SamplingSettings(temperature=0.8, max_new_tokens=300 if lm.level == "char" else 120, seed=1)
+    sample = sample_text(load_model(target), prompt, settings)
+    entry = {
+        "name": name, "corpus": corpus, "level": lm.level, "cell": lm.cell, "layers": lm.config.num_layers,
+        "hidden_size": lm.config.hidden_size, "embed_dim": lm.config.embed_dim, "vocab_size": lm.config.vocab_size,
+        "parameters": lm.parameter_count(), **figures,
+        "steps": training.get("steps"), "tokens_seen": training.get("tokens_seen"),
+        "training_minutes": training.get("minutes"), "hardware": training.get("hardware"),
+        "storage_dtype": "float16" if fp16 else "float32", "smoke": smoke,
+        "sample": {"prompt": prompt, **settings.to_dict(), "stop": [], "text": sample},
+    }
+    (target / "card.md").write_text(card_text(name, entry, training, sample, settings, prompt), encoding="utf-8")
+    update_manifest(entry)
+    return entry
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m train.publish", description=__doc__.split("\n")[0])
+    parser.add_argument("source", type=Path, help="a trained model folder (runs/NAME/model)")
+    parser.add_argument("name", help="<corpus>-<char|word>-<lstm|gru>")
+    parser.add_argument("--fp16", action="store_true", help="store weights as float16")
+    parser.add_argument("--smoke", action="store_true", help="label as a smoke-test model")
+    args = parser.parse_args(argv)
+    configure_threads()
+    try:
+        entry = publish(args.source, args.name, args.fp16, args.smoke)
+    except RnnlmError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps({k: v for k, v in entry.items() if k != "sample"}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
