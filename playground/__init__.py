@@ -1,0 +1,1 @@
+"""The Streamlit playground: views over the rnnlm core. Run with `streamlit run playground/app.py`."""

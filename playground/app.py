@@ -1,0 +1,62 @@
+"""The playground's entry point: `streamlit run playground/app.py`.
+
+Draws what every page shares (page config, the stylesheet, the sidebar's model picker and
+sampling controls, notices about the opened link), writes the controls to the URL, then
+runs the selected page. A new page is one PageSpec line below plus its file in views/.
+"""
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # `streamlit run` puts only playground/ on the path
+    sys.path.insert(0, str(ROOT))
+
+import streamlit as st  # noqa: E402
+
+from playground import blocks, render, sidebar, state  # noqa: E402
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    file: str  # relative to this file
+    title: str
+    icon: str
+    url_path: str
+    url_params: tuple[str, ...]  # the controls this page keeps in the URL
+    sampling: bool  # whether the sidebar shows the sampling controls
+
+
+PAGES = (
+    PageSpec("views/generate.py", "Generate", "✍️", "generate", state.GENERATE_PARAMS, sampling=True),
+    PageSpec("views/compare.py", "Compare", "⚖️", "compare", state.COMPARE_PARAMS, sampling=True),
+    PageSpec("views/models.py", "Models", "📚", "models", state.MODEL_PARAMS, sampling=False),
+)
+
+
+def navigation() -> tuple[PageSpec, st.Page]:
+    pages = [st.Page(spec.file, title=spec.title, icon=spec.icon, url_path=spec.url_path, default=index == 0)
+             for index, spec in enumerate(PAGES)]
+    selected = st.navigation(pages)
+    return next(spec for spec, page in zip(PAGES, pages) if page is selected), selected
+
+
+def main() -> None:
+    st.set_page_config(page_title="RNN playground", page_icon="🔡", layout="wide")
+    st.html(render.STYLESHEET)
+    catalogue = blocks.catalogue()
+    if not catalogue:
+        st.error("No models found: pretrained/manifest.json lists none. Train one: see the README.")
+        st.stop()
+    state.start(catalogue)
+    spec, page = navigation()
+    sidebar.model_picker(catalogue)
+    if spec.sampling:
+        sidebar.sampling_controls()
+    state.write_url(spec.url_params)
+    blocks.notices()
+    page.run()
+
+
+main()

@@ -1,0 +1,79 @@
+"""Page building blocks shared by the views: streaming output, coloured result, share link."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from urllib.parse import quote, urlencode
+
+import streamlit as st
+
+from rnnlm import LanguageModel
+
+from . import charts, export, generation, render, resources, state
+from .catalogue import ModelInfo, build_catalogue
+from .generation import Generation
+from .request import Request
+
+
+def catalogue() -> list[ModelInfo]:
+    """Shipped models and the models made in this session, read afresh on every run."""
+    return build_catalogue(resources.manifest(), state.session_model_entries())
+
+
+def prompt_box() -> None:
+    st.text_area("Prompt", height=90, max_chars=state.MAX_PROMPT_CHARS,
+                 placeholder="Empty: the model starts from a fresh line", **state.bind(state.PROMPT))
+
+
+def share_url(base: str | None, query: dict) -> str:
+    """An absolute link when the browser told us where the app lives, else a relative one."""
+    return f"{(base or '').rstrip('/') or '.'}/?{urlencode(query, doseq=True, quote_via=quote)}"
+
+
+def share_link(keys: tuple[str, ...]) -> None:
+    st.caption("🔗 Share link: opens this page with these settings and gives the same text")
+    st.code(share_url(st.context.url, state.share_query(keys)), language=None, wrap_lines=True)
+
+
+def stream(placeholder, lm: LanguageModel, request: Request) -> Generation:
+    """Sample, redrawing the placeholder with the text so far every few tokens."""
+    def redraw(steps):
+        placeholder.html(render.streaming_html(request.prompt, "".join(s.text for s in steps if not s.from_prompt)))
+
+    placeholder.html(render.streaming_html(request.prompt, ""))
+    return generation.run(lm, request, redraw)
+
+
+def coloured_text(placeholder, result: Generation) -> None:
+    placeholder.html(render.tokens_html(result.steps) + render.legend_html())
+
+
+def summary(result: Generation) -> str:
+    new = result.new_steps
+    if not new:
+        return "No tokens were generated."
+    mean_probability = sum(step.model_prob for step in new) / len(new)
+    mean_entropy = sum(step.entropy for step in new) / len(new)
+    return (f"{len(new):,} new tokens, {len(result.generated_text):,} characters · mean p(chosen) "
+            f"{mean_probability:.1%} · mean entropy {mean_entropy:.2f} nats · "
+            f"{result.tokens_per_second:,.0f} tokens/s")
+
+
+def chart(result: Generation, key: str) -> None:
+    st.plotly_chart(charts.probability_entropy_figure(result.steps), key=key, config={"displaylogo": False})
+
+
+def downloads(result: Generation, file_stem: str, key: str) -> None:
+    request = asdict(result.request)
+    text_col, csv_col, json_col = st.columns(3)
+    text_col.download_button("⬇ Text", result.text, f"{file_stem}.txt", "text/plain", key=f"{key}-txt",
+                             on_click="ignore", width="stretch")
+    csv_col.download_button("⬇ Tokens (CSV)", export.to_csv(result.steps), f"{file_stem}-tokens.csv", "text/csv",
+                            key=f"{key}-csv", on_click="ignore", width="stretch")
+    json_col.download_button("⬇ Tokens (JSON)", export.to_json(result.steps, request), f"{file_stem}-tokens.json",
+                             "application/json", key=f"{key}-json", on_click="ignore", width="stretch")
+
+
+def notices() -> None:
+    for notice in state.notices():
+        st.warning(notice, icon="⚠️")

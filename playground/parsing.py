@@ -1,0 +1,55 @@
+"""Turning one URL parameter's text into a value, or into a sentence saying why not.
+
+Pure functions, no Streamlit: state.py decides which parameter uses which parser and
+what the fallback is; these only judge the text. Each returns (value, problem) where
+problem is None when the text was usable.
+"""
+
+from __future__ import annotations
+
+import math
+
+Parsed = tuple[object, str | None]
+
+
+def parse_float(name: str, text: str, low: float, high: float) -> Parsed:
+    try:
+        value = float(text)
+    except ValueError:
+        return None, f"{name}={text!r} is not a number"
+    if not math.isfinite(value) or not low <= value <= high:
+        return None, f"{name}={text!r} is outside {low:g}–{high:g}"
+    return value, None
+
+
+def parse_int(name: str, text: str, low: int, high: int) -> Parsed:
+    try:
+        value = int(text.strip(), 10)
+    except ValueError:
+        return None, f"{name}={text!r} is not a whole number"
+    if not low <= value <= high:
+        return None, f"{name}={text!r} is outside {low:,}–{high:,}"
+    return value, None
+
+
+def parse_text(name: str, text: str, max_chars: int) -> Parsed:
+    if len(text) > max_chars:
+        return None, f"{name} is {len(text):,} characters long; the limit is {max_chars:,}"
+    return text, None
+
+
+def parse_choice(name: str, text: str, choices: list[str]) -> Parsed:
+    if text not in choices:
+        return None, f"{name}={text!r} is not one of the available models"
+    return text, None
+
+
+def parse_choices(name: str, texts: list[str], choices: list[str], low: int, high: int) -> Parsed:
+    """A list of distinct known choices, low to high of them."""
+    known = list(dict.fromkeys(t for t in texts if t in choices))
+    if len(known) < low or len(known) > high:
+        return None, f"{name} must name {low} to {high} distinct available models, got {texts!r}"
+    unknown = [t for t in texts if t not in choices]
+    if unknown:
+        return known, f"{name}: dropped unknown models {unknown!r}"
+    return known, None

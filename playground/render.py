@@ -1,0 +1,104 @@
+"""Step records -> HTML: text coloured by the probability of each token, with its alternatives.
+
+Pure functions, no Streamlit. Every piece of text that came from a user or a model goes
+through html.escape before it touches markup, so a prompt such as
+`<img src=x onerror=alert(1)>` is shown, never run. The alternatives appear on hover and,
+because each token is focusable (tabindex), on click or keyboard focus: CSS only, no script.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Iterable, Sequence
+
+from rnnlm import Step
+
+# (lowest probability of the bin, background, legend text): a warm colour means the model
+# found this token surprising. Light tints keep dark text readable in both themes.
+PROBABILITY_BINS = (
+    (0.8, "#e3f2e1", "≥ 80%"),
+    (0.5, "#b9e0b0", "50–80%"),
+    (0.2, "#fbe7a1", "20–50%"),
+    (0.05, "#f9c08f", "5–20%"),
+    (0.0, "#f28b82", "< 5%"),
+)
+VISIBLE_WHITESPACE = {" ": "␣", "\n": "↵", "\t": "⇥", "\r": "␍"}
+
+STYLESHEET = """<style>
+.rnnlm-out{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:0.92rem;
+  line-height:1.65;white-space:pre-wrap;word-break:break-word;padding:0.6rem 0.8rem;border-radius:0.5rem;
+  border:1px solid rgba(128,128,128,0.35);color:#1b1b1b;background:#fcfcfc}
+.rnnlm-out .prompt{color:#6b6b6b}
+.rnnlm-tok{position:relative;border-radius:3px;cursor:pointer;outline:none}
+.rnnlm-tok.from-prompt{text-decoration:underline dotted #555;text-underline-offset:3px}
+.rnnlm-tok.nl::before{content:"↵";color:#8a8a8a;font-size:0.8em}
+.rnnlm-tok:hover,.rnnlm-tok:focus{box-shadow:0 0 0 2px #3b6fd6}
+.rnnlm-alts{display:none;position:absolute;left:0;top:1.6em;z-index:1000;min-width:13rem;
+  white-space:normal;background:#ffffff;color:#1b1b1b;border:1px solid #b5b5b5;border-radius:6px;
+  padding:0.4rem 0.55rem;box-shadow:0 4px 14px rgba(0,0,0,0.18);font-size:0.8rem;line-height:1.35}
+.rnnlm-tok:hover .rnnlm-alts,.rnnlm-tok:focus .rnnlm-alts{display:block}
+.rnnlm-alts table{border-collapse:collapse;width:100%;margin-top:0.25rem}
+.rnnlm-alts td{padding:1px 4px;white-space:pre}
+.rnnlm-alts tr.chosen td{font-weight:700}
+.rnnlm-alts .bar{display:inline-block;height:0.55em;background:#3b6fd6;border-radius:2px}
+.rnnlm-legend{display:flex;flex-wrap:wrap;gap:0.35rem 0.8rem;font-size:0.8rem;margin:0.35rem 0 0.2rem;
+  align-items:center}
+.rnnlm-legend .swatch{display:inline-block;width:1.1em;height:0.9em;border-radius:2px;margin-right:0.3em;
+  vertical-align:middle;border:1px solid rgba(0,0,0,0.15)}
+</style>"""
+
+
+def probability_colour(probability: float) -> str:
+    return next(colour for low, colour, _ in PROBABILITY_BINS if probability >= low)
+
+
+def visible_token(text: str) -> str:
+    """Whitespace made visible, for places where a bare space or newline would vanish."""
+    return "".join(VISIBLE_WHITESPACE.get(ch, ch) for ch in text) or "∅"
+
+
+def percent(probability: float) -> str:
+    return f"{probability:.1%}" if probability >= 0.001 else f"{probability:.1e}"
+
+
+def alternatives_html(step: Step) -> str:
+    """The popup for one token: its probability, the entropy, and the model's top guesses."""
+    rows = []
+    for text, token_id, probability in step.top:
+        chosen = ' class="chosen"' if token_id == step.token_id else ""
+        bar = f'<span class="bar" style="width:{max(1, round(probability * 60))}px"></span>'
+        rows.append(f"<tr{chosen}><td>{html.escape(visible_token(text))}</td>"
+                    f"<td>{percent(probability)}</td><td>{bar}</td></tr>")
+    origin = "prompt token (read, not sampled)" if step.from_prompt else f"sampled with p = {percent(step.prob)}"
+    return (f'<span class="rnnlm-alts"><b>{html.escape(visible_token(step.text))}</b>: '
+            f"model p = {percent(step.model_prob)}, {origin}<br>entropy {step.entropy:.2f} nats"
+            f"<table>{''.join(rows)}</table></span>")
+
+
+def token_html(step: Step) -> str:
+    classes = ["rnnlm-tok"] + (["from-prompt"] if step.from_prompt else []) + (["nl"] if step.text == "\n" else [])
+    return (f'<span class="{" ".join(classes)}" tabindex="0" data-index="{step.index}" '
+            f'style="background:{probability_colour(step.model_prob)}">'
+            f"{html.escape(step.text)}{alternatives_html(step)}</span>")
+
+
+def tokens_html(steps: Iterable[Step]) -> str:
+    """The finished text: one coloured, focusable span per token."""
+    return f'<div class="rnnlm-out rnnlm-tokens">{"".join(token_html(step) for step in steps)}</div>'
+
+
+def streaming_html(prompt: str, generated: str) -> str:
+    """Plain text while sampling runs: cheap to redraw every few tokens."""
+    return (f'<div class="rnnlm-out rnnlm-stream"><span class="prompt">{html.escape(prompt)}</span>'
+            f"{html.escape(generated)}</div>")
+
+
+def legend_html() -> str:
+    swatches = "".join(f'<span><span class="swatch" style="background:{colour}"></span>{label}</span>'
+                       for _, colour, label in PROBABILITY_BINS)
+    return (f'<div class="rnnlm-legend"><b>Probability the model gave each token:</b>{swatches}'
+            "<span>· dotted underline = prompt · hover or click a token for the alternatives</span></div>")
+
+
+def plain_text(steps: Sequence[Step]) -> str:
+    return "".join(step.text for step in steps)

@@ -1,0 +1,55 @@
+"""Generate page: sample from the chosen model, watch the text arrive, then see why it was written.
+
+The text is a pure function of the Request (model, prompt, settings, seed), so the page
+samples only when the Request changes or Generate is pressed, and otherwise redraws the
+result it kept. That same Request is in the URL, so a shared link shows the same text.
+"""
+
+import streamlit as st
+
+from playground import blocks, resources, state
+from playground.generation import Generation
+from rnnlm import RnnlmError
+
+PAGE = "generate"
+
+
+def sampled_or_kept(output, info, request, pressed: bool) -> Generation:
+    kept = state.recall(PAGE)
+    if kept is not None and kept.request == request and not pressed:
+        return kept
+    result = blocks.stream(output, resources.load(info), request)
+    state.remember(PAGE, result)
+    return result
+
+
+def reproduce(info, result: Generation) -> None:
+    blocks.share_link(state.GENERATE_PARAMS)
+    st.caption("The same text from the command line:")
+    st.code(result.request.cli_command(info.path), language="bash", wrap_lines=True)
+
+
+def show() -> None:
+    info = state.current_model(blocks.catalogue())
+    st.title("✍️ Generate")
+    st.caption(f"Sampling from **{info.name}** ({info.shape}). Each token is drawn from the model's "
+               "prediction given everything before it.")
+    blocks.prompt_box()
+    generate_column, sample_column, _ = st.columns([1, 1, 4])
+    pressed = generate_column.button("Generate", type="primary", key="generate", width="stretch")
+    sample_column.button("🎲 New sample", key="new_sample", on_click=state.roll_seed, width="stretch",
+                         help="A random seed, then generate")
+    output = st.empty()
+    try:
+        result = sampled_or_kept(output, info, state.request(), pressed)
+    except RnnlmError as exc:  # a model folder that fails its checks, or settings the core refuses
+        output.error(str(exc))
+        return
+    blocks.coloured_text(output, result)
+    st.caption(blocks.summary(result))
+    blocks.chart(result, key="generate-chart")
+    blocks.downloads(result, info.name, key="generate")
+    reproduce(info, result)
+
+
+show()
