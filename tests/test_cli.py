@@ -1,0 +1,78 @@
+"""The command line, through a subprocess, as a user runs it."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT, tiny_model
+from rnnlm import save_model
+from rnnlm.zoo import read_manifest
+
+
+def cli(*args, stdin=None):
+    return subprocess.run([sys.executable, "-m", "rnnlm", *args], capture_output=True, text=True, cwd=ROOT,
+                          input=stdin, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory, char_tokenizer):
+    lm = tiny_model(char_tokenizer)
+    return save_model(lm.net, lm.tokenizer, tmp_path_factory.mktemp("cli") / "m")
+
+
+def test_sample_plain_text_starts_with_prompt(model_dir):
+    out = cli("sample", "--model", str(model_dir), "--prompt", "ROMEO:", "--max-new-tokens", "25", "--seed", "3")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("ROMEO:") and len(out.stdout) == len("ROMEO:") + 25 + 1
+
+
+def test_sample_json_lines(model_dir):
+    out = cli("sample", "--model", str(model_dir), "--max-new-tokens", "10", "--json", "--top-k", "5")
+    records = [json.loads(line) for line in out.stdout.splitlines()]
+    assert len(records) == 10
+    for r in records:
+        assert isinstance(r["id"], int) and 0 < r["prob"] <= 1
+        assert all(isinstance(t, str) and 0 <= p <= 1 for t, p in r["top"])
+
+
+def test_score_text_and_json(model_dir, tmp_path):
+    text_file = tmp_path / "t.txt"
+    text_file.write_text("To be, or not to be: that is the question.\n", encoding="utf-8")
+    plain = cli("score", "--model", str(model_dir), str(text_file))
+    assert plain.returncode == 0 and "nats/char" in plain.stdout and "bits/char" in plain.stdout
+    data = json.loads(cli("score", "--model", str(model_dir), str(text_file), "--json").stdout)
+    assert data["chars"] == 43 and data["tokens"] == 43
+    assert abs(data["bits_per_char"] * 0.6931471805599453 - data["nats_per_char"]) < 1e-9
+
+
+def test_models_lists_the_manifest():
+    out = cli("models")
+    assert out.returncode == 0
+    for entry in read_manifest():
+        assert entry["name"] in out.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["sample", "--model", "no-such-model"], "no model named"),
+    (["sample", "--model", "MODEL", "--temperature", "-1"], "temperature must be between"),
+    (["sample", "--model", "MODEL", "--top-p", "2"], "top_p must be"),
+    (["sample", "--model", "MODEL", "--top-k", "-1"], "top_k must be"),
+    (["sample", "--model", "MODEL", "--max-new-tokens", "99999999"], "max_new_tokens"),
+    (["sample", "--model", "MODEL", "--seed", "abc"], "invalid int value"),
+    (["score", "--model", "MODEL", "/no/such/file.txt"], "no such file"),
+    (["sample"], "required"),
+])
+def test_user_mistakes_give_one_line_and_status_2(model_dir, args, message):
+    out = cli(*[str(model_dir) if a == "MODEL" else a for a in args])
+    assert out.returncode == 2
+    assert message in out.stderr and "Traceback" not in out.stderr
+    assert out.stderr.count("\n") == 1
+
+
+def test_non_utf8_file_is_refused_clearly(model_dir, tmp_path):
+    bad = tmp_path / "latin1.txt"
+    bad.write_bytes("café".encode("latin-1"))
+    out = cli("score", "--model", str(model_dir), str(bad))
+    assert out.returncode == 2 and "not UTF-8" in out.stderr

@@ -1,0 +1,84 @@
+"""The fused forward and the traced NumPy step path agree; configs are validated."""
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import tiny_model
+from rnnlm import CheckpointError, ModelConfig, QUANTITIES
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+@pytest.mark.parametrize("layers", [1, 2, 3])
+@pytest.mark.parametrize("tie", [False, True])
+def test_fused_and_step_paths_agree(cell, layers, tie, char_tokenizer, shakespeare_text):
+    lm = tiny_model(char_tokenizer, cell=cell, layers=layers, tie=tie, seed=layers)
+    with torch.no_grad():  # random weights are too tame: make the gates actually swing
+        for p in lm.net.rnn.parameters():
+            p.mul_(2.0)
+    ids = char_tokenizer.encode(shakespeare_text[:80])
+    with torch.no_grad():
+        logits, state = lm.net(torch.tensor([ids]))
+    states, last_logits = lm.stepper.read(ids)
+    np.testing.assert_allclose(last_logits, logits[0, -1].numpy(), atol=1e-5)
+    with torch.no_grad():  # every position, not just the last
+        all_logits = [lm.stepper.head_weight @ s[-1, 0] + lm.stepper.head_bias for s in states]
+    np.testing.assert_allclose(np.stack(all_logits), logits[0].numpy(), atol=1e-5)
+    np.testing.assert_allclose(states[-1][:, 0], state[0][:, 0].numpy(), atol=1e-5)
+    if cell == "lstm":
+        # c is unbounded (here up to ~30): float32 keeps 1e-5 relative, not absolute, there
+        np.testing.assert_allclose(states[-1][:, 1], state[1][:, 0].numpy(), atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+def test_gates_are_in_range_and_consistent(cell, char_tokenizer, shakespeare_text):
+    lm = tiny_model(char_tokenizer, cell=cell)
+    states, _ = lm.stepper.read(char_tokenizer.encode(shakespeare_text[:200]))
+    trace = np.stack(states)  # (time, layers, quantities, hidden)
+    names = QUANTITIES[cell]
+    assert trace.shape[2] == len(names)
+    for index, name in enumerate(names):
+        values = trace[:, :, index]
+        if name in ("input", "forget", "output", "reset", "update"):
+            assert values.min() >= 0 and values.max() <= 1
+        elif name != "c":
+            assert values.min() >= -1 and values.max() <= 1
+    if cell == "lstm":  # h = output * tanh(c): the traced pieces fit together
+        h, c, o = trace[:, :, 0], trace[:, :, 1], trace[:, :, names.index("output")]
+        np.testing.assert_allclose(h, o * np.tanh(c), atol=1e-6)
+
+
+def test_step_state_continues_a_fused_prefix(char_tokenizer, shakespeare_text):
+    """The stepper can pick up from the fused path's state (torch_state maps back)."""
+    lm = tiny_model(char_tokenizer, cell="lstm")
+    ids = char_tokenizer.encode(shakespeare_text[:40])
+    states, _ = lm.stepper.read(ids[:20])
+    with torch.no_grad():
+        full, _ = lm.net(torch.tensor([ids]))
+        tail, _ = lm.net(torch.tensor([ids[20:]]), lm.stepper.torch_state(states[-1]))
+    np.testing.assert_allclose(tail[0].numpy(), full[0, 20:].numpy(), atol=1e-5)
+
+
+@pytest.mark.parametrize("bad, message", [
+    (dict(cell="transformer"), "cell must be one of"),
+    (dict(hidden_size=10**6), "hidden_size must be an integer"),
+    (dict(num_layers=0), "num_layers"),
+    (dict(dropout=1.5), "dropout"),
+    (dict(tie_weights=True, embed_dim=8, hidden_size=16), "tie_weights needs"),
+    (dict(vocab_size="65"), "vocab_size"),
+])
+def test_config_refuses_bad_values(bad, message):
+    with pytest.raises(CheckpointError, match=message):
+        ModelConfig(**{"vocab_size": 65, **bad})
+
+
+def test_config_from_dict_refuses_unknown_fields():
+    with pytest.raises(CheckpointError, match="unknown fields"):
+        ModelConfig.from_dict({"vocab_size": 65, "activation": "relu"})
+
+
+def test_parameter_count_formula_matches_torch(char_tokenizer):
+    for cell in ("lstm", "gru", "rnn"):
+        for tie in (False, True):
+            lm = tiny_model(char_tokenizer, cell=cell, tie=tie)
+            assert lm.config.parameter_count() == lm.parameter_count()

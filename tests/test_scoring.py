@@ -1,0 +1,59 @@
+"""Scoring: full-context log-probs, per-character figures comparable across levels."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import tiny_model
+from rnnlm import generate, SamplingSettings, score_text
+from rnnlm.scoring import token_logprobs
+
+
+def test_scores_match_the_step_path(any_model, shakespeare_text):
+    text = shakespeare_text[:300]
+    result = score_text(any_model, text)
+    steps = list(generate(any_model, text, SamplingSettings(max_new_tokens=1)))
+    prompt_probs = [s.model_prob for s in steps if s.from_prompt]
+    np.testing.assert_allclose(result.logprobs, np.log(prompt_probs), atol=1e-4)
+    assert result.chars == len(text) and result.tokens == len(prompt_probs)
+
+
+def test_figures_are_per_character(any_model, shakespeare_text):
+    result = score_text(any_model, shakespeare_text[:2000])
+    assert math.isclose(result.nats_per_char, -result.logprobs.sum() / 2000)
+    assert math.isclose(result.bits_per_char, result.nats_per_char / math.log(2))
+    assert result.summary().keys() == {"nats_per_char", "bits_per_char", "chars", "tokens"}
+
+
+def test_batched_streams_match_exact_single_stream(char_tokenizer, shakespeare_text):
+    lm = tiny_model(char_tokenizer, hidden=32)
+    text = shakespeare_text[:8_000]
+    exact = score_text(lm, text, streams=1)
+    batched = score_text(lm, text, streams=4, warmup=256)
+    assert abs(exact.nats_per_char - batched.nats_per_char) < 1e-3
+    window_sizes = score_text(lm, text, streams=1, window=37)  # state carried across windows
+    np.testing.assert_allclose(window_sizes.logprobs, exact.logprobs, atol=1e-5)
+
+
+def test_context_is_carried_across_the_text(char_tokenizer):
+    """A repeated passage is better predicted the second time only if state carries over."""
+    lm = tiny_model(char_tokenizer, hidden=16)
+    ids = char_tokenizer.encode("abc" * 50)
+    with_state = token_logprobs(lm.net, ids, char_tokenizer.context_id(), streams=1, window=10)
+    fresh = np.concatenate([token_logprobs(lm.net, ids[i:i + 10], ids[i - 1] if i else char_tokenizer.context_id(),
+                                           streams=1, window=10) for i in range(0, len(ids), 10)])
+    assert not np.allclose(with_state, fresh)
+
+
+def test_scoring_leaves_the_model_mode_alone(char_tokenizer):
+    lm = tiny_model(char_tokenizer)
+    lm.net.train()
+    score_text(lm, "hello")
+    assert lm.net.training
+
+
+def test_empty_text_scores_to_nothing(char_tokenizer):
+    result = score_text(tiny_model(char_tokenizer), "")
+    assert result.tokens == 0 and result.nats_per_char == 0.0
