@@ -45,7 +45,7 @@ def stream(placeholder, lm: LanguageModel, request: Request) -> Generation:
 
 
 def coloured_text(placeholder, result: Generation) -> None:
-    placeholder.html(render.tokens_html(result.steps) + render.legend_html())
+    placeholder.html(render.tokens_html(result.steps, result.request.prompt) + render.legend_html())
 
 
 def summary(result: Generation) -> str:

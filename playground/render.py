@@ -9,7 +9,7 @@ because each token is focusable (tabindex), on click or keyboard focus: CSS only
 from __future__ import annotations
 
 import html
-from typing import Iterable, Sequence
+from typing import Sequence
 
 from rnnlm import Step
 
@@ -22,6 +22,7 @@ PROBABILITY_BINS = (
     (0.05, "#f9c08f", "5–20%"),
     (0.0, "#f28b82", "< 5%"),
 )
+UNKNOWN_PROMPT_NOTE = "the prompt as typed: it has characters this model has never seen"
 VISIBLE_WHITESPACE = {" ": "␣", "\n": "↵", "\t": "⇥", "\r": "␍"}
 
 STYLESHEET = """<style>
@@ -82,9 +83,20 @@ def token_html(step: Step) -> str:
             f"{html.escape(step.text)}{alternatives_html(step)}</span>")
 
 
-def tokens_html(steps: Iterable[Step]) -> str:
-    """The finished text: one coloured, focusable span per token."""
-    return f'<div class="rnnlm-out rnnlm-tokens">{"".join(token_html(step) for step in steps)}</div>'
+def tokens_html(steps: Sequence[Step], prompt: str) -> str:
+    """The finished text: one coloured, focusable span per token.
+
+    A prompt with characters the model has never seen reads back as unknown tokens; then
+    the prompt is shown as typed (uncoloured), so the page always shows the real text.
+    """
+    prompt_steps = [step for step in steps if step.from_prompt]
+    if plain_text(prompt_steps) == prompt:
+        shown = steps
+        typed = ""
+    else:
+        shown = [step for step in steps if not step.from_prompt]
+        typed = f'<span class="prompt" title="{UNKNOWN_PROMPT_NOTE}">{html.escape(prompt)}</span>'
+    return f'<div class="rnnlm-out rnnlm-tokens">{typed}{"".join(token_html(step) for step in shown)}</div>'
 
 
 def streaming_html(prompt: str, generated: str) -> str:

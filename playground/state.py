@@ -39,7 +39,8 @@ COMPARE_COUNT = (2, 4)
 FLOAT_DECIMALS = 2  # the sliders' step: a value off that grid could not be shown or re-shared
 
 # Session-only values.
-_STARTED, _NOTICES, _SESSION_MODELS, _RESULTS = "_started", "_notices", "_session_models", "_results"
+_STARTED, _NOTICES, _RESULTS = "_started", "_notices", "_results"
+SESSION_MODELS_KEY = "session_models"  # public: {name: entry}; tests seed it, the fine-tune page fills it
 _PICKER = "picker_"  # + corpus / level / cell / name: the sidebar's cascading model picker
 
 
@@ -208,11 +209,11 @@ def _picked(attribute: str, catalogue: list[ModelInfo]) -> None:
 
 def add_session_model(entry: dict) -> None:
     """entry: manifest fields (rnnlm.zoo.ENTRY_FIELDS) plus "path", the model folder."""
-    st.session_state.setdefault(_SESSION_MODELS, {})[entry["name"]] = dict(entry)
+    st.session_state.setdefault(SESSION_MODELS_KEY, {})[entry["name"]] = dict(entry)
 
 
 def session_model_entries() -> list[dict]:
-    return list(st.session_state.get(_SESSION_MODELS, {}).values())
+    return list(st.session_state.get(SESSION_MODELS_KEY, {}).values())
 
 
 # --- results kept between runs (Inspect can read what Generate produced) --------------

@@ -1,0 +1,69 @@
+"""Helpers for the playground's AppTest tests: starting the app, reading what a user sees."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+import rnnlm
+
+APP = Path(__file__).resolve().parent.parent / "playground" / "app.py"
+TIMEOUT = 60  # the first run imports torch and loads a model, on a machine busy training
+
+
+def app(query: dict | None = None, page: str | None = None) -> AppTest:
+    """A fresh session, optionally opened with URL parameters, run once (then on `page`)."""
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params.update(query or {})
+    at.run()
+    if page:
+        at.switch_page(page).run()
+    return at
+
+
+def manifest_names(**fixed) -> list[str]:
+    return [e["name"] for e in rnnlm.read_manifest() if all(e[k] == v for k, v in fixed.items())]
+
+
+class _VisibleText(HTMLParser):
+    """The text of the coloured tokens, without the hidden alternatives popups."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.depth_in_popup, self.open_spans, self.parts = 0, [], []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("span", "table", "tr", "td", "b", "br"):
+            popup = "rnnlm-alts" in (dict(attrs).get("class") or "")
+            if tag == "span":
+                self.open_spans.append(popup)
+            self.depth_in_popup += popup
+
+    def handle_endtag(self, tag):
+        if tag == "span" and self.open_spans and self.open_spans.pop():
+            self.depth_in_popup -= 1
+
+    def handle_data(self, data):
+        if not self.depth_in_popup:
+            self.parts.append(data)
+
+
+def visible_text(fragment: str) -> str:
+    parser = _VisibleText()
+    parser.feed(fragment)
+    return "".join(parser.parts)
+
+
+def html_blocks(at: AppTest, css_class: str) -> list[str]:
+    return [element.value for element in at.html if css_class in element.value]
+
+
+def coloured_texts(at: AppTest) -> list[str]:
+    """What each finished output box shows, in page order."""
+    return [visible_text(block.split('<div class="rnnlm-legend"')[0]) for block in html_blocks(at, "rnnlm-tokens")]
+
+
+def warnings(at: AppTest) -> str:
+    return "\n".join(w.value for w in at.warning)

@@ -1,0 +1,54 @@
+"""AppTest of the Compare page: one prompt and seed through several models, side by side."""
+
+import rnnlm
+from app_util import app, coloured_texts, manifest_names, warnings
+from playground import state
+
+SETTINGS = {"prompt": "First Citizen:", "temperature": "0.7", "top_k": "0", "top_p": "0.95", "seed": "9",
+            "length": "35"}
+
+
+def expected(model: str, query: dict) -> str:
+    settings = rnnlm.SamplingSettings(temperature=float(query["temperature"]), top_k=int(query["top_k"]),
+                                      top_p=float(query["top_p"]), max_new_tokens=int(query["length"]),
+                                      seed=int(query["seed"]))
+    return query["prompt"] + rnnlm.sample_text(rnnlm.load(model), query["prompt"], settings)
+
+
+def test_defaults_render_two_models_side_by_side():
+    at = app(page="views/compare.py")
+    assert not at.exception
+    models = at.query_params["models"]
+    assert len(models) == 2 and len(set(models)) == 2 and set(models) <= set(manifest_names())
+    texts = coloured_texts(at)
+    assert texts == [expected(m, at.query_params) for m in models]
+    assert len(at.dataframe) == 1 and "models=" in at.code[-1].value
+
+
+def test_share_parameters_reproduce_each_models_text_and_prompt_loss():
+    models = manifest_names()[:4]
+    query = {"models": models, **SETTINGS}
+    at = app(query, page="views/compare.py")
+    assert not at.exception and not warnings(at)
+    assert at.query_params == query
+    assert coloured_texts(at) == [expected(m, query) for m in models]
+    losses = [rnnlm.score_text(rnnlm.load(m), query["prompt"]).nats_per_char for m in models]
+    shown = "\n".join(md.value for md in at.markdown)
+    assert all(f"{loss:.3f} nats/char" in shown for loss in losses)
+
+
+def test_changing_the_line_up_and_settings_samples_again():
+    at = app({"length": "20"}, page="views/compare.py")
+    pick = at.multiselect(key=state.widget_key(state.MODELS))
+    pick.set_value(list(reversed(at.query_params["models"]))).run()
+    at.slider(key=state.widget_key(state.TEMPERATURE)).set_value(1.3).run()
+    assert at.query_params["temperature"] == "1.3"
+    assert coloured_texts(at) == [expected(m, at.query_params) for m in at.query_params["models"]]
+    at.multiselect(key=state.widget_key(state.MODELS)).set_value(at.query_params["models"][:1]).run()
+    assert not at.exception and "at least two" in at.info[0].value
+
+
+def test_malformed_model_list_shows_a_notice():
+    at = app({"models": ["no-such-model", manifest_names()[0]], **SETTINGS}, page="views/compare.py")
+    assert not at.exception and "models" in warnings(at)
+    assert len(coloured_texts(at)) == 2

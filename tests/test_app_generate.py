@@ -1,0 +1,125 @@
+"""AppTest of the Generate page (the default page) and the sidebar it shares with every page."""
+
+import subprocess
+import sys
+
+import rnnlm
+from app_util import APP, app, coloured_texts, html_blocks, manifest_names, warnings
+from playground import state
+from playground.request import Request
+
+
+def expected_text(request: Request) -> str:
+    return request.prompt + rnnlm.sample_text(rnnlm.load(request.model), request.prompt, request.settings())
+
+
+def shown_request(at) -> Request:
+    q = at.query_params
+    return Request(q["model"], q["prompt"], float(q["temperature"]), int(q["top_k"]), float(q["top_p"]),
+                   int(q["seed"]), int(q["length"]))
+
+
+def test_defaults_render_coloured_text_chart_downloads_and_share_link():
+    at = app()
+    assert not at.exception
+    request = shown_request(at)
+    assert request.model in manifest_names() and request.length == state.DEFAULTS["length"]
+    assert coloured_texts(at) == [expected_text(request)]
+    assert html_blocks(at, "rnnlm-legend")
+    assert len(at.get("plotly_chart")) == 1
+    assert [b.proto.label for b in at.get("download_button")] == ["⬇ Text", "⬇ Tokens (CSV)", "⬇ Tokens (JSON)"]
+    link = at.code[0].value
+    assert f"seed={request.seed}" in link and f"model={request.model}" in link
+    assert not warnings(at)
+
+
+def test_changing_controls_and_generating_gives_the_new_text():
+    at = app()
+    at.slider(key=state.widget_key(state.TEMPERATURE)).set_value(0.0)
+    at.number_input(key=state.widget_key(state.LENGTH)).set_value(40)
+    at.text_area(key=state.widget_key(state.PROMPT)).set_value("The ")
+    at.run()
+    request = shown_request(at)
+    assert (request.temperature, request.length, request.prompt) == (0.0, 40, "The ")
+    assert coloured_texts(at) == [expected_text(request)]
+    at.button(key="generate").click().run()  # generating again with the same settings: the same text
+    assert coloured_texts(at) == [expected_text(request)]
+
+
+def test_dice_picks_a_new_seed_and_samples_again():
+    at = app({"length": "30"})
+    before = shown_request(at)
+    at.button(key="new_sample").click().run()
+    after = shown_request(at)
+    assert after.seed != before.seed
+    assert coloured_texts(at) == [expected_text(after)]
+
+
+def test_share_parameters_reproduce_the_command_line_text():
+    model = manifest_names()[-1]
+    query = {"model": model, "prompt": "KING:\nWhat", "temperature": "0.65", "top_k": "12", "top_p": "0.93",
+             "seed": "4242", "length": "60"}
+    at = app(query)
+    assert not at.exception and not warnings(at)
+    assert at.query_params == query
+    request = shown_request(at)
+    cli = subprocess.run([sys.executable, "-m", "rnnlm", "sample", "--model", model, "--prompt", query["prompt"],
+                          "--temperature", query["temperature"], "--top-k", query["top_k"], "--top-p", query["top_p"],
+                          "--max-new-tokens", query["length"], "--seed", query["seed"]],
+                         cwd=APP.parent.parent, capture_output=True, text=True, check=True, timeout=120)
+    assert coloured_texts(at) == [cli.stdout.removesuffix("\n")]
+    assert request.cli_command() in [c.value for c in at.code]
+
+
+def test_malformed_parameters_show_a_notice_and_use_defaults():
+    at = app({"temperature": "very", "top_k": "-4", "seed": "1.5", "length": "0", "model": "no-such-model"})
+    assert not at.exception
+    notice = warnings(at)
+    for name in ("temperature", "top_k", "seed", "length", "model"):
+        assert name in notice
+    request = shown_request(at)
+    assert (request.temperature, request.top_k, request.seed, request.length) == (
+        state.DEFAULTS["temperature"], state.DEFAULTS["top_k"], state.DEFAULTS["seed"], state.DEFAULTS["length"])
+    assert coloured_texts(at) == [expected_text(request)]
+    at.slider(key=state.widget_key(state.TOP_P)).set_value(0.5).run()
+    assert not warnings(at)  # acting on the page dismisses the notice about the link
+
+
+def pick(at, entry: dict) -> None:
+    """Use the cascading picker as a person would: corpus, then level, cell and model."""
+    for attribute in ("corpus", "level", "cell", "name"):
+        kind = at.radio if attribute in ("level", "cell") else at.selectbox
+        widget = kind(key=f"picker_{attribute}")
+        if widget.value != entry[attribute]:
+            widget.set_value(entry[attribute])
+            at.run()
+
+
+def test_picker_switches_model_and_controls_survive_a_page_change():
+    first, other = rnnlm.read_manifest()[0], rnnlm.read_manifest()[-1]
+    at = app({"model": first["name"], "length": "20"})
+    pick(at, other)
+    assert at.query_params["model"] == other["name"]
+    assert f"{other['parameters']:,} parameters" in at.sidebar.caption[0].value
+    at.text_area(key=state.widget_key(state.PROMPT)).set_value("Kept across pages").run()
+    at.switch_page("views/models.py").run()
+    assert at.query_params == {"model": other["name"]}
+    at.switch_page("views/generate.py").run()
+    assert at.query_params["prompt"] == "Kept across pages" and at.query_params["length"] == "20"
+    assert coloured_texts(at) == [expected_text(shown_request(at))]
+
+
+def test_model_made_in_the_session_can_be_picked_and_sampled(tmp_path):
+    import shutil
+    entry = rnnlm.read_manifest()[0]
+    folder = tmp_path / "my-model"
+    shutil.copytree(rnnlm.resolve(entry["name"]), folder)
+    at = app({"length": "25"})
+    at.session_state[state.SESSION_MODELS_KEY] = {"my-model": {**entry, "name": "my-model", "path": str(folder)}}
+    at.run()
+    at.selectbox(key="picker_name").set_value("my-model").run()
+    assert at.query_params["model"] == "my-model" and not at.exception
+    request = shown_request(at)
+    lm = rnnlm.load_model(folder)
+    assert coloured_texts(at) == [request.prompt + rnnlm.sample_text(lm, request.prompt, request.settings())]
+    assert str(folder) in "\n".join(c.value for c in at.code)  # the CLI line names the folder

@@ -1,0 +1,27 @@
+"""AppTest of the Models page: the manifest as a table, each model's card, and choosing a model."""
+
+import rnnlm
+from app_util import app
+
+
+def test_table_lists_every_model_and_cards_are_shown():
+    at = app(page="views/models.py")
+    assert not at.exception
+    manifest = rnnlm.read_manifest()
+    table = at.dataframe[0].value
+    assert list(table["model"]) == [e["name"] for e in manifest]
+    assert list(table["val nats/char"]) == [round(e["val_nats_per_char"], 4) for e in manifest]
+    assert len(at.expander) == len(manifest)
+    cards = "\n".join(md.value for md in at.markdown)
+    for entry in manifest:
+        assert f"# {entry['name']}" in cards  # each card starts with its model's name
+
+
+def test_use_this_model_switches_the_sidebar_model():
+    manifest = rnnlm.read_manifest()
+    at = app({"model": manifest[0]["name"]}, page="views/models.py")
+    target = manifest[-1]["name"]
+    at.button(key=f"use-{target}").click().run()
+    assert at.query_params == {"model": target}
+    assert at.selectbox(key="picker_name").value == target
+    assert at.button(key=f"use-{target}").disabled

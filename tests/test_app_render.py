@@ -1,0 +1,114 @@
+"""The playground's pure parts: escaped HTML, colours, chart, CSV/JSON, URL parsing, catalogue."""
+
+import csv
+import io
+import json
+
+import pytest
+
+from app_util import visible_text
+from playground import catalogue as cat
+from playground import charts, export, render, state
+from playground.blocks import share_url
+from rnnlm import Step
+
+INJECTIONS = ["<img src=x onerror=alert(1)>", "</div><script>alert(1)</script>", '" onmouseover="alert(1)']
+
+
+def step(index, text, prob=0.5, from_prompt=False, top=None):
+    return Step(index=index, token_id=index, text=text, from_prompt=from_prompt, prob=prob, model_prob=prob,
+                entropy=1.0, top=top if top is not None else [(text, index, prob), ("<b>", 99, 0.1)])
+
+
+@pytest.mark.parametrize("attack", INJECTIONS)
+def test_every_user_and_model_text_is_escaped(attack):
+    steps = [step(0, attack, from_prompt=True, top=[(attack, 0, 0.5)]), step(1, attack, top=[(attack, 7, 0.3)])]
+    for fragment in (render.tokens_html(steps, attack), render.streaming_html(attack, attack),
+                     render.tokens_html(steps, "typed differently " + attack)):
+        assert "<img" not in fragment and "<script" not in fragment and "</div><" not in fragment
+        assert 'onmouseover="' not in fragment
+        assert attack in visible_text(fragment)
+
+
+def test_visible_text_is_prompt_plus_generation_without_the_popups():
+    steps = [step(0, "RO", from_prompt=True), step(1, "MEO"), step(2, "\n"), step(3, " x")]
+    fragment = render.tokens_html(steps, "RO")
+    assert visible_text(fragment) == "ROMEO\n x"
+    assert fragment.count('class="rnnlm-alts"') == 4 and fragment.count('tabindex="0"') == 4
+
+
+def test_prompt_with_unknown_tokens_is_shown_as_typed():
+    steps = [step(0, "⁇", from_prompt=True), step(1, "ok")]
+    fragment = render.tokens_html(steps, "<")
+    assert visible_text(fragment) == "<ok" and render.UNKNOWN_PROMPT_NOTE in fragment
+
+
+def test_colours_follow_probability_bins_and_the_legend_lists_them():
+    assert render.probability_colour(0.95) != render.probability_colour(0.01)
+    assert render.probability_colour(1.0) == render.PROBABILITY_BINS[0][1]
+    assert render.probability_colour(0.0) == render.PROBABILITY_BINS[-1][1]
+    legend = render.legend_html()
+    assert all(colour in legend and label in legend for _, colour, label in render.PROBABILITY_BINS)
+
+
+def test_popup_lists_alternatives_and_marks_the_chosen_token():
+    popup = render.alternatives_html(step(3, "a", prob=0.4, top=[("b", 9, 0.5), ("a", 3, 0.4)]))
+    assert "50.0%" in popup and "40.0%" in popup and popup.count('class="chosen"') == 1
+
+
+def test_whitespace_is_made_visible_in_labels():
+    assert render.visible_token(" \n\t") == "␣↵⇥" and render.visible_token("") == "∅"
+
+
+def test_chart_has_probability_and_entropy_with_token_ticks():
+    steps = [step(i, f"t{i}", prob=i / 200, from_prompt=i < 3) for i in range(150)]
+    figure = charts.probability_entropy_figure(steps)
+    assert [trace.name for trace in figure.data] == ["p(chosen token)", "entropy (nats)"]
+    assert list(figure.data[0].y) == [s.model_prob for s in steps]
+    ticks = figure.layout.xaxis.ticktext
+    assert ticks[0] == "t0" and len(ticks) <= charts.MAX_TICK_LABELS
+    assert len(figure.layout.shapes) == 1  # the shaded prompt
+
+
+def test_csv_and_json_hold_every_token_and_its_alternatives():
+    steps = [step(0, "a,\"b\"\n", from_prompt=True), step(1, "=1+1")]
+    rows = list(csv.DictReader(io.StringIO(export.to_csv(steps))))
+    assert [r["token"] for r in rows] == ["a,\"b\"\n", "=1+1"]
+    assert rows[1]["alt_2"] == "<b>" and float(rows[1]["alt_prob_2"]) == 0.1
+    loaded = json.loads(export.to_json(steps, {"seed": 4}))
+    assert loaded["request"] == {"seed": 4} and loaded["tokens"][1]["token"] == "=1+1"
+
+
+def test_share_url_round_trips_through_the_url_parser():
+    catalogue = [cat.model_info(dict(name=n, corpus="c", level="char", cell="lstm", layers=1, hidden_size=8,
+                                     parameters=10, val_nats_per_char=1.0)) for n in ("a", "b", "c")]
+    values = {"model": "b", "models": ["a", "c"], "prompt": "x = 1; // & ?", "temperature": 0.35,
+              "top_k": 4, "top_p": 0.9, "seed": 77, "length": 12}
+    link = share_url("http://host:1/compare/", state.url_values(values, state.COMPARE_PARAMS + (state.MODEL,)))
+    assert link.startswith("http://host:1/compare/?")
+    from urllib.parse import parse_qs, urlsplit
+    parsed, notices = state.values_from_url(parse_qs(urlsplit(link).query, keep_blank_values=True), catalogue)
+    assert notices == [] and {k: parsed[k] for k in values} == values
+
+
+def test_malformed_url_values_fall_back_with_one_notice_each():
+    catalogue = [cat.model_info(dict(name="m", corpus="c", level="char", cell="gru", layers=1, hidden_size=8,
+                                     parameters=10, val_nats_per_char=1.0))]
+    query = {"temperature": ["hot"], "top_k": ["-1"], "top_p": ["0"], "seed": ["nan"], "length": ["1e9"],
+             "model": ["nope"], "models": ["nope"], "prompt": ["x" * 5000]}
+    values, notices = state.values_from_url(query, catalogue)
+    assert len(notices) == len(query)
+    assert {k: values[k] for k in state.DEFAULTS} == state.DEFAULTS
+    assert values["model"] == "m" and values["prompt"] == cat.default_prompt("c") and values["models"] == ["m"]
+
+
+def test_picker_moves_to_the_closest_model():
+    def info(name, corpus, level, cell, smoke=False):
+        return cat.model_info(dict(name=name, corpus=corpus, level=level, cell=cell, layers=1, hidden_size=8,
+                                   parameters=10, val_nats_per_char=1.0, smoke=smoke))
+    catalogue = [info("s-cl", "shakespeare", "char", "lstm"), info("s-cg", "shakespeare", "char", "gru"),
+                 info("c-cl", "c", "char", "lstm"), info("c-wg", "c", "word", "gru")]
+    assert cat.closest(catalogue, catalogue[1], corpus="c").name == "c-cl"  # keeps char
+    assert cat.closest(catalogue, catalogue[2], level="word").name == "c-wg"
+    assert [i.name for i in cat.contrasting(catalogue, catalogue[0])] == ["s-cl", "s-cg"]
+    assert cat.default_model([info("x", "c", "char", "gru", smoke=True), catalogue[0]]).name == "s-cl"
