@@ -12,7 +12,8 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 
 from rnnlm import CharTokenizer, LanguageModel, ModelConfig, RNNLM, WordTokenizer  # noqa: E402
 
-torch.set_num_threads(2)
+# One thread: tests use tiny models, and CI shares 2 cores with the browser test server.
+torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="session")
