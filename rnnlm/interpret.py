@@ -1,0 +1,214 @@
+"""Looking inside the recurrent cell: traces, feature tracks, cell search, gate saturation.
+
+Tensors in, arrays out; no plotting here. A trace is a float32 array
+(time, layers, quantities, hidden): the state after reading each token (see stepper.py
+for the quantity names). Feature tracks are per-character signals computed from the
+text alone (inside a quote, brace depth, position in line, ...); the cell search
+correlates every unit with every track, the automatic version of what Karpathy found
+by hand in "Visualizing and Understanding Recurrent Networks" (2015).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from .language_model import LanguageModel
+
+GATES = {"input", "forget", "output", "reset", "update"}
+SATURATION_LOW, SATURATION_HIGH = 0.1, 0.9
+SPEAKER_LINE = re.compile(r"^[A-Z][A-Za-z' ]*[A-Za-z]:$")
+
+
+@dataclass
+class Trace:
+    token_ids: list[int]
+    token_texts: list[str]
+    states: np.ndarray  # (time, layers, quantities, hidden) after reading each token
+    next_top: list[list[tuple[str, float]]]  # the model's top guesses for the token after each one
+    quantities: tuple[str, ...]
+
+    def values(self, layer: int, quantity: str) -> np.ndarray:
+        """(time, hidden) for one layer and quantity."""
+        return self.states[:, layer, self.quantities.index(quantity)]
+
+    def char_ends(self) -> np.ndarray:
+        """Index one past the last character of each token in the joined text."""
+        return np.cumsum([len(t) for t in self.token_texts])
+
+
+def trace_text(lm: LanguageModel, text: str, top_n: int = 3) -> Trace:
+    """Read text (after the context newline) and keep every state and next-token guess."""
+    tokenizer, stepper = lm.tokenizer, lm.stepper
+    ids = tokenizer.encode(text)
+    state, _ = stepper.step(tokenizer.context_id(), stepper.initial_state())
+    states = np.empty((len(ids),) + state.shape, dtype=np.float32)
+    guesses = []
+    for position, token_id in enumerate(ids):
+        state, logits = stepper.step(token_id, state)
+        states[position] = state
+        top = np.argpartition(-logits, top_n)[:top_n] if len(logits) > top_n else np.arange(len(logits))
+        top = top[np.argsort(-logits[top], kind="stable")]
+        probs = np.exp(logits[top] - logits.max()) / np.exp(logits - logits.max()).sum()
+        guesses.append([(tokenizer.token_text(int(i)), float(p)) for i, p in zip(top, probs)])
+    return Trace(ids, [tokenizer.token_text(i) for i in ids], states, guesses, lm.quantities)
+
+
+# --- feature tracks (per character) --------------------------------------------------
+
+def _line_features(text: str) -> dict[str, np.ndarray]:
+    position = np.zeros(len(text), dtype=np.float32)
+    start = np.zeros(len(text), dtype=np.float32)
+    speaker = np.zeros(len(text), dtype=np.float32)
+    offset = 0
+    for line in text.split("\n"):
+        end = offset + len(line)
+        position[offset:end + 1] = np.arange(end + 1 - offset)[: len(text) - offset]
+        if offset < len(text):
+            start[offset] = 1.0
+        if SPEAKER_LINE.match(line.strip()):
+            speaker[offset:end] = 1.0
+        offset = end + 1
+    return {"position in line": position, "start of line": start, "speaker name line": speaker}
+
+
+def _syntax_features(text: str) -> dict[str, np.ndarray]:
+    """One pass of a small C-ish lexer: comments, strings, quotes and bracket depths."""
+    n = len(text)
+    tracks = {name: np.zeros(n, dtype=np.float32) for name in
+              ("inside quotes", "inside comment", "inside string literal", "parenthesis depth",
+               "bracket depth", "brace depth")}
+    depth = {"(": 0, "[": 0, "{": 0}
+    closer = {")": "(", "]": "[", "}": "{"}
+    in_quote = in_block = in_line = in_string = False
+    i = 0
+    while i < n:
+        ch, pair = text[i], text[i:i + 2]
+        if in_block:
+            if pair == "*/":
+                tracks["inside comment"][i:i + 2] = 1
+                in_block, i = False, i + 2
+                continue
+        elif in_line:
+            in_line = ch != "\n"
+        elif in_string:
+            if ch == "\\":
+                tracks["inside string literal"][i:i + 2] = 1
+                i += 2
+                continue
+            in_string = ch not in ('"', "\n")
+        elif pair in ("/*", "//"):
+            in_block, in_line = pair == "/*", pair == "//"
+        elif ch == '"':
+            in_string = True
+        elif ch in depth:
+            depth[ch] += 1
+        elif ch in closer:
+            depth[closer[ch]] = max(0, depth[closer[ch]] - 1)
+        if ch == '"' and not (in_block or in_line):
+            in_quote = not in_quote
+        tracks["inside comment"][i] = float(in_block or in_line or pair in ("/*", "//"))
+        tracks["inside string literal"][i] = max(tracks["inside string literal"][i], float(in_string or ch == '"'))
+        tracks["inside quotes"][i] = float(in_quote or ch == '"')
+        tracks["parenthesis depth"][i], tracks["bracket depth"][i] = depth["("], depth["["]
+        tracks["brace depth"][i] = depth["{"]
+        i += 1
+    return tracks
+
+
+def _word_features(text: str) -> dict[str, np.ndarray]:
+    whitespace = np.zeros(len(text), dtype=np.float32)
+    capitalised = np.zeros(len(text), dtype=np.float32)
+    for match in re.finditer(r"\s+", text):
+        whitespace[match.start():match.end()] = np.arange(1, match.end() - match.start() + 1)
+    for match in re.finditer(r"\b[A-Z][A-Za-z]*", text):
+        capitalised[match.start():match.end()] = 1.0
+    return {"whitespace run": whitespace, "capitalised word": capitalised}
+
+
+def feature_tracks(text: str) -> dict[str, np.ndarray]:
+    """Every feature as a (characters,) float32 array."""
+    return {**_line_features(text), **_syntax_features(text), **_word_features(text)}
+
+
+def token_feature_tracks(trace: Trace) -> dict[str, np.ndarray]:
+    """Feature value at the last character of each token (so word and char models compare)."""
+    text = "".join(trace.token_texts)
+    last_chars = np.maximum(trace.char_ends() - 1, 0)
+    return {name: track[last_chars] for name, track in feature_tracks(text).items()} if text else {}
+
+
+# --- cell search ---------------------------------------------------------------------
+
+def correlations(values: np.ndarray, feature: np.ndarray) -> np.ndarray:
+    """Pearson correlation of every unit (columns of values (time, hidden)) with a feature."""
+    x = values - values.mean(0)
+    y = feature - feature.mean()
+    denominator = np.sqrt((x * x).sum(0) * (y * y).sum())
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = (x * y[:, None]).sum(0) / denominator
+    return np.nan_to_num(r)
+
+
+@dataclass
+class CellMatch:
+    feature: str
+    layer: int
+    quantity: str
+    unit: int
+    correlation: float  # signed: negative means the unit goes down when the feature goes up
+
+
+def search_cells(trace: Trace, quantity: str = "h", per_feature: int = 3,
+                 features: dict[str, np.ndarray] | None = None) -> list[CellMatch]:
+    """Units that best track each feature, per layer, strongest first."""
+    features = token_feature_tracks(trace) if features is None else features
+    matches = []
+    for layer in range(trace.states.shape[1]):
+        values = trace.values(layer, quantity)
+        for name, track in features.items():
+            if track.std() == 0:  # a feature that never changes in this text says nothing
+                continue
+            r = correlations(values, track)
+            for unit in np.argsort(-np.abs(r), kind="stable")[:per_feature]:
+                matches.append(CellMatch(name, layer, quantity, int(unit), float(r[unit])))
+    return sorted(matches, key=lambda m: -abs(m.correlation))
+
+
+# --- unit ordering and gate saturation -------------------------------------------------
+
+def unit_order(values: np.ndarray, by: str = "variance", feature: np.ndarray | None = None) -> np.ndarray:
+    """A permutation of units (columns) that makes structure visible in a heatmap."""
+    if by == "variance":
+        return np.argsort(-values.var(0), kind="stable")
+    if by == "correlation":
+        return np.argsort(-correlations(values, feature), kind="stable")
+    if by == "similarity":
+        # Spectral ordering: units sorted by the leading eigenvector of their correlation
+        # matrix, so units that move together sit together.
+        centred = values - values.mean(0)
+        scale = np.sqrt((centred ** 2).sum(0)) + 1e-8
+        similarity = (centred / scale).T @ (centred / scale)
+        _, vectors = np.linalg.eigh(similarity)
+        return np.argsort(vectors[:, -1], kind="stable")
+    return np.arange(values.shape[1])
+
+
+@dataclass
+class Saturation:
+    gate: str
+    layer: int
+    left: np.ndarray  # (hidden,) fraction of time below SATURATION_LOW
+    right: np.ndarray  # (hidden,) fraction of time above SATURATION_HIGH
+
+
+def gate_saturation(trace: Trace) -> list[Saturation]:
+    """Per layer and gate: how often each unit is nearly closed or nearly open."""
+    result = []
+    for layer in range(trace.states.shape[1]):
+        for gate in (q for q in trace.quantities if q in GATES):
+            values = trace.values(layer, gate)
+            result.append(Saturation(gate, layer, (values < SATURATION_LOW).mean(0), (values > SATURATION_HIGH).mean(0)))
+    return result
