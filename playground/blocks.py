@@ -31,7 +31,7 @@ def share_url(base: str | None, query: dict) -> str:
 
 
 def share_link(keys: tuple[str, ...]) -> None:
-    st.caption("🔗 Share link: opens this page with these settings and gives the same text")
+    st.caption(":material/link: Share link: opens this page with these settings and gives the same text")
     st.code(share_url(st.context.url, state.share_query(keys)), language=None, wrap_lines=True)
 
 
@@ -64,14 +64,13 @@ def chart(result: Generation, key: str) -> None:
 
 
 def downloads(result: Generation, file_stem: str, key: str) -> None:
-    request = asdict(result.request)
-    text_col, csv_col, json_col = st.columns(3)
-    text_col.download_button("⬇ Text", result.text, f"{file_stem}.txt", "text/plain", key=f"{key}-txt",
-                             on_click="ignore", width="stretch")
-    csv_col.download_button("⬇ Tokens (CSV)", export.to_csv(result.steps), f"{file_stem}-tokens.csv", "text/csv",
-                            key=f"{key}-csv", on_click="ignore", width="stretch")
-    json_col.download_button("⬇ Tokens (JSON)", export.to_json(result.steps, request), f"{file_stem}-tokens.json",
-                             "application/json", key=f"{key}-json", on_click="ignore", width="stretch")
+    files = (("Text", result.text, f"{file_stem}.txt", "text/plain"),
+             ("Tokens (CSV)", export.to_csv(result.steps), f"{file_stem}-tokens.csv", "text/csv"),
+             ("Tokens (JSON)", export.to_json(result.steps, asdict(result.request)), f"{file_stem}-tokens.json",
+              "application/json"))
+    for column, (label, data, name, mime) in zip(st.columns(len(files)), files):
+        column.download_button(label, data, name, mime, key=f"{key}-{name}", on_click="ignore", width="stretch",
+                               icon=":material/download:")
 
 
 def notices() -> None:

@@ -35,7 +35,7 @@ class ModelInfo:
     @property
     def label(self) -> str:
         where = " · this session" if self.from_session else ""
-        return f"{self.name} · {human_count(self.parameters)} params · {self.val_nats_per_char:.3f} nats/char{where}"
+        return f"{self.name} ({human_count(self.parameters)}, {self.val_nats_per_char:.2f} nats/char){where}"
 
     @property
     def shape(self) -> str:

@@ -59,4 +59,4 @@ def sampling_controls() -> None:
     seed_column, dice_column = bar.columns([4, 1], vertical_alignment="bottom")
     seed_column.number_input("Seed", 0, MAX_SEED, step=1, help="Same seed and settings, same text.",
                              **state.bind(state.SEED))
-    dice_column.button("🎲", key="roll_seed", on_click=state.roll_seed, help="Random seed: a new sample")
+    dice_column.button("", icon=":material/casino:", key="roll_seed", on_click=state.roll_seed, help="Random seed: a new sample")

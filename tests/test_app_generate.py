@@ -27,7 +27,7 @@ def test_defaults_render_coloured_text_chart_downloads_and_share_link():
     assert coloured_texts(at) == [expected_text(request)]
     assert html_blocks(at, "rnnlm-legend")
     assert len(at.get("plotly_chart")) == 1
-    assert [b.proto.label for b in at.get("download_button")] == ["⬇ Text", "⬇ Tokens (CSV)", "⬇ Tokens (JSON)"]
+    assert [b.proto.label for b in at.get("download_button")] == ["Text", "Tokens (CSV)", "Tokens (JSON)"]
     link = at.code[0].value
     assert f"seed={request.seed}" in link and f"model={request.model}" in link
     assert not warnings(at)

@@ -52,7 +52,7 @@ def summary_rows(results: list[tuple]) -> list[dict]:
 
 def show() -> None:
     catalogue = blocks.catalogue()
-    st.title("⚖️ Compare")
+    st.title("Compare")
     st.caption("The same prompt, settings and seed through several models: LSTM vs GRU, "
                "characters vs words, one corpus vs another. Length counts tokens, so word models write more.")
     st.multiselect("Models (2 to 4)", [info.name for info in catalogue], max_selections=state.COMPARE_COUNT[1],

@@ -31,13 +31,13 @@ def reproduce(info, result: Generation) -> None:
 
 def show() -> None:
     info = state.current_model(blocks.catalogue())
-    st.title("✍️ Generate")
+    st.title("Generate")
     st.caption(f"Sampling from **{info.name}** ({info.shape}). Each token is drawn from the model's "
                "prediction given everything before it.")
     blocks.prompt_box()
     generate_column, sample_column, _ = st.columns([1, 1, 4])
     pressed = generate_column.button("Generate", type="primary", key="generate", width="stretch")
-    sample_column.button("🎲 New sample", key="new_sample", on_click=state.roll_seed, width="stretch",
+    sample_column.button("New sample", icon=":material/casino:", key="new_sample", on_click=state.roll_seed, width="stretch",
                          help="A random seed, then generate")
     output = st.empty()
     try:

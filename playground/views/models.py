@@ -27,7 +27,7 @@ def card(info) -> None:
 def show() -> None:
     catalogue = blocks.catalogue()
     current = state.current_model(catalogue)
-    st.title("📚 Models")
+    st.title("Models")
     st.caption("Validation loss is in nats per character on held-out text (lower is better), "
                "so char and word models compare directly.")
     st.dataframe(table_rows(catalogue), hide_index=True, width="stretch")

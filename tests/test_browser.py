@@ -1,0 +1,95 @@
+"""The playground in a real browser: Playwright driving Debian's Chromium against `streamlit run`."""
+
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import rnnlm
+from browser_util import browser, open_app, share_link, shown_text, streamlit_server, wait_idle  # noqa: F401
+
+INJECTION = '<img src=x onerror="window.__pwned=1;alert(1)"></div><script>window.__pwned=2;alert(2)</script>'
+WATCH_STREAM = """() => { window.__streamed = 0;
+  new MutationObserver(() => { const s = document.querySelector('.rnnlm-stream');
+    if (s && s.textContent.length > 0) window.__streamed += 1; })
+  .observe(document.body, {subtree: true, childList: true, characterData: true}); }"""
+
+
+def first_model() -> str:
+    return rnnlm.read_manifest()[0]["name"]
+
+
+def expected_text(query: dict) -> str:
+    settings = rnnlm.SamplingSettings(temperature=float(query["temperature"]), top_k=int(query["top_k"]),
+                                      top_p=float(query["top_p"]), max_new_tokens=int(query["length"]),
+                                      seed=int(query["seed"]))
+    return query["prompt"] + rnnlm.sample_text(rnnlm.load(query["model"]), query["prompt"], settings)
+
+
+def test_generate_streams_then_shows_coloured_tokens_with_hover_alternatives(streamlit_server, browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = open_app(context, f"{streamlit_server.url}/?{urlencode({'model': first_model(), 'length': 1500})}")
+    tokens = page.locator(".rnnlm-tokens .rnnlm-tok")
+    assert tokens.count() > 1500  # prompt tokens too
+    colours = {tokens.nth(i).evaluate("t => getComputedStyle(t).backgroundColor") for i in range(0, 200, 7)}
+    assert len(colours) >= 2 and "rgba(0, 0, 0, 0)" not in colours
+    assert page.locator(".rnnlm-legend").is_visible()
+
+    token = tokens.nth(12)
+    popup = token.locator(".rnnlm-alts")
+    assert not popup.is_visible()
+    token.hover()
+    assert popup.is_visible() and "%" in popup.inner_text() and "entropy" in popup.inner_text()
+    page.mouse.move(0, 0)
+    assert not popup.is_visible()
+    tokens.nth(30).click()  # click (focus) keeps the alternatives open without hovering
+    page.mouse.move(0, 0)
+    assert tokens.nth(30).locator(".rnnlm-alts").is_visible()
+
+    before = shown_text(page)
+    page.evaluate(WATCH_STREAM)
+    page.get_by_role("button", name="Generate", exact=True).click()
+    page.wait_for_function("window.__streamed > 0", timeout=30_000)
+    page.wait_for_selector(".rnnlm-tokens", timeout=60_000)
+    wait_idle(page)
+    assert shown_text(page) == before  # same settings and seed: the same text
+    context.close()
+
+
+def test_share_link_in_a_fresh_browser_gives_the_same_text(streamlit_server, browser):
+    first = browser.new_context()
+    page = open_app(first, f"{streamlit_server.url}/?model={first_model()}&length=80&temperature=0.9")
+    before = shown_text(page)
+    page.get_by_role("button", name="New sample").click()  # a random seed, set through the UI
+    page.wait_for_function("t => document.querySelector('.rnnlm-tokens')?.innerText !== t", arg=before,
+                           timeout=60_000)
+    wait_idle(page)
+    link, text = share_link(page), shown_text(page)
+    assert link.startswith(streamlit_server.url) and "seed=" in link
+    first.close()
+
+    fresh = browser.new_context()
+    again = open_app(fresh, link)
+    assert shown_text(again) == text
+    query = {key: values[0] for key, values in parse_qs(urlsplit(link).query, keep_blank_values=True).items()}
+    assert text == expected_text(query)
+    fresh.close()
+
+
+def test_injection_prompt_is_shown_as_text_and_runs_nothing(streamlit_server, browser):
+    context = browser.new_context()
+    dialogs = []
+    context.on("page", lambda p: p.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss())))
+    page = open_app(context, f"{streamlit_server.url}/?{urlencode({'prompt': INJECTION, 'length': 20})}")
+    assert shown_text(page).startswith(INJECTION)
+    assert page.locator(".rnnlm-out img, .rnnlm-out script").count() == 0
+
+    box = page.get_by_label("Prompt")
+    box.fill("</div><script>alert(3)</script><b onmouseover=alert(4)>x</b>")
+    box.press("Control+Enter")
+    page.wait_for_function("() => document.querySelector('.rnnlm-tokens')?.innerText.startsWith('</div><script>')",
+                           timeout=60_000)
+    wait_idle(page)
+    page.locator(".rnnlm-tokens").hover()
+    page.wait_for_timeout(500)  # give any injected handler a chance to fire
+    assert page.locator(".rnnlm-out [onmouseover], .rnnlm-out script, .rnnlm-out img").count() == 0
+    assert page.evaluate("window.__pwned") is None
+    assert dialogs == []
+    context.close()
