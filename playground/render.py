@@ -4,6 +4,8 @@ Pure functions, no Streamlit. Every piece of text that came from a user or a mod
 through html.escape before it touches markup, so a prompt such as
 `<img src=x onerror=alert(1)>` is shown, never run. The alternatives appear on hover and,
 because each token is focusable (tabindex), on click or keyboard focus: CSS only, no script.
+The popup text is a data attribute shown by CSS (attr()), so it adds no elements and
+never appears in the text a user selects or copies.
 """
 
 from __future__ import annotations
@@ -34,14 +36,10 @@ STYLESHEET = """<style>
 .rnnlm-tok.from-prompt{text-decoration:underline dotted #555;text-underline-offset:3px}
 .rnnlm-tok.nl::before{content:"↵";color:#8a8a8a;font-size:0.8em}
 .rnnlm-tok:hover,.rnnlm-tok:focus{box-shadow:0 0 0 2px #3b6fd6}
-.rnnlm-alts{display:none;position:absolute;left:0;top:1.6em;z-index:1000;min-width:13rem;
-  white-space:normal;background:#ffffff;color:#1b1b1b;border:1px solid #b5b5b5;border-radius:6px;
-  padding:0.4rem 0.55rem;box-shadow:0 4px 14px rgba(0,0,0,0.18);font-size:0.8rem;line-height:1.35}
-.rnnlm-tok:hover .rnnlm-alts,.rnnlm-tok:focus .rnnlm-alts{display:block}
-.rnnlm-alts table{border-collapse:collapse;width:100%;margin-top:0.25rem}
-.rnnlm-alts td{padding:1px 4px;white-space:pre}
-.rnnlm-alts tr.chosen td{font-weight:700}
-.rnnlm-alts .bar{display:inline-block;height:0.55em;background:#3b6fd6;border-radius:2px}
+.rnnlm-tok:hover::after,.rnnlm-tok:focus::after{content:attr(data-alts);position:absolute;left:0;top:1.6em;
+  z-index:1000;white-space:pre;background:#ffffff;color:#1b1b1b;border:1px solid #b5b5b5;border-radius:6px;
+  padding:0.4rem 0.55rem;box-shadow:0 4px 14px rgba(0,0,0,0.18);font-size:0.78rem;line-height:1.35;
+  pointer-events:none}
 .rnnlm-legend{display:flex;flex-wrap:wrap;gap:0.35rem 0.8rem;font-size:0.8rem;margin:0.35rem 0 0.2rem;
   align-items:center}
 .rnnlm-legend .swatch{display:inline-block;width:1.1em;height:0.9em;border-radius:2px;margin-right:0.3em;
@@ -62,25 +60,29 @@ def percent(probability: float) -> str:
     return f"{probability:.1%}" if probability >= 0.001 else f"{probability:.1e}"
 
 
-def alternatives_html(step: Step) -> str:
-    """The popup for one token: its probability, the entropy, and the model's top guesses."""
-    rows = []
+def text_bar(probability: float, width: int = 10) -> str:
+    """A bar of block characters, eighths for the last cell, so the popup needs no markup."""
+    eighths = round(probability * width * 8)
+    return "█" * (eighths // 8) + ("", "▏", "▎", "▍", "▌", "▋", "▊", "▉")[eighths % 8]
+
+
+def alternatives_text(step: Step) -> str:
+    """The popup for one token, as plain lines: its probability, the entropy, the top guesses."""
+    origin = "prompt, read not sampled" if step.from_prompt else f"sampled at {percent(step.prob)}"
+    lines = [f"{visible_token(step.text)}  model {percent(step.model_prob)} · {origin}",
+             f"entropy {step.entropy:.2f} nats · the model's top guesses:"]
     for text, token_id, probability in step.top:
-        chosen = ' class="chosen"' if token_id == step.token_id else ""
-        bar = f'<span class="bar" style="width:{max(1, round(probability * 60))}px"></span>'
-        rows.append(f"<tr{chosen}><td>{html.escape(visible_token(text))}</td>"
-                    f"<td>{percent(probability)}</td><td>{bar}</td></tr>")
-    origin = "prompt token (read, not sampled)" if step.from_prompt else f"sampled with p = {percent(step.prob)}"
-    return (f'<span class="rnnlm-alts"><b>{html.escape(visible_token(step.text))}</b>: '
-            f"model p = {percent(step.model_prob)}, {origin}<br>entropy {step.entropy:.2f} nats"
-            f"<table>{''.join(rows)}</table></span>")
+        marker = "▶" if token_id == step.token_id else " "
+        lines.append(f"{marker} {visible_token(text):<10} {percent(probability):>6} {text_bar(probability)}")
+    return "\n".join(lines)
 
 
 def token_html(step: Step) -> str:
+    """One token: escaped text, coloured; its popup text rides in an escaped data attribute
+    and CSS shows it on hover and focus (a tenth of the markup of a nested HTML popup)."""
     classes = ["rnnlm-tok"] + (["from-prompt"] if step.from_prompt else []) + (["nl"] if step.text == "\n" else [])
-    return (f'<span class="{" ".join(classes)}" tabindex="0" data-index="{step.index}" '
-            f'style="background:{probability_colour(step.model_prob)}">'
-            f"{html.escape(step.text)}{alternatives_html(step)}</span>")
+    return (f'<span class="{" ".join(classes)}" tabindex="0" style="background:{probability_colour(step.model_prob)}" '
+            f'data-alts="{html.escape(alternatives_text(step), quote=True)}">{html.escape(step.text)}</span>')
 
 
 def tokens_html(steps: Sequence[Step], prompt: str) -> str:

@@ -27,31 +27,19 @@ def manifest_names(**fixed) -> list[str]:
     return [e["name"] for e in rnnlm.read_manifest() if all(e[k] == v for k, v in fixed.items())]
 
 
-class _VisibleText(HTMLParser):
-    """The text of the coloured tokens, without the hidden alternatives popups."""
+class _Text(HTMLParser):
+    """The text nodes of an HTML fragment (popups live in attributes, so they are not text)."""
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
-        self.depth_in_popup, self.open_spans, self.parts = 0, [], []
-
-    def handle_starttag(self, tag, attrs):
-        if tag in ("span", "table", "tr", "td", "b", "br"):
-            popup = "rnnlm-alts" in (dict(attrs).get("class") or "")
-            if tag == "span":
-                self.open_spans.append(popup)
-            self.depth_in_popup += popup
-
-    def handle_endtag(self, tag):
-        if tag == "span" and self.open_spans and self.open_spans.pop():
-            self.depth_in_popup -= 1
+        self.parts = []
 
     def handle_data(self, data):
-        if not self.depth_in_popup:
-            self.parts.append(data)
+        self.parts.append(data)
 
 
 def visible_text(fragment: str) -> str:
-    parser = _VisibleText()
+    parser = _Text()
     parser.feed(fragment)
     return "".join(parser.parts)
 

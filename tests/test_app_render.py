@@ -34,7 +34,7 @@ def test_visible_text_is_prompt_plus_generation_without_the_popups():
     steps = [step(0, "RO", from_prompt=True), step(1, "MEO"), step(2, "\n"), step(3, " x")]
     fragment = render.tokens_html(steps, "RO")
     assert visible_text(fragment) == "ROMEO\n x"
-    assert fragment.count('class="rnnlm-alts"') == 4 and fragment.count('tabindex="0"') == 4
+    assert fragment.count('data-alts="') == 4 and fragment.count('tabindex="0"') == 4
 
 
 def test_prompt_with_unknown_tokens_is_shown_as_typed():
@@ -52,8 +52,14 @@ def test_colours_follow_probability_bins_and_the_legend_lists_them():
 
 
 def test_popup_lists_alternatives_and_marks_the_chosen_token():
-    popup = render.alternatives_html(step(3, "a", prob=0.4, top=[("b", 9, 0.5), ("a", 3, 0.4)]))
-    assert "50.0%" in popup and "40.0%" in popup and popup.count('class="chosen"') == 1
+    popup = render.alternatives_text(step(3, "a", prob=0.4, top=[("b", 9, 0.5), ("a", 3, 0.4)]))
+    lines = popup.splitlines()
+    assert lines[-2].startswith("  b") and "50.0%" in lines[-2] and render.text_bar(0.5) in lines[-2]
+    assert lines[-1].startswith("▶ a") and "40.0%" in lines[-1]
+
+
+def test_text_bar_grows_with_probability():
+    assert render.text_bar(0.0) == "" and render.text_bar(1.0) == "█" * 10 and render.text_bar(0.55) == "█████▌"
 
 
 def test_whitespace_is_made_visible_in_labels():

@@ -1,0 +1,120 @@
+"""Playground speed in a real browser (prints figures, asserts nothing).
+
+    python bench/bench_app.py [--tokens 500] [--repeats 3]
+
+Starts `streamlit run playground/app.py` on a free port, drives Debian's Chromium with
+Playwright and prints: server start to first rendered page; click Generate to the first
+streamed token; N tokens generated and fully rendered with colouring; the server's
+resident memory after every shipped model has been loaded and sampled.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+from playwright.sync_api import sync_playwright  # noqa: E402
+
+import rnnlm  # noqa: E402
+from browser_util import launch_browser, open_app, start_server, wait_idle  # noqa: E402
+
+# Times (performance.now(), ms) of the click, the first streamed token and the finished colouring.
+ARM_AND_CLICK = """(count) => {
+  const t = window.__bench = {click: 0, first: 0, done: 0};
+  const promptLength = document.querySelector('.rnnlm-stream .prompt, .rnnlm-tokens') ? null : null;
+  new MutationObserver(() => {
+    const stream = document.querySelector('.rnnlm-stream');
+    if (!t.first && stream && stream.textContent.length > stream.querySelector('.prompt').textContent.length)
+      t.first = performance.now();
+    if (t.first && !t.done && document.querySelectorAll('.rnnlm-tokens .rnnlm-tok').length >= count)
+      t.done = performance.now();
+  }).observe(document.body, {subtree: true, childList: true, characterData: true});
+  const button = [...document.querySelectorAll('button')].find(b => b.innerText.trim() === 'Generate');
+  t.click = performance.now();
+  button.click();
+}"""
+
+
+def rss_megabytes(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def first_page(browser) -> tuple[float, float, float]:
+    """Seconds from starting the server to: healthy, first page drawn, first coloured text."""
+    started = time.perf_counter()
+    server_context = start_server()
+    server = server_context.__enter__()
+    healthy = time.perf_counter() - started
+    page = browser.new_page()
+    page.goto(server.url)
+    page.wait_for_selector("h1", timeout=120_000)
+    drawn = time.perf_counter() - started
+    page.wait_for_selector(".rnnlm-tokens", timeout=120_000)
+    coloured = time.perf_counter() - started
+    page.close()
+    return server_context, server, (healthy, drawn, coloured)
+
+
+def generate_timings(browser, url: str, tokens: int, repeats: int) -> list[tuple[float, float]]:
+    """(click -> first streamed token, click -> all tokens coloured) in ms, per repeat."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = open_app(context, url)
+    results = []
+    for _ in range(repeats):
+        page.evaluate(ARM_AND_CLICK, tokens)
+        page.wait_for_function("window.__bench.done > 0", timeout=120_000)
+        wait_idle(page)
+        t = page.evaluate("window.__bench")
+        results.append((t["first"] - t["click"], t["done"] - t["click"]))
+    context.close()
+    return results
+
+
+def visit_every_model(browser, server_url: str) -> list[str]:
+    context = browser.new_context()
+    names = [entry["name"] for entry in rnnlm.read_manifest()]
+    for name in names:
+        open_app(context, f"{server_url}/?{urlencode({'model': name, 'length': 300})}").close()
+    context.close()
+    return names
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--tokens", type=int, default=500)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    with sync_playwright() as playwright:
+        browser = launch_browser(playwright)
+        server_context, server, (healthy, drawn, coloured) = first_page(browser)
+        try:
+            print(f"server start -> health endpoint ok        {healthy:6.2f} s")
+            print(f"server start -> first rendered page       {drawn:6.2f} s")
+            print(f"server start -> first coloured sample     {coloured:6.2f} s")
+            model = rnnlm.read_manifest()[0]["name"]
+            url = f"{server.url}/?{urlencode({'model': model, 'length': args.tokens})}"
+            timings = generate_timings(browser, url, args.tokens, args.repeats)
+            first = statistics.median(t[0] for t in timings)
+            done = statistics.median(t[1] for t in timings)
+            print(f"click Generate -> first streamed token    {first:6.0f} ms  (median of {args.repeats}, {model})")
+            print(f"click Generate -> {args.tokens} tokens coloured    {done:6.0f} ms")
+            names = visit_every_model(browser, server.url)
+            print(f"server RSS after visiting {len(names)} models      {rss_megabytes(server.process.pid):6.0f} MB  "
+                  f"({', '.join(names)})")
+        finally:
+            server_context.__exit__(None, None, None)
+            browser.close()
+
+
+if __name__ == "__main__":
+    main()
