@@ -52,6 +52,7 @@ ARM_AND_CLICK = """(count) => {
       t.done = performance.now();
   }).observe(document.body, {subtree: true, childList: true, characterData: true});
   const button = [...document.querySelectorAll('button')].find(b => b.innerText.trim() === 'Generate');
+  if (!button) throw new Error('no Generate button: ' + document.body.innerText.slice(0, 500));
   t.click = performance.now();
   button.click();
 }"""
@@ -101,6 +102,8 @@ def visit_every_model(browser, server_url: str) -> list[str]:
 
 
 def main() -> None:
+    print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start "
+          "(other work on the machine slows every figure)")
     with sync_playwright() as playwright:
         browser = launch_browser(playwright)
         started = time.perf_counter()

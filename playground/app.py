@@ -16,6 +16,7 @@ if str(ROOT) not in sys.path:  # `streamlit run` puts only playground/ on the pa
 import streamlit as st  # noqa: E402
 
 from playground import blocks, render, sidebar, state  # noqa: E402
+from rnnlm import RnnlmError  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,11 @@ def navigation() -> tuple[PageSpec, st.Page]:
 def main() -> None:
     st.set_page_config(page_title="RNN playground", page_icon="🔡", layout="wide")
     st.html(render.STYLESHEET)
-    catalogue = blocks.catalogue()
+    try:
+        catalogue = blocks.catalogue()
+    except RnnlmError as exc:  # a manifest that is not valid JSON or lacks fields
+        st.error(f"Cannot read the list of models: {exc}")
+        st.stop()
     if not catalogue:
         st.error("No models found: pretrained/manifest.json lists none. Train one: see the README.")
         st.stop()

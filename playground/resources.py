@@ -13,23 +13,15 @@ import streamlit as st
 
 import rnnlm
 from rnnlm import LanguageModel
+from rnnlm.runtime import configure_threads
 
 from .catalogue import ModelInfo
 
-def use_one_blas_thread() -> bool:
-    """Sampling is one small matrix-vector product per layer per token: on one BLAS thread it
-    ran 5x faster than on two fighting for 2 busy cores (bench/bench_app.py, docs/DEPLOY.md),
-    and every session already samples in its own thread. Needs threadpoolctl; without it,
-    set OPENBLAS_NUM_THREADS=1 in the server's environment instead."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return False
-    threadpool_limits(limits=1, user_api="blas")  # process-wide, until the server stops
-    return True
+# Sampling is one small matrix-vector product per layer per token, and every session
+# samples in its own thread: one BLAS thread each ran 5x faster than two fighting over
+# 2 busy cores (bench/bench_app.py, docs/DEPLOY.md). Torch keeps every core for scoring.
+configure_threads(blas_threads=1)
 
-
-BLAS_LIMITED = use_one_blas_thread()
 SESSION_MODELS_KEPT = 8  # models made in sessions come and go; keep memory bounded
 SESSION_MODEL_SECONDS = 3600
 

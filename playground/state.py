@@ -224,3 +224,8 @@ def remember(page: str, result: Any) -> None:
 
 def recall(page: str) -> Any:
     return st.session_state.get(_RESULTS, {}).get(page)
+
+
+def last_generation():
+    """The Generate page's latest playground.generation.Generation (None before the first)."""
+    return recall("generate")

@@ -71,6 +71,13 @@ def test_share_parameters_reproduce_the_command_line_text():
     assert request.cli_command() in [c.value for c in at.code]
 
 
+def test_empty_prompt_and_unknown_characters_still_give_the_cli_text():
+    for prompt in ("", "\u2603 snow \U0001f600"):
+        at = app({"prompt": prompt, "length": "25", "model": manifest_names()[-1]})
+        assert not at.exception and at.query_params["prompt"] == prompt
+        assert coloured_texts(at) == [expected_text(shown_request(at))]
+
+
 def test_malformed_parameters_show_a_notice_and_use_defaults():
     at = app({"temperature": "very", "top_k": "-4", "seed": "1.5", "length": "0", "model": "no-such-model"})
     assert not at.exception

@@ -17,6 +17,12 @@ def test_table_lists_every_model_and_cards_are_shown():
         assert f"# {entry['name']}" in cards  # each card starts with its model's name
 
 
+def test_unknown_model_in_the_link_shows_a_notice():
+    at = app({"model": "../../etc"}, page="views/models.py")
+    assert not at.exception and "model" in at.warning[0].value
+    assert at.query_params["model"] in [e["name"] for e in rnnlm.read_manifest()]
+
+
 def test_use_this_model_switches_the_sidebar_model():
     manifest = rnnlm.read_manifest()
     at = app({"model": manifest[0]["name"]}, page="views/models.py")

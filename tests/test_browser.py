@@ -1,5 +1,6 @@
 """The playground in a real browser: Playwright driving Debian's Chromium against `streamlit run`."""
 
+import urllib.request
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import rnnlm
@@ -26,6 +27,11 @@ def expected_text(query: dict) -> str:
                                       top_p=float(query["top_p"]), max_new_tokens=int(query["length"]),
                                       seed=int(query["seed"]))
     return query["prompt"] + rnnlm.sample_text(rnnlm.load(query["model"]), query["prompt"], settings)
+
+
+def test_health_endpoint_answers(streamlit_server):
+    with urllib.request.urlopen(f"{streamlit_server.url}/_stcore/health", timeout=10) as response:
+        assert response.status == 200 and response.read().strip() == b"ok"
 
 
 def test_generate_streams_then_shows_coloured_tokens_with_hover_alternatives(streamlit_server, browser):

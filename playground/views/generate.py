@@ -11,7 +11,7 @@ from playground import blocks, resources, state
 from playground.generation import Generation
 from rnnlm import RnnlmError
 
-PAGE = "generate"
+PAGE = "generate"  # state.last_generation() reads this result
 
 
 def sampled_or_kept(output, info, request, pressed: bool) -> Generation:
