@@ -30,9 +30,9 @@ class PageSpec:
 
 
 PAGES = (
-    PageSpec("views/generate.py", "Generate", ":material/edit_note:", "generate", state.GENERATE_PARAMS, sampling=True),
-    PageSpec("views/compare.py", "Compare", ":material/compare_arrows:", "compare", state.COMPARE_PARAMS, sampling=True),
-    PageSpec("views/models.py", "Models", ":material/menu_book:", "models", state.MODEL_PARAMS, sampling=False),
+    PageSpec("views/generate.py", "Generate", ":material/edit_note:", "generate", state.GENERATE_PARAMS, True),
+    PageSpec("views/compare.py", "Compare", ":material/compare_arrows:", "compare", state.COMPARE_PARAMS, True),
+    PageSpec("views/models.py", "Models", ":material/menu_book:", "models", state.MODEL_PARAMS, False),
 )
 
 

@@ -29,7 +29,8 @@ def model_picker(catalogue: list[ModelInfo]) -> None:
     cells = cat.distinct(info.cell for info in cat.options(catalogue, corpus=current.corpus, level=current.level))
     bar.radio("Cell", cells, horizontal=True, format_func=lambda cell: cat.CELL_LABELS.get(cell, cell),
               **state.bind_picker("cell", catalogue))
-    names = [info.name for info in cat.options(catalogue, corpus=current.corpus, level=current.level, cell=current.cell)]
+    same_kind = cat.options(catalogue, corpus=current.corpus, level=current.level, cell=current.cell)
+    names = [info.name for info in same_kind]
     bar.selectbox("Model", names, format_func=lambda name: cat.find(catalogue, name).label,
                   **state.bind_picker("name", catalogue))
     bar.caption(model_facts(current))
@@ -59,4 +60,5 @@ def sampling_controls() -> None:
     seed_column, dice_column = bar.columns([4, 1], vertical_alignment="bottom")
     seed_column.number_input("Seed", 0, MAX_SEED, step=1, help="Same seed and settings, same text.",
                              **state.bind(state.SEED))
-    dice_column.button("", icon=":material/casino:", key="roll_seed", on_click=state.roll_seed, help="Random seed: a new sample")
+    dice_column.button("", icon=":material/casino:", key="roll_seed", on_click=state.roll_seed,
+                       help="Random seed: a new sample")

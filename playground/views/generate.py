@@ -37,8 +37,8 @@ def show() -> None:
     blocks.prompt_box()
     generate_column, sample_column, _ = st.columns([1, 1, 4])
     pressed = generate_column.button("Generate", type="primary", key="generate", width="stretch")
-    sample_column.button("New sample", icon=":material/casino:", key="new_sample", on_click=state.roll_seed, width="stretch",
-                         help="A random seed, then generate")
+    sample_column.button("New sample", icon=":material/casino:", key="new_sample", on_click=state.roll_seed,
+                         width="stretch", help="A random seed, then generate")
     output = st.empty()
     try:
         result = sampled_or_kept(output, info, state.request(), pressed)

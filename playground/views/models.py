@@ -30,7 +30,8 @@ def show() -> None:
     st.title("Models")
     st.caption("Validation loss is in nats per character on held-out text (lower is better), "
                "so char and word models compare directly.")
-    st.dataframe(table_rows(catalogue), hide_index=True, width="stretch")
+    st.dataframe(table_rows(catalogue), hide_index=True, width="stretch",
+                 column_config={"parameters": st.column_config.NumberColumn(format="localized")})
     for info in catalogue:
         with st.expander(f"{info.name} · {cat.corpus_label(info.corpus)} · {info.shape}",
                          expanded=info.name == current.name):
