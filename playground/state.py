@@ -13,6 +13,7 @@ written back to the URL, so the address bar is always a share link.
 from __future__ import annotations
 
 import random
+import re
 from typing import Any, Mapping
 
 import streamlit as st
@@ -207,8 +208,15 @@ def _picked(attribute: str, catalogue: list[ModelInfo]) -> None:
 
 # --- models made in this session (the fine-tune page adds them) -----------------------
 
+SESSION_MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
 def add_session_model(entry: dict) -> None:
-    """entry: manifest fields (rnnlm.zoo.ENTRY_FIELDS) plus "path", the model folder."""
+    """entry: manifest fields (rnnlm.zoo.ENTRY_FIELDS) plus "path", the model folder.
+
+    Names are restricted because pages show them in markdown and in the URL."""
+    if not SESSION_MODEL_NAME.fullmatch(str(entry.get("name", ""))):
+        raise ValueError(f"model name {entry.get('name')!r}: use 1-64 letters, digits, '.', '_' or '-'")
     st.session_state.setdefault(SESSION_MODELS_KEY, {})[entry["name"]] = dict(entry)
 
 

@@ -21,3 +21,25 @@ def test_a_refresh_and_a_second_session_do_not_reload_the_model(monkeypatch):
     monkeypatch.undo()
     model = resources.load_shipped(loads[0])
     assert model is resources.load_shipped(loads[0])  # the one shared object
+
+
+def test_session_models_are_registered_and_odd_names_refused():
+    from streamlit.testing.v1 import AppTest
+
+    def script():
+        import streamlit as st
+
+        from playground import state
+
+        entry = {"name": "novel-v2.1", "path": "/tmp/x", "corpus": "upload"}
+        state.add_session_model(entry)
+        for bad in ("", "**bold** [x](javascript:alert(1))", "a/b", "x" * 65):
+            try:
+                state.add_session_model({**entry, "name": bad})
+            except ValueError:
+                st.write(f"refused {bad!r}")
+        st.write(f"registered {[e['name'] for e in state.session_model_entries()]}")
+
+    at = AppTest.from_function(script).run()
+    shown = [m.value for m in at.markdown]
+    assert shown[-1] == "registered ['novel-v2.1']" and len(shown) == 5
