@@ -61,13 +61,16 @@ class _Layer:
     def __init__(self, w_ih, w_hh, b_ih, b_hh):
         self.w_ih, self.w_hh, self.b_ih, self.b_hh = w_ih, w_hh, b_ih, b_hh
         self.hidden = w_hh.shape[1]
+        self.projection_bias = self.input_bias()  # computed once, not per token
 
     def input_bias(self) -> np.ndarray:
         """Bias folded into the input projection (GRU keeps b_hh apart for the reset gate)."""
         return self.b_ih + self.b_hh
 
     def project(self, x: np.ndarray) -> np.ndarray:
-        return self.w_ih @ x + self.input_bias()
+        projected = self.w_ih @ x
+        projected += self.projection_bias
+        return projected
 
 
 class _LSTMLayer(_Layer):
