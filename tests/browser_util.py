@@ -108,6 +108,17 @@ def wait_idle(page, timeout_ms: int = 60_000) -> None:
     page.wait_for_selector(IDLE, timeout=timeout_ms)
 
 
+CHANGED_AND_IDLE = """before => {
+  const tokens = document.querySelector('.rnnlm-tokens');
+  const app = document.querySelector('[data-testid="stApp"]');
+  return tokens !== null && tokens.innerText !== before && app.dataset.testScriptState === 'notRunning'; }"""
+
+
+def wait_for_new_text(page, before: str, timeout_ms: int = 60_000) -> None:
+    """Until the run that replaces the coloured text `before` has finished."""
+    page.wait_for_function(CHANGED_AND_IDLE, arg=before, timeout=timeout_ms)
+
+
 def open_app(context, url: str, timeout_ms: int = 90_000):
     """A new page at url, once the coloured output is drawn and the run is over."""
     page = context.new_page()

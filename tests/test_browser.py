@@ -4,7 +4,8 @@ import urllib.request
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import rnnlm
-from browser_util import browser, open_app, share_link, shown_text, streamlit_server, wait_idle  # noqa: F401
+from browser_util import (browser, open_app, share_link, shown_text, streamlit_server,  # noqa: F401
+                          wait_for_new_text, wait_idle)
 
 INJECTION = '<img src=x onerror="window.__pwned=1;alert(1)"></div><script>window.__pwned=2;alert(2)</script>'
 WATCH_STREAM = """() => { window.__streamed = 0;
@@ -70,9 +71,7 @@ def test_share_link_in_a_fresh_browser_gives_the_same_text(streamlit_server, bro
     page = open_app(first, f"{streamlit_server.url}/?model={small_model()}&length=80&temperature=0.9")
     before = shown_text(page)
     page.get_by_role("button", name="New sample").click()  # a random seed, set through the UI
-    page.wait_for_function("t => document.querySelector('.rnnlm-tokens')?.innerText !== t", arg=before,
-                           timeout=60_000)
-    wait_idle(page)
+    wait_for_new_text(page, before)
     link, text = share_link(page), shown_text(page)
     assert link.startswith(streamlit_server.url) and "seed=" in link
     first.close()
