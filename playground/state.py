@@ -237,3 +237,69 @@ def recall(page: str) -> Any:
 def last_generation():
     """The Generate page's latest playground.generation.Generation (None before the first)."""
     return recall("generate")
+
+
+# --- the fine-tune page --------------------------------------------------------------
+# Its controls are canonical values like the sampling ones (bind() works on them), so a
+# visit to another page loses nothing the user typed. Uploaded files cannot be restored
+# into st.file_uploader, so the text read from them is kept instead (keep_upload).
+
+FT_START, FT_BASE, FT_LEVEL, FT_PRESET, FT_CELL, FT_BUDGET, FT_MINUTES, FT_STEPS = (
+    "ft_start", "ft_base", "ft_level", "ft_preset", "ft_cell", "ft_budget", "ft_minutes", "ft_steps")
+FT_NAME, FT_PROMPT, FT_SEED, FT_PASTED = "ft_name", "ft_prompt", "ft_seed", "ft_pasted"
+FINETUNE_DEFAULTS = {FT_START: "model", FT_LEVEL: "char", FT_PRESET: "small", FT_CELL: "lstm",
+                     FT_BUDGET: "minutes", FT_MINUTES: 2.0, FT_STEPS: 500, FT_NAME: "", FT_PROMPT: "",
+                     FT_SEED: 1, FT_PASTED: ""}
+FT_UPLOADER, FT_ZIP_UPLOADER = "ft_files", "ft_model_zip"  # widget keys (file uploaders hold no canonical value)
+_SESSION_ID, _FT_JOB, _FT_UPLOAD, _FT_ZIPS_READ = "_session_id", "_ft_job", "_ft_upload", "_ft_zips_read"
+
+
+def start_finetune(model_names: list[str], default_model: str) -> None:
+    """Defaults on the first visit; the base model stays one that exists."""
+    for key, default in FINETUNE_DEFAULTS.items():
+        st.session_state.setdefault(key, default)
+    if st.session_state.get(FT_BASE) not in model_names:
+        st.session_state[FT_BASE] = default_model
+
+
+def session_id() -> str:
+    """This session's own id (Streamlit's AppTest gives every test session the same one)."""
+    if _SESSION_ID not in st.session_state:
+        import uuid
+        st.session_state[_SESSION_ID] = uuid.uuid4().hex
+    return st.session_state[_SESSION_ID]
+
+
+def finetune_job() -> dict | None:
+    """{"id": job id, "held_out": the text it is scored on} of this session's latest job."""
+    return st.session_state.get(_FT_JOB)
+
+
+def set_finetune_job(job_id: str, held_out: str) -> None:
+    st.session_state[_FT_JOB] = {"id": job_id, "held_out": held_out}
+
+
+def forget_finetune_job() -> None:
+    st.session_state.pop(_FT_JOB, None)
+
+
+def kept_upload() -> Any:
+    return st.session_state.get(_FT_UPLOAD)
+
+
+def keep_upload(kept: Any) -> None:
+    st.session_state[_FT_UPLOAD] = kept
+
+
+def forget_upload() -> None:
+    """The user changed the uploaded files: what was read from the old ones no longer applies."""
+    st.session_state.pop(_FT_UPLOAD, None)
+
+
+def model_zip_seen(file_id: str) -> bool:
+    """True if this uploaded model zip was already read (a file stays in its widget across reruns)."""
+    seen = st.session_state.setdefault(_FT_ZIPS_READ, set())
+    if file_id in seen:
+        return True
+    seen.add(file_id)
+    return False

@@ -1,0 +1,87 @@
+"""Server-wide limits of the fine-tune page, read from environment variables (no Streamlit).
+
+    RNNLM_MAX_TRAINING_JOBS   training jobs that run at once (default 1); later ones queue
+    RNNLM_MAX_QUEUED_JOBS     jobs that may wait (default 8); beyond that, a "busy" message
+    RNNLM_TRAIN_THREADS       torch threads per job (default 1: other visitors keep a core)
+    RNNLM_MAX_TRAIN_MINUTES   the longest time budget a visitor may ask for (default 30)
+    RNNLM_UPLOAD_MB           text kept from one upload, all files together (default 20)
+    RNNLM_MODEL_ZIP_MB        largest model zip a visitor may upload (default 64)
+    RNNLM_SESSION_HOURS       a session's models are deleted after this long unused (default 2)
+    RNNLM_SESSIONS_DIR        where session models live (default: a new folder under /tmp)
+
+Env vars rather than st.secrets: a Procfile host sets them in its dashboard, and a
+value that cannot be used is reported (the page shows it) instead of stopping the server.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+from typing import Mapping
+
+from rnnlm.model_zip import ModelZipLimits
+from rnnlm.uploads import MB, UploadLimits
+
+ENV_NAMES = {"max_concurrent": "RNNLM_MAX_TRAINING_JOBS", "max_queue": "RNNLM_MAX_QUEUED_JOBS",
+             "train_threads": "RNNLM_TRAIN_THREADS", "max_minutes": "RNNLM_MAX_TRAIN_MINUTES",
+             "upload_mb": "RNNLM_UPLOAD_MB", "model_zip_mb": "RNNLM_MODEL_ZIP_MB", "session_hours": "RNNLM_SESSION_HOURS",
+             "sessions_dir": "RNNLM_SESSIONS_DIR"}
+# (lowest, highest) accepted; a value outside is refused with the range in the message.
+RANGES = {"max_concurrent": (1, 64), "max_queue": (0, 1000), "train_threads": (1, 256),
+          "max_minutes": (0.1, 24 * 60), "upload_mb": (0.01, 2048), "model_zip_mb": (1, 2048), "session_hours": (0.01, 24 * 30)}
+
+
+@dataclass(frozen=True)
+class FinetuneSettings:
+    max_concurrent: int = 1
+    max_queue: int = 8
+    train_threads: int = 1
+    max_minutes: float = 30.0
+    upload_mb: float = 20.0
+    model_zip_mb: float = 64.0  # a 2 x 512 LSTM zips to ~14 MB
+    session_hours: float = 2.0
+    sessions_dir: str | None = None
+
+    @property
+    def upload_limits(self) -> UploadLimits:
+        return UploadLimits(max_text_bytes=int(self.upload_mb * MB))
+
+    @property
+    def model_zip_limits(self) -> ModelZipLimits:
+        return ModelZipLimits(max_weights_bytes=int(self.model_zip_mb * MB))
+
+    @property
+    def upload_widget_mb(self) -> int:
+        """st.file_uploader's per-file limit: whole megabytes, at least 1."""
+        return max(1, math.ceil(self.upload_mb))
+
+
+def _parsed(name: str, text: str, kind: type):
+    value = kind(text)  # ValueError for "abc", "1.5" as an int
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(text)
+    low, high = RANGES[name]
+    if not low <= value <= high:
+        raise ValueError(text)
+    return value
+
+
+def from_env(environ: Mapping[str, str]) -> tuple[FinetuneSettings, list[str]]:
+    """The settings, and one problem per variable that could not be used (its default is kept)."""
+    values, problems = {}, []
+    for spec in fields(FinetuneSettings):
+        env = ENV_NAMES[spec.name]
+        text = environ.get(env, "").strip()
+        if not text:
+            continue
+        if spec.name == "sessions_dir":
+            values[spec.name] = text
+            continue
+        kind = int if spec.type == "int" else float
+        try:
+            values[spec.name] = _parsed(spec.name, text, kind)
+        except ValueError:
+            low, high = RANGES[spec.name]
+            problems.append(f"{env}={text!r} is not {'a whole number' if kind is int else 'a number'} "
+                            f"from {low:g} to {high:g}; using {getattr(FinetuneSettings, spec.name)!r}")
+    return FinetuneSettings(**values), problems
