@@ -303,3 +303,41 @@ def model_zip_seen(file_id: str) -> bool:
         return True
     seen.add(file_id)
     return False
+
+
+# --- the Inspect and Score pages ------------------------------------------------------
+# Session-only canonical controls (bind() works on them), so a visit to another page
+# loses nothing. The inspected text can be long, so it stays out of the URL.
+
+IN_SOURCE, IN_PASTED, IN_SLICE_SEED, IN_SLICE_CHARS = "in_source", "in_pasted", "in_slice_seed", "in_slice_chars"
+IN_LAYER, IN_QUANTITY, IN_SQUASH, IN_SORT, IN_FEATURE, IN_WINDOW, IN_UNIT = (
+    "in_layer", "in_quantity", "in_squash", "in_sort", "in_feature", "in_window", "in_unit")
+IN_CELL = "in_cell"  # the interpretable cell picked in the search results
+INSPECT_DEFAULTS = {IN_SOURCE: "validation", IN_PASTED: "", IN_SLICE_SEED: 0, IN_SLICE_CHARS: 2000, IN_LAYER: 0,
+                    IN_QUANTITY: "h", IN_SQUASH: True, IN_SORT: "variance", IN_FEATURE: "position in line",
+                    IN_WINDOW: 0, IN_UNIT: 0, IN_CELL: 0}
+IN_HEATMAP, IN_SATURATION = "in_heatmap", "in_saturation"  # chart widget keys: clicking a unit picks it
+SC_PASTED = "sc_pasted"
+SCORE_DEFAULTS = {SC_PASTED: ""}
+SC_UPLOADER = "sc_upload"  # widget key (a file uploader holds no canonical value)
+
+
+def start_page(defaults: dict) -> None:
+    """A page's control defaults on its first visit."""
+    for key, default in defaults.items():
+        st.session_state.setdefault(key, default)
+
+
+def set_value(key: str, new_value: Any) -> None:
+    """Change a canonical control from a page's own callback (a click in a chart, a found cell)."""
+    st.session_state[key] = new_value
+
+
+def chart_points(chart_key: str) -> list[dict]:
+    """The points selected (clicked) in the chart drawn with this key; [] when none."""
+    event = st.session_state.get(chart_key) or {}
+    return list((event.get("selection") or {}).get("points") or [])
+
+
+def roll_slice() -> None:
+    st.session_state[IN_SLICE_SEED] = random.randrange(0, 1_000_000)
