@@ -32,6 +32,8 @@ class PageSpec:
 PAGES = (
     PageSpec("views/generate.py", "Generate", ":material/edit_note:", "generate", state.GENERATE_PARAMS, True),
     PageSpec("views/compare.py", "Compare", ":material/compare_arrows:", "compare", state.COMPARE_PARAMS, True),
+    PageSpec("views/inspect.py", "Inspect", ":material/biotech:", "inspect", state.MODEL_PARAMS, False),
+    PageSpec("views/score.py", "Score", ":material/speed:", "score", state.MODEL_PARAMS, False),
     PageSpec("views/models.py", "Models", ":material/menu_book:", "models", state.MODEL_PARAMS, False),
 )
 

@@ -11,6 +11,7 @@ never appears in the text a user selects or copies.
 from __future__ import annotations
 
 import html
+import re
 from typing import Sequence
 
 from rnnlm import Step
@@ -116,3 +117,13 @@ def legend_html() -> str:
 
 def plain_text(steps: Sequence[Step]) -> str:
     return "".join(step.text for step in steps)
+
+
+MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:&=\"'])")
+
+
+def markdown_literal(text: str) -> str:
+    """Text shown as typed inside st.markdown / st.error / st.info: every character that
+    markdown (or Streamlit's LaTeX, emoji and colour extensions) would read is backslash-escaped,
+    and line breaks become spaces so a name cannot start a heading or a list."""
+    return MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(str(text).splitlines()))

@@ -1,0 +1,65 @@
+"""Expensive results, computed once per (model, text) and shared by every session.
+
+A trace of a 2 x 512 LSTM is 24 KB a token (tens of MB for a long text) and is only ever
+read, so it is kept with st.cache_resource: st.cache_data would unpickle a fresh copy on
+every rerun (every click on the page). Small results (cell matches, scores) use
+st.cache_data. Arguments starting with "_" are not hashed: `model_key` stands for the model.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from rnnlm import LanguageModel, ScoreResult, score_text
+from rnnlm.corpus import split_corpus
+from rnnlm.interpret import CellMatch, Saturation, Trace, gate_saturation, search_cells, token_feature_tracks, trace_text
+
+from .catalogue import ModelInfo
+
+TRACES_KEPT, MINUTES_KEPT = 8, 30
+TOP_GUESSES = 5
+
+
+def model_key(info: ModelInfo) -> str:
+    """Names a model's weights: a session model rewritten in place gets a new key."""
+    if not info.from_session:
+        return info.name
+    config = Path(info.path) / "config.json"
+    return f"{info.name}|{info.path}|{config.stat().st_mtime if config.exists() else 0}"
+
+
+@st.cache_resource(max_entries=TRACES_KEPT, ttl=MINUTES_KEPT * 60, show_spinner="Reading the text through the model…")
+def trace(model: str, text: str, _lm: LanguageModel) -> Trace:
+    return trace_text(_lm, text, top_n=TOP_GUESSES)
+
+
+@st.cache_resource(max_entries=4, show_spinner="Reading the validation text…")
+def validation_text(corpus_file: str, corpus: str) -> str | None:
+    """The held-out part of a corpus (the trainer's split), or None when the file is absent."""
+    path = Path(corpus_file)
+    if not path.is_file():
+        return None
+    return split_corpus(path.read_text(encoding="utf-8", errors="replace"), corpus)[1]
+
+
+@st.cache_data(max_entries=32, ttl=MINUTES_KEPT * 60, show_spinner=False)
+def features(model: str, text: str, _trace: Trace) -> dict[str, np.ndarray]:
+    return token_feature_tracks(_trace)
+
+
+@st.cache_data(max_entries=32, ttl=MINUTES_KEPT * 60, show_spinner="Searching for interpretable cells…")
+def cells(model: str, text: str, quantity: str, _trace: Trace) -> list[CellMatch]:
+    return search_cells(_trace, quantity=quantity, per_feature=3, features=features(model, text, _trace))
+
+
+@st.cache_data(max_entries=32, ttl=MINUTES_KEPT * 60, show_spinner=False)
+def saturation(model: str, text: str, _trace: Trace) -> list[Saturation]:
+    return gate_saturation(_trace)
+
+
+@st.cache_data(max_entries=64, ttl=MINUTES_KEPT * 60, show_spinner="Scoring…")
+def score(model: str, text: str, _lm: LanguageModel) -> ScoreResult:
+    return score_text(_lm, text)

@@ -1,0 +1,132 @@
+"""Plotly figures of a trace (pure: arrays in, figure out): units x time, and gate saturation.
+
+The heatmap has a thin strip beside it, one bar per unit coloured by the value the units
+are sorted by. The strip is there to be clicked: Streamlit reports no selection for a
+click on a heatmap cell (streamlit#8760, plotly.js has no point selection for heatmaps),
+but it does for bars, so a click on the strip picks a unit (unit_from_points).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from rnnlm.interpret import GATES, SATURATION_HIGH, SATURATION_LOW, Saturation
+
+from .render import visible_token
+
+MAX_STEPS, MAX_UNITS = 1000, 512  # per figure: larger traces are paged through time by the caller
+DIVERGING = "RdBu_r"  # blue below the middle of the range, white at it, red above
+STRIP_SCALE = "Viridis"
+CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
+
+
+def value_range(quantity: str, values: np.ndarray, squashed: bool = False) -> tuple[float, float]:
+    """The colour range: gates live in (0, 1), h and the candidate in (-1, 1), c is unbounded."""
+    if quantity in GATES:
+        return 0.0, 1.0
+    if quantity == "c" and not squashed:
+        # The 99th percentile, not the maximum: one runaway cell would wash out the rest.
+        bound = float(np.percentile(np.abs(values), 99)) if values.size else 1.0
+        return -max(bound, 1e-6), max(bound, 1e-6)
+    return -1.0, 1.0
+
+
+def time_labels(token_texts: Sequence[str], start: int = 0) -> list[str]:
+    """One label per step, unique (position first) so plotly keeps repeated tokens apart."""
+    return [f"{start + i}:{visible_token(text)}" for i, text in enumerate(token_texts)]
+
+
+def unit_labels(units: Sequence[int]) -> list[str]:
+    return [f"unit {int(u)}" for u in units]
+
+
+def heatmap_height(units: int) -> int:
+    return int(min(900, max(320, 1.3 * units + 140)))
+
+
+def heatmap_figure(values: np.ndarray, units: Sequence[int], token_texts: Sequence[str], start: int,
+                   colour_range: tuple[float, float], strip: np.ndarray, strip_name: str,
+                   title: str = "") -> go.Figure:
+    """values: (time, len(units)), columns in display order (top row first).
+
+    strip: one number per displayed unit (what they are sorted by), shown as the clickable strip."""
+    steps, count = values.shape
+    if steps > MAX_STEPS or count > MAX_UNITS:
+        raise ValueError(f"at most {MAX_STEPS} steps x {MAX_UNITS} units per figure, got {steps} x {count}")
+    x, y = time_labels(token_texts, start), unit_labels(units)
+    low, high = colour_range
+    figure = make_subplots(rows=1, cols=2, shared_yaxes=True, column_widths=[0.965, 0.035], horizontal_spacing=0.005)
+    figure.add_trace(go.Heatmap(
+        z=np.ascontiguousarray(values.T, dtype=np.float32), x=x, y=y, zmin=low, zmax=high,
+        zmid=(low + high) / 2, colorscale=DIVERGING, colorbar={"thickness": 12, "x": 1.0, "xpad": 4},
+        hovertemplate="%{y}<br>token %{x}<br>value %{z:.3f}<extra></extra>"), row=1, col=1)
+    figure.add_trace(go.Bar(
+        x=np.ones(count), y=y, orientation="h", customdata=np.asarray(units, dtype=np.int64),
+        marker={"color": np.asarray(strip, dtype=np.float32), "colorscale": STRIP_SCALE, "line": {"width": 0}},
+        hovertemplate=f"%{{y}}<br>{strip_name} %{{marker.color:.3f}}<br>click: show it on the text<extra></extra>",
+        showlegend=False), row=1, col=2)
+    figure.update_yaxes(autorange="reversed", type="category", row=1, col=1)
+    figure.update_xaxes(type="category", nticks=24, tickangle=-45, row=1, col=1)
+    figure.update_xaxes(visible=False, fixedrange=True, row=1, col=2)
+    figure.update_layout(height=heatmap_height(count), bargap=0, clickmode="event+select", dragmode="zoom",
+                         margin={"l": 10, "r": 10, "t": 36 if title else 10, "b": 10}, title=title or None)
+    return figure
+
+
+def unit_from_points(points: Sequence[dict]) -> int | None:
+    """The unit of the first clicked strip bar (its customdata), or None."""
+    for point in points:
+        data = point.get("customdata")
+        if isinstance(data, (list, tuple)):
+            data = data[0] if data else None
+        if isinstance(data, (int, float)) and not isinstance(data, bool):
+            return int(data)
+    return None
+
+
+def saturation_figure(saturations: Sequence[Saturation]) -> go.Figure:
+    """Karpathy et al. (2015), fig. 3: each dot a unit; how often its gate is nearly closed
+    (x, below SATURATION_LOW) or nearly open (y, above SATURATION_HIGH). One panel per layer
+    and gate. Dots near the top of a forget-gate panel are units that keep their memory."""
+    layers = sorted({s.layer for s in saturations})
+    gates = list(dict.fromkeys(s.gate for s in saturations))
+    figure = make_subplots(rows=len(layers), cols=len(gates), shared_xaxes=True, shared_yaxes=True,
+                           subplot_titles=[f"layer {layer + 1} · {gate} gate" for layer in layers for gate in gates],
+                           horizontal_spacing=0.04, vertical_spacing=0.12 / max(len(layers), 1))
+    for s in saturations:
+        units = np.arange(len(s.left))
+        figure.add_trace(go.Scatter(
+            x=s.left, y=s.right, mode="markers", name=f"layer {s.layer + 1} {s.gate}", showlegend=False,
+            marker={"size": 6, "opacity": 0.6, "color": "#3b6fd6"},
+            customdata=np.stack([np.full(len(units), s.layer), units], axis=1),
+            hovertemplate=(f"{s.gate} gate, layer {s.layer + 1}, unit %{{customdata[1]}}<br>"
+                           f"below {SATURATION_LOW:g}: %{{x:.0%}} of the time<br>"
+                           f"above {SATURATION_HIGH:g}: %{{y:.0%}} of the time<extra></extra>")),
+            row=layers.index(s.layer) + 1, col=gates.index(s.gate) + 1)
+    # Points on this line are always saturated one way or the other: binary switches.
+    figure.add_shape(type="line", x0=0, y0=1, x1=1, y1=0, line={"dash": "dot", "color": "grey", "width": 1},
+                     row="all", col="all")
+    figure.update_xaxes(range=[-0.03, 1.03], tickformat=".0%")
+    figure.update_yaxes(range=[-0.03, 1.03], tickformat=".0%")
+    for column in range(1, len(gates) + 1):
+        figure.update_xaxes(title_text="left-saturated", row=len(layers), col=column)
+    for row in range(1, len(layers) + 1):
+        figure.update_yaxes(title_text="right-saturated", row=row, col=1)
+    figure.update_layout(height=260 * len(layers) + 80, margin={"l": 10, "r": 10, "t": 40, "b": 10},
+                         clickmode="event+select", dragmode="zoom")
+    return figure
+
+
+def saturation_pick(points: Sequence[dict], saturations: Sequence[Saturation]) -> tuple[int, str, int] | None:
+    """(layer, gate, unit) of the first clicked dot, or None. Traces are in saturations' order."""
+    for point in points:
+        curve, index = point.get("curve_number"), point.get("point_index")
+        if isinstance(curve, int) and isinstance(index, int) and 0 <= curve < len(saturations):
+            chosen = saturations[curve]
+            if 0 <= index < len(chosen.left):
+                return chosen.layer, chosen.gate, index
+    return None

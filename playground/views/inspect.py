@@ -1,0 +1,234 @@
+"""Inspect page: inside the recurrent cell while it reads a text.
+
+The text (what Generate just wrote, a pasted text, or a slice of the model's validation
+text) is read once through the model's stepper, cached per model and text. Then: a units
+x time heatmap of any layer and quantity, one unit painted on the text, the units that
+track features of the text (quotes, brace depth, position in line, ...), and how often
+each gate is saturated. Clicking a unit in the heatmap's strip, a dot in the saturation
+plot, or a found cell shows that unit on the text.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from playground import blocks, computed, heatmaps, neuron_text, resources, state, traces
+from playground import catalogue as cat
+from playground.render import markdown_literal
+from rnnlm import RnnlmError
+from rnnlm.interpret import Trace
+
+ROOT = Path(__file__).resolve().parents[2]
+SOURCES = {"generated": "What Generate wrote", "pasted": "A pasted text", "validation": "A validation slice"}
+MAX_PASTED_CHARS = 20_000
+MAX_CELL_LINKS = 30
+
+
+@dataclass(frozen=True)
+class View:
+    layer: int
+    quantity: str
+    squash: bool
+    sort: str
+    feature: str | None
+    window: tuple[int, int]
+
+
+# --- the text ---------------------------------------------------------------------------
+
+def chosen_text(info) -> str:
+    st.radio("Text to read", list(SOURCES), format_func=SOURCES.get, horizontal=True, **state.bind(state.IN_SOURCE))
+    source = state.value(state.IN_SOURCE)
+    if source == "generated":
+        return generated_text()
+    if source == "pasted":
+        st.text_area("Text", height=140, max_chars=MAX_PASTED_CHARS, placeholder="Paste any text: code, a poem…",
+                     **state.bind(state.IN_PASTED))
+        return state.value(state.IN_PASTED)
+    return validation_slice(info)
+
+
+def generated_text() -> str:
+    generation = state.last_generation()
+    if generation is None:
+        st.info("Nothing generated in this session yet: generate a text on the Generate page, "
+                "or read a pasted text or a validation slice.")
+        return ""
+    st.caption(f"The prompt and the {len(generation.new_steps):,} tokens that "
+               f"{markdown_literal(generation.request.model)} generated last.")
+    return generation.text
+
+
+def validation_slice(info) -> str:
+    path = traces.corpus_path(ROOT, info.corpus)
+    validation = computed.validation_text(str(path), info.corpus) if path else None
+    if not validation:
+        st.warning(f"The training text of this model ({markdown_literal(cat.corpus_label(info.corpus))}) is not on "
+                   "this server (it would be ../shared/data/ next to the project): read a pasted text instead.")
+        return ""
+    length, again = st.columns([4, 1], vertical_alignment="bottom")
+    length.slider("Characters", *traces.SLICE_CHARS, step=100, **state.bind(state.IN_SLICE_CHARS))
+    again.button("Another slice", icon=":material/casino:", key="in_another", on_click=state.roll_slice,
+                 width="stretch")
+    st.caption(f"Held-out text of {markdown_literal(cat.corpus_label(info.corpus))}: the model never trained on it.")
+    return traces.validation_slice(validation, state.value(state.IN_SLICE_CHARS), state.value(state.IN_SLICE_SEED))
+
+
+# --- the controls -----------------------------------------------------------------------
+
+def keep_valid(key: str, options: list) -> None:
+    state.set_value(key, traces.clamp_choice(state.value(key), options))
+
+
+def controls(trace: Trace, features: list[str]) -> View:
+    layers, quantities = list(range(trace.states.shape[1])), list(trace.quantities)
+    spans = traces.windows(len(trace.token_ids))
+    keep_valid(state.IN_LAYER, layers)
+    keep_valid(state.IN_QUANTITY, quantities)
+    keep_valid(state.IN_WINDOW, list(range(len(spans))))
+    columns = st.columns([1, 2, 2, 2])
+    columns[0].selectbox("Layer", layers, format_func=lambda layer: f"layer {layer + 1}", **state.bind(state.IN_LAYER))
+    columns[1].selectbox("Show", quantities, format_func=lambda q: traces.QUANTITY_LABELS.get(q, q),
+                         **state.bind(state.IN_QUANTITY))
+    columns[2].selectbox("Sort units", list(traces.SORTS), format_func=traces.SORTS.get, **state.bind(state.IN_SORT))
+    feature = None
+    if state.value(state.IN_SORT) == "correlation" and features:
+        keep_valid(state.IN_FEATURE, features)
+        columns[3].selectbox("Feature", features, **state.bind(state.IN_FEATURE))
+        feature = state.value(state.IN_FEATURE)
+    if state.value(state.IN_QUANTITY) == "c":
+        st.checkbox("Squash c with tanh (what the output gate sees)", **state.bind(state.IN_SQUASH))
+    if len(spans) > 1:
+        st.select_slider("Tokens shown", list(range(len(spans))), **state.bind(state.IN_WINDOW),
+                         format_func=lambda i: f"{spans[i][0]:,}–{spans[i][1] - 1:,}")
+    return View(state.value(state.IN_LAYER), state.value(state.IN_QUANTITY), bool(state.value(state.IN_SQUASH)),
+                state.value(state.IN_SORT), feature, spans[state.value(state.IN_WINDOW)])
+
+
+# --- the sections -----------------------------------------------------------------------
+
+def pick_from_heatmap() -> None:
+    unit = heatmaps.unit_from_points(state.chart_points(state.IN_HEATMAP))
+    if unit is not None:
+        state.set_value(state.IN_UNIT, unit)
+
+
+def heatmap(trace: Trace, view: View, values: np.ndarray, tracks: dict) -> None:
+    order, strip, strip_name = traces.order_and_strip(values, view.sort, tracks.get(view.feature))
+    shown = order[:heatmaps.MAX_UNITS]
+    if len(order) > len(shown):
+        st.caption(f"The first {len(shown)} of {len(order)} units in this order.")
+    start, end = view.window
+    figure = heatmaps.heatmap_figure(
+        values[start:end][:, shown], shown, trace.token_texts[start:end], start,
+        heatmaps.value_range(view.quantity, values, view.squash), strip[shown], strip_name)
+    st.plotly_chart(figure, key=state.IN_HEATMAP, on_select=pick_from_heatmap, selection_mode="points",
+                    config=heatmaps.CONFIG)
+    st.caption("Units top to bottom, tokens left to right; hover for values. Click a unit in the strip on the "
+               "right to paint it on the text below. Drag to zoom, double-click to zoom out.")
+
+
+def neuron(trace: Trace, view: View, values: np.ndarray, tracks: dict) -> None:
+    st.subheader("One unit on the text")
+    hidden = values.shape[1]
+    state.set_value(state.IN_UNIT, traces.clamp_index(state.value(state.IN_UNIT), hidden))
+    st.number_input(f"Unit (0–{hidden - 1})", 0, hidden - 1, step=1, **state.bind(state.IN_UNIT))
+    unit, (start, end) = state.value(state.IN_UNIT), view.window
+    low, high = heatmaps.value_range(view.quantity, values, view.squash)
+    label = f"unit {unit}, layer {view.layer + 1}, {traces.QUANTITY_LABELS.get(view.quantity, view.quantity)}"
+    st.html(neuron_text.neuron_html(trace.token_texts[start:end], values[start:end, unit], trace.next_top[start:end],
+                                    low, high, label) + neuron_text.legend_html(low, high, label))
+    closest = traces.strongest_features(values[:, unit], tracks)
+    if closest:
+        st.caption("Follows most closely: " + " · ".join(f"{name} (r = {r:+.2f})" for name, r in closest))
+
+
+def show_unit(layer: int, quantity: str, unit: int) -> None:
+    state.set_value(state.IN_LAYER, layer)
+    state.set_value(state.IN_QUANTITY, quantity)
+    state.set_value(state.IN_UNIT, unit)
+
+
+def cells(model: str, text: str, trace: Trace, view: View) -> None:
+    st.subheader("Interpretable cells")
+    label = traces.QUANTITY_LABELS.get(view.quantity, view.quantity)
+    st.caption(f"For each layer and feature of the text, the units of the {label} whose activation follows it "
+               "best (Pearson correlation over this text; negative: the unit falls as the feature rises).")
+    matches = computed.cells(model, text, view.quantity, trace)
+    if not matches:
+        st.info("No feature varies in this text: try a longer one.")
+        return
+    st.dataframe(traces.cell_rows(matches), hide_index=True, width="stretch")
+    found = matches[:MAX_CELL_LINKS]
+    keep_valid(state.IN_CELL, list(range(len(found))))
+    pick, button = st.columns([4, 1], vertical_alignment="bottom")
+    pick.selectbox("Strongest cells", list(range(len(found))), format_func=lambda i: traces.cell_label(found[i]),
+                   **state.bind(state.IN_CELL))
+    chosen = found[state.value(state.IN_CELL)]
+    button.button("Show on the text", key="in_show_cell", on_click=show_unit,
+                  args=(chosen.layer, chosen.quantity, chosen.unit), width="stretch")
+
+
+def saturation(model: str, text: str, trace: Trace) -> None:
+    if not traces.has_gates(trace.quantities):
+        return
+    st.subheader("Gate saturation")
+    st.caption("Each dot is one unit's gate: how often it is nearly closed (< 0.1, left) or nearly open (> 0.9, up) "
+               "over this text. Forget gates high up keep their memory for long; click a dot to see that gate.")
+    found = computed.saturation(model, text, trace)
+
+    def pick() -> None:
+        chosen = heatmaps.saturation_pick(state.chart_points(state.IN_SATURATION), found)
+        if chosen is not None:
+            show_unit(*chosen)
+
+    st.plotly_chart(heatmaps.saturation_figure(found), key=state.IN_SATURATION, on_select=pick,
+                    selection_mode="points", config=heatmaps.CONFIG)
+
+
+# --- the page ---------------------------------------------------------------------------
+
+def read_text(info, lm) -> tuple[str, Trace] | None:
+    text = chosen_text(info)
+    if not text:
+        return None
+    budget = traces.token_budget(lm.config.num_layers, len(lm.quantities), lm.config.hidden_size)
+    if len(text) > budget:
+        st.caption(f"Reading the first {budget:,} of {len(text):,} characters (the memory budget for this model).")
+        text = traces.fit_to_budget(text, budget)
+    trace = computed.trace(computed.model_key(info), text, lm)
+    if not trace.token_ids:
+        st.info("This text has no tokens to read.")
+        return None
+    return text, trace
+
+
+def show() -> None:
+    info = state.current_model(blocks.catalogue())
+    state.start_page({**state.INSPECT_DEFAULTS, state.IN_SOURCE: "generated"} if state.last_generation()
+                     else state.INSPECT_DEFAULTS)
+    st.title("Inspect")
+    st.caption(f"Inside **{markdown_literal(info.name)}** ({info.shape}) while it reads a text: every layer's "
+               "hidden state, cell state and gates after each token.")
+    try:
+        lm = resources.load(info)
+    except RnnlmError as exc:
+        st.error(str(exc))
+        return
+    read = read_text(info, lm)
+    if read is None:
+        return
+    text, trace = read
+    model = computed.model_key(info)
+    tracks = computed.features(model, text, trace)
+    view = controls(trace, traces.usable_features(tracks))
+    values = traces.display_values(trace, view.layer, view.quantity, view.squash)
+    heatmap(trace, view, values, tracks)
+    neuron(trace, view, values, tracks)
+    cells(model, text, trace, view)
+    saturation(model, text, trace)
+
+
+show()

@@ -1,0 +1,121 @@
+"""Score page: how surprised the model is by a text, token by token.
+
+The text (pasted or uploaded) is scored with full context by the chosen model: each token
+coloured by its surprisal in bits, the totals in nats and bits per character, the most
+surprising spans, and the same text scored by every model of the same level (the one
+with the fewest bits per character "recognises" it best).
+"""
+
+import streamlit as st
+
+from playground import blocks, computed, resources, state, surprisal
+from playground import catalogue as cat
+from playground.render import markdown_literal
+from rnnlm import CorpusError, RnnlmError
+from rnnlm.corpus import clean_text
+from rnnlm.scoring import LN2
+from rnnlm.uploads import label
+
+MAX_SCORE_CHARS = 20_000  # a word model scores about 5k characters a second on a busy core
+MAX_COLOURED_TOKENS = 5_000  # beyond this the coloured text would weigh megabytes
+
+
+def uploaded_text(upload) -> tuple[str, str | None]:
+    """(text, problem): problem says, with the file name escaped, why the file cannot be scored."""
+    name = markdown_literal(label(upload.name))
+    try:
+        text = clean_text(upload.getvalue(), "the file")
+    except CorpusError as exc:
+        return "", f"Cannot score {name}: {markdown_literal(str(exc))}."
+    if not text.strip():
+        return "", f"Cannot score {name}: it holds no text."
+    return text, None
+
+
+def chosen_text() -> tuple[str, str]:
+    """(text, where it came from); an uploaded file wins over the pasted text."""
+    st.text_area("Text to score", height=140, max_chars=MAX_SCORE_CHARS, placeholder="Paste any text…",
+                 **state.bind(state.SC_PASTED))
+    upload = st.file_uploader("…or upload a text file (UTF-8)", key=state.SC_UPLOADER)
+    if upload is not None:
+        text, problem = uploaded_text(upload)
+        if problem:
+            st.error(problem, icon=":material/block:")
+            return "", ""
+        return text, f"the file {markdown_literal(label(upload.name))}"
+    return state.value(state.SC_PASTED), "the pasted text"
+
+
+def totals(result) -> None:
+    columns = st.columns(4)
+    columns[0].metric("nats / char", f"{result.nats_per_char:.3f}")
+    columns[1].metric("bits / char", f"{result.bits_per_char:.3f}")
+    columns[2].metric("total", f"{result.total_nats / LN2:,.0f} bits")
+    columns[3].metric("characters · tokens", f"{result.chars:,} · {result.tokens:,}")
+
+
+def coloured(result) -> list[float]:
+    bits = surprisal.surprisal_bits(result.logprobs)
+    shown = min(result.tokens, MAX_COLOURED_TOKENS)
+    st.html(surprisal.scored_html(result.token_texts[:shown], bits[:shown]) + surprisal.legend_html())
+    if shown < result.tokens:
+        st.caption(f"Coloured: the first {shown:,} of {result.tokens:,} tokens (the totals cover them all).")
+    return bits
+
+
+def spans(result, bits, level: str) -> None:
+    st.subheader("Most surprising spans")
+    found = surprisal.surprising_spans(result.token_texts, bits, width=surprisal.span_width(level))
+    st.dataframe(surprisal.span_rows(found), hide_index=True, width="stretch")
+
+
+def comparison_rows(catalogue, current, text: str) -> list[dict]:
+    rows = []
+    for info in cat.options(catalogue, level=current.level):
+        try:
+            result = computed.score(computed.model_key(info), text, resources.load(info))
+        except RnnlmError as exc:  # one broken model folder should not hide the others
+            st.warning(f"{markdown_literal(info.name)}: {markdown_literal(str(exc))}")
+            continue
+        rows.append({"model": info.name, "trained on": cat.corpus_label(info.corpus), "shape": info.shape,
+                     "nats/char": round(result.nats_per_char, 4), "bits/char": round(result.bits_per_char, 3),
+                     "its validation nats/char": round(info.val_nats_per_char, 4)})
+    best = min((row["nats/char"] for row in rows), default=None)
+    for row in rows:
+        row["best"] = "◀ recognises it best" if row["nats/char"] == best else ""
+    return rows
+
+
+def comparison(catalogue, current, text: str) -> None:
+    st.subheader(f"Every {current.level}-level model on this text")
+    st.caption("Lower is better. A model trained on text like this one needs fewer bits per character.")
+    st.dataframe(comparison_rows(catalogue, current, text), hide_index=True, width="stretch")
+
+
+def show() -> None:
+    catalogue = blocks.catalogue()
+    info = state.current_model(catalogue)
+    state.start_page(state.SCORE_DEFAULTS)
+    st.title("Score")
+    st.caption(f"How surprised **{markdown_literal(info.name)}** is by a text, token by token: "
+               "surprisal is -log₂ p(token | all before it), in bits.")
+    text, origin = chosen_text()
+    if not text:
+        st.info("Paste a text or upload a file to score it.")
+        return
+    if len(text) > MAX_SCORE_CHARS:
+        st.caption(f"Scoring the first {MAX_SCORE_CHARS:,} of {len(text):,} characters.")
+        text = text[:MAX_SCORE_CHARS]
+    try:
+        result = computed.score(computed.model_key(info), text, resources.load(info))
+    except RnnlmError as exc:
+        st.error(str(exc))
+        return
+    st.caption(f"Scored {origin} with full context: every token given all the text before it.")
+    totals(result)
+    bits = coloured(result)
+    spans(result, bits, info.level)
+    comparison(catalogue, info, text)
+
+
+show()
