@@ -32,6 +32,10 @@ class StreamBatcher:
     def tokens_per_window(self) -> int:
         return self.streams.shape[0] * self.window
 
+    def seek(self, position: int) -> None:
+        """Continue from window `position` (a resumed run); wraps if the epoch got shorter."""
+        self.position = position % self.windows_per_epoch
+
     def next(self) -> tuple[torch.Tensor, torch.Tensor, bool]:
         """(inputs (batch, window), targets (batch, window), True if the streams restart here)."""
         start = self.position * self.window

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from .errors import RnnlmError
+from .errors import CheckpointError, RnnlmError
 from .model import ModelConfig
+from .sampling import MAX_NEW_TOKENS
 
 
 @dataclass
@@ -37,7 +39,7 @@ class TrainConfig:
     patience: int = 0  # stop after this many evaluations without improvement; 0 disables
     # bookkeeping
     eval_every: int = 250
-    eval_chars: int = 0  # score only this many held-out characters at intermediate evals; 0: all
+    eval_chars: int = 0  # evaluate on the first N held-out characters (the chosen model is scored on all); 0: all
     checkpoint_every: int = 100
     sample_tokens: int = 200  # sample this many tokens at each evaluation; 0 disables
     seed: int = 1337
@@ -45,18 +47,7 @@ class TrainConfig:
     storage_dtype: str = "float32"  # weights of the exported model: float32 | float16
 
     def __post_init__(self):
-        problems = []
-        if self.level not in ("char", "word"):
-            problems.append(f"level must be 'char' or 'word', got {self.level!r}")
-        for name in ("batch_size", "window", "max_steps", "eval_every", "checkpoint_every"):
-            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
-                problems.append(f"{name} must be a positive whole number, got {getattr(self, name)!r}")
-        if not 0 < self.lr <= 1 or not 0 <= self.min_lr <= self.lr:
-            problems.append("lr must be in (0, 1] and min_lr in [0, lr]")
-        if self.grad_clip < 0 or self.max_minutes < 0:
-            problems.append("grad_clip and max_minutes must not be negative")
-        if self.storage_dtype not in ("float32", "float16"):
-            problems.append("storage_dtype must be float32 or float16")
+        problems = _type_problems(self) or _range_problems(self)
         if problems:
             raise RnnlmError("invalid training config: " + "; ".join(problems))
 
@@ -77,35 +68,82 @@ class TrainConfig:
         return cls(**data)
 
 
-def _parse_value(text: str, current):
-    """Turn an override string into the type of the setting it replaces."""
-    if isinstance(current, bool):
+_KINDS = {"str": (str, "text"), "int": (int, "a whole number"), "float": ((int, float), "a number"),
+          "bool": (bool, "true or false")}
+
+
+def _type_problems(cfg: TrainConfig) -> list[str]:
+    """TOML can hold any type; catch e.g. lr = "fast" before it is compared with a number."""
+    found = []
+    for f in fields(cfg):
+        value = getattr(cfg, f.name)
+        kind, words = _KINDS[f.type]
+        if not isinstance(value, kind) or (isinstance(value, bool) and f.type != "bool"):
+            found.append(f"{f.name} must be {words}, got {value!r}")
+        elif f.type == "float" and not math.isfinite(value):
+            found.append(f"{f.name} must be a finite number, got {value!r}")
+    return found
+
+
+def _range_problems(cfg: TrainConfig) -> list[str]:
+    found = []
+    if cfg.level not in ("char", "word"):
+        found.append(f"level must be 'char' or 'word', got {cfg.level!r}")
+    for name in ("vocab_size", "batch_size", "window", "max_steps", "eval_every", "checkpoint_every"):
+        if getattr(cfg, name) < 1:
+            found.append(f"{name} must be at least 1, got {getattr(cfg, name)!r}")
+    for name in ("warmup_steps", "patience", "eval_chars", "sample_tokens", "threads",
+                 "grad_clip", "max_minutes", "weight_decay"):
+        if getattr(cfg, name) < 0:
+            found.append(f"{name} must not be negative, got {getattr(cfg, name)!r}")
+    if not 0 < cfg.lr <= 1 or not 0 <= cfg.min_lr <= cfg.lr:
+        found.append(f"lr must be in (0, 1] and min_lr in [0, lr], got lr={cfg.lr!r}, min_lr={cfg.min_lr!r}")
+    if cfg.sample_tokens > MAX_NEW_TOKENS:
+        found.append(f"sample_tokens must be at most {MAX_NEW_TOKENS}, got {cfg.sample_tokens!r}")
+    if cfg.storage_dtype not in ("float32", "float16"):
+        found.append(f"storage_dtype must be float32 or float16, got {cfg.storage_dtype!r}")
+    try:  # the architecture's own checks (cell name, sizes, dropout, tied weights)
+        cfg.model_config(max(cfg.vocab_size, 2))
+    except CheckpointError as exc:
+        found.append(str(exc).removeprefix("invalid model config: "))
+    return found
+
+
+def _parse_value(key: str, text: str):
+    """Turn an override string into the declared type of the setting (not the type of its
+    current value: a file's `max_minutes = 42` must still accept `max_minutes=7.5`)."""
+    kind = {f.name: f.type for f in fields(TrainConfig)}[key]
+    if kind == "bool":
         if text.lower() not in ("true", "false"):
-            raise RnnlmError(f"expected true or false, got {text!r}")
+            raise RnnlmError(f"{key} must be true or false, got {text!r}")
         return text.lower() == "true"
-    for kind in (int, float):
-        if isinstance(current, kind):
-            try:
-                return kind(text)
-            except ValueError:
-                raise RnnlmError(f"expected a {kind.__name__}, got {text!r}") from None
+    if kind in ("int", "float"):
+        try:
+            return int(text) if kind == "int" else float(text)
+        except ValueError:
+            raise RnnlmError(f"{key} must be {_KINDS[kind][1]}, got {text!r}") from None
     return text
 
 
-def load_train_config(path: Path | None, overrides: list[str] = ()) -> TrainConfig:
-    data = {}
+def load_train_config(path: Path | None, overrides: list[str] = (), base: dict | None = None) -> TrainConfig:
+    """Settings from a TOML file (or `base`, e.g. a resumed run's saved settings), then name=value overrides."""
+    data = dict(base or {})
     if path is not None:
         try:
             data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise RnnlmError(f"no such config file: {path}") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise RnnlmError(f"cannot read config file {path}: {exc}") from None
         except tomllib.TOMLDecodeError as exc:
             raise RnnlmError(f"{path} is not valid TOML: {exc}") from None
-    defaults = TrainConfig.from_dict(data).to_dict()
+    TrainConfig.from_dict(data)  # report the file's own mistakes before the overrides'
+    known = {f.name for f in fields(TrainConfig)}
     for item in overrides:
         key, sep, value = item.partition("=")
         key = key.strip().lstrip("-").replace("-", "_")
-        if not sep or key not in defaults:
-            raise RnnlmError(f"override {item!r} must look like name=value with a known name")
-        data[key] = _parse_value(value.strip(), defaults[key])
+        if not sep or key not in known:
+            raise RnnlmError(f"override {item!r} must look like name=value with a known name; "
+                             f"known: {', '.join(sorted(known))}")
+        data[key] = _parse_value(key, value.strip())
     return TrainConfig.from_dict(data)

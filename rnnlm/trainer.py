@@ -10,6 +10,10 @@ same ones. Run-folder layout:
     run_dir/metrics.jsonl one line per step and per evaluation
     run_dir/loss.html     plotly loss curves, written at the end
 
+Stopping: max_steps, max_minutes (wall clock, evaluations and callbacks included),
+patience, should_stop() or Ctrl-C (checked after each step's callbacks), or a non-finite
+loss. Every stop leaves a current checkpoint and a loadable model folder.
+
 Under torchrun every rank trains its own block of streams with DistributedDataParallel;
 only rank 0 evaluates and writes, and it tells the others when to stop.
 """
@@ -20,14 +24,13 @@ import json
 import math
 import os
 import platform
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
 import torch
-import torch.distributed as dist
 import torch.nn.functional as F
 
 from .batches import StreamBatcher
@@ -36,12 +39,16 @@ from .corpus import check_trainable
 from .finetune import start_from
 from .language_model import LanguageModel
 from .model import RNNLM, detach_state
-from .runtime import available_cores, configure_threads
+from .runtime import available_cores
 from .sampling import SamplingSettings, sample_text
 from .scoring import token_logprobs
-from .tokenizers import CharTokenizer, WordTokenizer
+from .tokenizers import CharTokenizer, Tokenizer, WordTokenizer
 from .train_config import TrainConfig
-from .train_state import Counters, load_train_state, save_train_state
+from .train_process import Ranks, stop_on_interrupt, torch_threads
+from .train_state import (Counters, checkpoint_folder, load_train_state, open_metrics, save_train_state,
+                          write_loss_curve)
+
+NO_EVAL_STOPS = ("cancelled", "interrupted", "diverged")  # stop at once: no final evaluation
 
 
 @dataclass
@@ -75,12 +82,13 @@ class Callbacks:
 @dataclass
 class FitResult:
     model_dir: Path
-    best_val: float | None
+    best_val: float | None  # nats/char of the best model on all of the held-out text (rank 0)
     steps: int
     tokens_seen: int
     minutes: float
     stopped_by: str
     facts: dict = field(default_factory=dict)
+    net: RNNLM | None = field(default=None, repr=False)  # the weights after the last step, on every rank
 
 
 def hardware() -> str:
@@ -93,26 +101,6 @@ def hardware() -> str:
     except OSError:
         pass
     return f"{cpu}, {available_cores()} cores, no GPU" if not torch.cuda.is_available() else f"{cpu} + CUDA"
-
-
-class _Distributed:
-    def __init__(self):
-        self.world = int(os.environ.get("WORLD_SIZE", "1"))
-        self.rank = int(os.environ.get("RANK", "0"))
-        if self.world > 1 and not dist.is_initialized():
-            dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
-
-    @property
-    def leader(self) -> bool:
-        return self.rank == 0
-
-    def agree(self, flag: bool) -> bool:
-        """Rank 0's decision, seen by every rank (so time-based stops cannot diverge)."""
-        if self.world == 1:
-            return flag
-        tensor = torch.tensor([1 if flag else 0])
-        dist.broadcast(tensor, src=0)
-        return bool(tensor.item())
 
 
 def _schedule(cfg: TrainConfig, step: int, elapsed: float) -> tuple[float, float]:
@@ -134,11 +122,38 @@ def _optimizer(net: RNNLM, cfg: TrainConfig) -> torch.optim.AdamW:
                               {"params": keep, "weight_decay": 0.0}], lr=cfg.lr, betas=(0.9, 0.99))
 
 
-def _new_model(cfg: TrainConfig, train_text: str):
-    tokenizer = (CharTokenizer.build(train_text) if cfg.level == "char"
-                 else WordTokenizer.build(train_text, cfg.vocab_size, threads=available_cores()))
-    torch.manual_seed(cfg.seed)
-    return RNNLM(cfg.model_config(tokenizer.vocab_size)), tokenizer, {}
+def _tokenizer(cfg: TrainConfig, train_text: str, ranks: Ranks) -> Tokenizer:
+    if cfg.level == "char":
+        return CharTokenizer.build(train_text)
+    # SentencePiece samples sentences at random from large corpora, so ranks could build
+    # different vocabularies: rank 0 builds it and sends the others its model file.
+    proto = WordTokenizer.build(train_text, cfg.vocab_size, threads=available_cores()).model_proto \
+        if ranks.leader else None
+    return WordTokenizer(ranks.share_bytes(proto))
+
+
+def _starting_point(cfg, train_text, init_from, resume_from, ranks) -> tuple[RNNLM, Tokenizer, dict]:
+    """(network, tokenizer, facts) of a resumed, fine-tuned or new run."""
+    if resume_from is not None:  # the checkpoint also restores the RNG, so no seeding here
+        lm = load_model(resume_from)
+        return lm.net, lm.tokenizer, dict(lm.metadata.get("facts", {}))
+    if init_from is not None:
+        net, tokenizer, facts = start_from(init_from, train_text)
+    else:
+        tokenizer = _tokenizer(cfg, train_text, ranks)
+        torch.manual_seed(cfg.seed)  # the same initial weights on every rank and in every rerun
+        net, facts = RNNLM(cfg.model_config(tokenizer.vocab_size)), {}
+    torch.manual_seed(cfg.seed + 1 + ranks.rank)  # dropout masks: reproducible, and different on each rank
+    return net, tokenizer, facts
+
+
+def _nats_per_char(net: RNNLM, tokenizer: Tokenizer, text: str) -> float:
+    return float(-token_logprobs(net, tokenizer.encode(text), tokenizer.context_id()).sum() / len(text))
+
+
+def _val_facts(val: float | None, chars: int) -> dict:
+    return {"val_nats_per_char": val, "val_bits_per_char": None if val is None else val / math.log(2),
+            "val_chars": chars}
 
 
 class _Run:
@@ -147,40 +162,50 @@ class _Run:
     def __init__(self, cfg, train_text, val_text, run_dir, init_from, resume, callbacks, should_stop, extra):
         self.cfg, self.run_dir = cfg, Path(run_dir)
         self.callbacks, self.should_stop = callbacks or Callbacks(), should_stop or (lambda: False)
-        self.dist = _Distributed()
-        configure_threads(cfg.threads or max(1, available_cores() // max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))))
-        check_trainable(train_text, val_text, cfg.window)
-        checkpoint = self.run_dir / "checkpoint"
-        if resume:
-            lm = load_model(checkpoint)
-            self.net, self.tokenizer, self.facts = lm.net, lm.tokenizer, lm.metadata.get("facts", {})
-            self.net.train()
-        elif init_from is not None:
-            self.net, self.tokenizer, self.facts = start_from(init_from, train_text)
-        else:
-            self.net, self.tokenizer, self.facts = _new_model(cfg, train_text)
+        self.interrupted = threading.Event()
+        self.ranks = Ranks()
+        resume_from = checkpoint_folder(self.run_dir) if resume else None
+        self.net, self.tokenizer, self.facts = _starting_point(cfg, train_text, init_from, resume_from, self.ranks)
         self.facts.update(extra or {})
-        self.val_ids = self.tokenizer.encode(val_text)
-        self.val_chars = len(val_text)
         self.batcher = StreamBatcher(self.tokenizer.encode(train_text), cfg.batch_size, cfg.window,
-                                     self.dist.rank, self.dist.world)
+                                     self.ranks.rank, self.ranks.world)
+        # Every evaluation scores the same text, so "best" compares like with like.
+        self.val_text, self.eval_text = val_text, val_text[:cfg.eval_chars] if cfg.eval_chars else val_text
         self.optimizer = _optimizer(self.net, cfg)
         self.counters, self.hidden = Counters(), None
-        if resume:
-            self.counters, self.hidden = load_train_state(checkpoint, self.optimizer)
-            self.batcher.position = self.counters.batch_position
-        self.model = self.net
-        if self.dist.world > 1:
-            self.model = torch.nn.parallel.DistributedDataParallel(self.net)
-        self.metrics = open(self.run_dir / "metrics.jsonl", "a") if self.dist.leader else None
+        if resume_from is not None:
+            self.counters, self.hidden = load_train_state(resume_from, self.optimizer, self.ranks.rank,
+                                                          self.ranks.world, cfg.batch_size)
+            self.batcher.seek(self.counters.batch_position)
+        self.last_checkpoint = self.counters.step if resume_from is not None else None
+        self.net.train()
+        self.model = torch.nn.parallel.DistributedDataParallel(self.net) if self.ranks.world > 1 else self.net
+        self.clock = (time.perf_counter(), self.counters.elapsed_seconds)  # wall clock, added to earlier sessions'
+        self.log_file = None
+        if self.ranks.leader:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            self.log_file = open_metrics(self.run_dir / "metrics.jsonl", self.counters.step if resume else None)
+
+    def tick(self) -> None:
+        """Elapsed time is wall-clock, so evaluations, checkpoints and callbacks count against max_minutes."""
+        self.counters.elapsed_seconds = self.clock[1] + time.perf_counter() - self.clock[0]
+
+    def agree(self, reason: str | None) -> bool:
+        """Rank 0's stop decision and clock on every rank, so neither a time limit nor the
+        time-based learning-rate schedule can differ between ranks."""
+        if self.ranks.leader:
+            self.tick()
+        stop, self.counters.elapsed_seconds = self.ranks.broadcast([float(reason is not None),
+                                                                  self.counters.elapsed_seconds])
+        return bool(stop)
 
     # --- one optimisation step ------------------------------------------------------
     def train_step(self) -> Progress:
         cfg, counters = self.cfg, self.counters
-        started = time.perf_counter()
-        lr, fraction = _schedule(cfg, counters.step, counters.elapsed_seconds)
+        lr, _ = _schedule(cfg, counters.step, counters.elapsed_seconds)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
+        started = time.perf_counter()
         inputs, targets, restart = self.batcher.next()
         if restart:
             self.hidden = None  # streams wrapped to the start of the text: no context to carry
@@ -190,81 +215,137 @@ class _Run:
         loss.backward()
         limit = cfg.grad_clip if cfg.grad_clip > 0 else float("inf")
         grad_norm = float(torch.nn.utils.clip_grad_norm_(self.net.parameters(), limit))
-        self.optimizer.step()
+        if math.isfinite(grad_norm):  # a NaN/inf gradient would poison every weight; the run stops instead
+            self.optimizer.step()
         self.hidden = detach_state(hidden)
-        clipped = grad_norm > limit
-        counters.step += 1
-        counters.clipped_steps += int(clipped)
-        counters.tokens_seen += self.batcher.tokens_per_window * self.dist.world
-        counters.batch_position = self.batcher.position
         seconds = time.perf_counter() - started
-        counters.elapsed_seconds += seconds
-        _, fraction = _schedule(cfg, counters.step, counters.elapsed_seconds)
-        eta = counters.elapsed_seconds * (1 - fraction) / fraction if fraction > 0 else float("inf")
-        return Progress(step=counters.step, max_steps=cfg.max_steps, loss=float(loss), lr=lr, grad_norm=grad_norm,
-                        clipped=clipped, clip_rate=counters.clipped_steps / counters.step,
-                        tokens_per_second=self.batcher.tokens_per_window * self.dist.world / seconds,
-                        elapsed_seconds=counters.elapsed_seconds, eta_seconds=eta, fraction=fraction,
-                        best_val=counters.best_val)
+        counters.step += 1
+        counters.clipped_steps += int(grad_norm > limit)
+        counters.tokens_seen += self.batcher.tokens_per_window * self.ranks.world
+        counters.batch_position = self.batcher.position
+        self.tick()
+        return self.progress(loss.item(), lr, grad_norm, grad_norm > limit,
+                             self.batcher.tokens_per_window * self.ranks.world / seconds)
 
-    # --- evaluation, export, checkpoints ---------------------------------------------
-    def evaluate(self, progress: Progress, full: bool) -> Progress:
-        started = time.perf_counter()
-        cfg, counters = self.cfg, self.counters
-        ids, chars = self.val_ids, self.val_chars
-        if cfg.eval_chars and not full and cfg.eval_chars < chars:
-            ids = self.tokenizer.encode(self.tokenizer.decode(self.val_ids)[:cfg.eval_chars])
-            chars = cfg.eval_chars
-        self.net.eval()
-        val = float(-token_logprobs(self.net, ids, self.tokenizer.context_id()).sum() / chars)
-        progress.val_loss = val
-        if counters.best_val is None or val < counters.best_val - 1e-4:
-            counters.best_val, counters.best_step = val, counters.step
-            counters.evals_without_improvement = 0
-            self.export(self.run_dir / "model")
+    def progress(self, loss, lr, grad_norm, clipped, tokens_per_second) -> Progress:
+        c = self.counters
+        _, fraction = _schedule(self.cfg, c.step, c.elapsed_seconds)
+        eta = c.elapsed_seconds * (1 - fraction) / fraction if fraction > 0 else float("inf")
+        return Progress(step=c.step, max_steps=self.cfg.max_steps, loss=loss, lr=lr, grad_norm=grad_norm,
+                        clipped=clipped, clip_rate=c.clipped_steps / c.step, tokens_per_second=tokens_per_second,
+                        elapsed_seconds=c.elapsed_seconds, eta_seconds=eta, fraction=fraction, best_val=c.best_val)
+
+    # --- rank 0: logging, evaluation, export --------------------------------------------
+    def report(self, progress: Progress) -> str | None:
+        """Log the step and evaluate when due or before a normal stop; the reason to stop, if any.
+        Stop conditions are checked after the callbacks, so a cancel they trigger acts at once."""
+        self.log("step", progress)
+        self.callbacks.on_step(progress)
+        reason = _stop_reason(self, progress)
+        if reason not in NO_EVAL_STOPS and (reason is not None or self.counters.step % self.cfg.eval_every == 0):
+            progress.val_loss, progress.best_val = self.evaluate(), self.counters.best_val
+            progress.sample = self.sample()
+            self.log("eval", progress)
+            self.callbacks.on_eval(progress)
+            reason = reason or _stop_reason(self, progress)  # early stop is decided by this evaluation
+        return reason
+
+    def evaluate(self) -> float:
+        """Held-out nats/char on the evaluation text; exports the model when it is the best so far."""
+        c = self.counters
+        val = _nats_per_char(self.net, self.tokenizer, self.eval_text)
+        c.history.append([c.step, val])
+        if math.isfinite(val) and (c.best_val is None or val < c.best_val - 1e-4):
+            c.best_val, c.best_step, c.evals_without_improvement = val, c.step, 0
+            self.export()
         else:
-            counters.evals_without_improvement += 1
-        counters.history.append([counters.step, val])
-        progress.best_val = counters.best_val
-        if cfg.sample_tokens:
-            lm = LanguageModel("eval", self.net, self.tokenizer)
-            progress.sample = sample_text(lm, "", SamplingSettings(max_new_tokens=cfg.sample_tokens, seed=0))
+            c.evals_without_improvement += 1
+        return val
+
+    def sample(self) -> str | None:
+        if not self.cfg.sample_tokens:
+            return None
+        lm = LanguageModel("eval", self.net, self.tokenizer)  # puts the net in eval mode (no dropout)
+        text = sample_text(lm, "", SamplingSettings(max_new_tokens=self.cfg.sample_tokens, seed=0))
         self.net.train()
-        counters.elapsed_seconds += time.perf_counter() - started
-        return progress
+        return text
 
     def training_facts(self) -> dict:
         c = self.counters
         return {
-            "train_config": self.cfg.to_dict(), "facts": self.facts,
-            "val_nats_per_char": c.best_val, "val_bits_per_char": c.best_val / math.log(2) if c.best_val else None,
+            "train_config": self.cfg.to_dict(), "facts": self.facts, **_val_facts(c.best_val, len(self.eval_text)),
             "best_step": c.best_step, "steps": c.step, "tokens_seen": c.tokens_seen,
-            "minutes": round(c.elapsed_seconds / 60, 2), "hardware": hardware(), "world_size": self.dist.world,
+            "minutes": round(c.elapsed_seconds / 60, 2), "hardware": hardware(), "world_size": self.ranks.world,
             "torch": torch.__version__, "eval_history": c.history,
         }
 
-    def export(self, folder: Path) -> None:
-        with atomic_folder(folder) as staging:
+    def export(self) -> None:
+        with atomic_folder(self.run_dir / "model") as staging:
             write_model_files(self.net, self.tokenizer, staging, self.training_facts(), self.cfg.storage_dtype)
 
+    def score_best_on_all(self) -> float | None:
+        """The best model was chosen on the first eval_chars held-out characters; its recorded
+        figure becomes the one on all of them (scored from the exported weights)."""
+        best = self.counters.best_val
+        if best is None or self.eval_text == self.val_text:
+            return best
+        folder = self.run_dir / "model"
+        lm = load_model(folder)
+        val = _nats_per_char(lm.net, lm.tokenizer, self.val_text)
+        with atomic_folder(folder) as staging:
+            write_model_files(lm.net, lm.tokenizer, staging, {**lm.metadata, **_val_facts(val, len(self.val_text))},
+                              self.cfg.storage_dtype)
+        return val
+
+    def log(self, kind: str, progress: Progress) -> None:
+        if self.log_file:
+            record = {"kind": kind, **{k: v if not isinstance(v, float) or math.isfinite(v) else None
+                                       for k, v in progress.__dict__.items() if k != "sample"}}
+            self.log_file.write(json.dumps(record) + "\n")
+            self.log_file.flush()
+
+    # --- every rank ------------------------------------------------------------------
     def checkpoint(self) -> None:
+        """Atomically rewrite run_dir/checkpoint. Under DDP every rank takes part: each sends
+        its RNG state and its streams' hidden state, which an exact resume needs."""
+        rng = self.ranks.gather(torch.get_rng_state()[None], dim=0)  # (ranks, bytes)
+        hidden = None if self.hidden is None else tuple(self.ranks.gather(h, dim=1) for h in self.hidden)
+        self.last_checkpoint = self.counters.step
+        if not self.ranks.leader:
+            return
         folder = self.run_dir / "checkpoint"
         with atomic_folder(folder) as staging:
             write_model_files(self.net, self.tokenizer, staging, self.training_facts())
-            save_train_state(staging, self.counters, self.optimizer, self.hidden)
+            save_train_state(staging, self.counters, self.optimizer, hidden, rng)
         self.callbacks.on_checkpoint(folder)
 
-    def log(self, kind: str, progress: Progress) -> None:
-        if self.metrics:
-            record = {"kind": kind, **{k: v for k, v in progress.__dict__.items() if k != "sample"}}
-            self.metrics.write(json.dumps(record) + "\n")
-            self.metrics.flush()
+    def finish(self) -> float | None:
+        """Leave a model folder, a current checkpoint and the loss curve; the best model's figure."""
+        if self.ranks.leader and self.counters.best_val is None:  # stopped before any evaluation
+            self.evaluate()
+        if self.last_checkpoint != self.counters.step:
+            self.checkpoint()
+        if not self.ranks.leader:
+            return None
+        best = self.score_best_on_all()
+        write_loss_curve(self.run_dir)
+        return best
+
+    def close(self) -> None:
+        if self.log_file:
+            self.log_file.close()
+        self.model = self.net  # free the DDP wrapper while its process group exists; freed later, it can hang
+        self.ranks.close()
 
 
-def _stop_reason(run: _Run, progress: Progress) -> str | None:
+def _stop_reason(run: _Run, progress: Progress | None = None) -> str | None:
     cfg, counters = run.cfg, run.counters
     if run.should_stop():
         return "cancelled"
+    if run.interrupted.is_set():
+        return "interrupted"
+    if progress is not None and not (math.isfinite(progress.loss) and math.isfinite(progress.grad_norm)):
+        return "diverged"
     if counters.step >= cfg.max_steps:
         return "max_steps"
     if cfg.max_minutes and counters.elapsed_seconds >= cfg.max_minutes * 60:
@@ -274,58 +355,30 @@ def _stop_reason(run: _Run, progress: Progress) -> str | None:
     return None
 
 
+def _train(run: _Run) -> str:
+    """Optimisation steps until rank 0 says stop; returns why."""
+    reason = _stop_reason(run)  # a resumed run may have nothing left to do
+    while not run.agree(reason):
+        progress = run.train_step()
+        reason = run.report(progress) if run.ranks.leader else None
+        if run.counters.step % run.cfg.checkpoint_every == 0:
+            run.checkpoint()
+    return reason or "stopped by rank 0"
+
+
 def fit(cfg: TrainConfig, train_text: str, val_text: str, run_dir: Path | str, *,
         init_from: LanguageModel | None = None, resume: bool = False, callbacks: Callbacks | None = None,
         should_stop: Callable[[], bool] | None = None, facts: dict | None = None) -> FitResult:
     """Train until a stop condition; returns where the best model was written."""
-    Path(run_dir).mkdir(parents=True, exist_ok=True)
-    run = _Run(cfg, train_text, val_text, run_dir, init_from, resume, callbacks, should_stop, facts)
-    leader = run.dist.leader
-    np.random.seed(cfg.seed + run.dist.rank)
-    stopped_by, progress = None, None
-    try:
-        while stopped_by is None:
-            progress = run.train_step()
-            stop_now = _stop_reason(run, progress)
-            due_eval = run.counters.step % cfg.eval_every == 0 or (stop_now is not None and stop_now != "cancelled")
-            if leader:
-                run.log("step", progress)
-                run.callbacks.on_step(progress)
-                if due_eval:
-                    run.evaluate(progress, full=stop_now is not None)
-                    run.log("eval", progress)
-                    run.callbacks.on_eval(progress)
-                    stop_now = stop_now or _stop_reason(run, progress)
-                if run.counters.step % cfg.checkpoint_every == 0:
-                    run.checkpoint()
-            if run.dist.agree(stop_now is not None):
-                stopped_by = stop_now or "stopped by rank 0"
-    except KeyboardInterrupt:
-        stopped_by = "interrupted"
-    if leader:
-        run.checkpoint()
-        if run.counters.best_val is None and progress is not None:  # stopped before any evaluation
-            run.evaluate(progress, full=True)
-        _write_loss_curve(Path(run_dir))
-        if run.metrics:
-            run.metrics.close()
-    return FitResult(Path(run_dir) / "model", run.counters.best_val, run.counters.step, run.counters.tokens_seen,
-                     run.counters.elapsed_seconds / 60, stopped_by, run.facts)
-
-
-def _write_loss_curve(run_dir: Path) -> None:
-    """loss.html: training loss per step and held-out loss per evaluation (plotly)."""
-    try:
-        import plotly.graph_objects as go
-    except ImportError:  # plotly is a playground dependency; the curve is optional
-        return
-    steps, evals = [], []
-    for line in (run_dir / "metrics.jsonl").read_text().splitlines():
-        record = json.loads(line)
-        (steps if record["kind"] == "step" else evals).append(record)
-    figure = go.Figure()
-    figure.add_scatter(x=[r["step"] for r in steps], y=[r["loss"] for r in steps], name="train loss (nats/token)")
-    figure.add_scatter(x=[r["step"] for r in evals], y=[r["val_loss"] for r in evals], name="held-out nats/char",
-                       mode="lines+markers")
-    figure.update_layout(xaxis_title="step", yaxis_title="loss", title=str(run_dir.name))
-    figure.write_html(run_dir / "loss.html", include_plotlyjs="cdn")
+    check_trainable(train_text, val_text, cfg.window)  # before anything is built or written
+    with torch_threads(cfg.threads or max(1, available_cores() // int(os.environ.get("LOCAL_WORLD_SIZE", "1")))):
+        run = _Run(cfg, train_text, val_text, run_dir, init_from, resume, callbacks, should_stop, facts)
+        try:
+            with stop_on_interrupt(run.interrupted):
+                stopped_by = _train(run)
+                best_val = run.finish()
+        finally:
+            run.close()
+    c = run.counters
+    return FitResult(Path(run_dir) / "model", best_val, c.step, c.tokens_seen, c.elapsed_seconds / 60, stopped_by,
+                     run.facts, run.net)

@@ -7,19 +7,22 @@
     torchrun --nproc_per_node 2 -m train --config ...              # DistributedDataParallel
 
 The model lands in OUT/model (a model folder: python -m rnnlm sample --model OUT/model).
+Ctrl-C stops after the current step with a checkpoint and the best model kept; --resume
+continues from there. Mistakes print one line `error: ...` and exit with status 2.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
 
+from rnnlm.checkpoint import read_config
 from rnnlm.corpus import read_corpus, split_corpus
-from rnnlm.errors import RnnlmError
-from rnnlm.train_config import load_train_config
+from rnnlm.errors import CheckpointError, RnnlmError
+from rnnlm.train_config import TrainConfig, load_train_config
+from rnnlm.train_state import checkpoint_folder
 from rnnlm.trainer import Callbacks, Progress, fit
 from rnnlm.zoo import load
 
@@ -36,8 +39,8 @@ def _duration(seconds: float) -> str:
 class ProgressBar(Callbacks):
     """One self-rewriting line per step; a full line per evaluation."""
 
-    def __init__(self, stream=sys.stderr, width: int = 30):
-        self.stream, self.width = stream, width
+    def __init__(self, stream=None, width: int = 30):
+        self.stream, self.width = stream or sys.stderr, width
 
     def on_step(self, p: Progress) -> None:
         filled = int(self.width * p.fraction)
@@ -48,14 +51,20 @@ class ProgressBar(Callbacks):
         self.stream.flush()
 
     def on_eval(self, p: Progress) -> None:
-        self.stream.write(f"\nstep {p.step}: held-out {p.val_loss:.4f} nats/char (best {p.best_val:.4f})\n")
+        best = "none yet" if p.best_val is None else f"{p.best_val:.4f}"
+        self.stream.write(f"\nstep {p.step}: held-out {p.val_loss:.4f} nats/char (best {best})\n")
         if p.sample:
             self.stream.write("  sample: " + p.sample[:160].replace("\n", "\n          ") + "\n")
         self.stream.flush()
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, like every other mistake
+        raise RnnlmError(f"{message} (see python -m train --help)")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m train", description=__doc__.split("\n")[0])
+    parser = _Parser(prog="python -m train", description=__doc__.split("\n")[0])
     parser.add_argument("--config", type=Path, help="TOML file from train/configs/")
     parser.add_argument("--out", type=Path, help="run folder (default runs/<config name>)")
     parser.add_argument("--resume", type=Path, metavar="RUN_DIR", help="continue an interrupted run")
@@ -65,45 +74,58 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _texts(corpus: str, source: Path | None) -> tuple[str, str, dict]:
-    if source is not None:
-        report = read_corpus(source)
-        train, val = split_corpus(report.text)
-        return train, val, {"corpus": str(source), "files_used": len(report.files_used),
-                            "files_skipped": len(report.skipped)}
-    if corpus not in CORPORA:
+def _settings(args) -> tuple[TrainConfig, Path]:
+    """The run's settings and folder: a config file plus overrides, or a resumed run's saved settings."""
+    overrides = list(args.overrides)
+    if args.source is not None:  # recorded as the corpus, so --resume reads the same text
+        overrides.append(f"corpus={args.source.resolve()}")
+    if args.resume is not None:
+        if args.config is not None:
+            raise RnnlmError("--resume continues with the run's saved settings; give name=value overrides, "
+                             "not --config")
+        saved = read_config(checkpoint_folder(args.resume))["training"].get("train_config")
+        if not isinstance(saved, dict):
+            raise CheckpointError(f"{args.resume}/checkpoint records no training settings; it cannot be resumed")
+        return load_train_config(None, overrides, base=saved), args.resume
+    if args.config is None:
+        raise RnnlmError("give --config FILE (see train/configs/) or --resume RUN_DIR")
+    return load_train_config(args.config, overrides), args.out or Path("runs") / args.config.stem
+
+
+def _texts(corpus: str) -> tuple[str, str, dict]:
+    """(train, held-out, facts) of a prepared corpus name or a file/folder path."""
+    if corpus in CORPORA:
+        train, val = split_corpus(corpus_text(corpus), corpus)
+        return train, val, {"corpus": corpus}
+    if not Path(corpus).exists():
         raise RnnlmError(f"unknown corpus {corpus!r}: use one of {', '.join(CORPORA)} or --from PATH")
-    train, val = split_corpus(corpus_text(corpus), corpus)
-    return train, val, {"corpus": corpus}
+    report = read_corpus(Path(corpus))
+    train, val = split_corpus(report.text)
+    return train, val, {"corpus": corpus, "files_used": len(report.files_used), "files_skipped": len(report.skipped)}
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+    leader = int(os.environ.get("RANK", "0")) == 0
     try:
-        config_path = args.config
-        overrides = list(args.overrides)
-        if args.resume:
-            saved = json.loads((args.resume / "checkpoint" / "config.json").read_text())["training"]["train_config"]
-            overrides = [f"{k}={v}" for k, v in saved.items()] + overrides
-            config_path = None
-        elif config_path is None:
-            raise RnnlmError("give --config FILE (see train/configs/) or --resume RUN_DIR")
-        cfg = load_train_config(config_path, overrides)
-        run_dir = args.resume or args.out or Path("runs") / (config_path.stem if config_path else "run")
-        train, val, facts = _texts(cfg.corpus, args.source)
-        base = load(args.init_from) if args.init_from else None
-        leader = int(os.environ.get("RANK", "0")) == 0
+        args = build_parser().parse_args(argv)
+        cfg, run_dir = _settings(args)
+        train, val, facts = _texts(cfg.corpus)
+        base = load(args.init_from) if args.init_from and args.resume is None else None
         result = fit(cfg, train, val, run_dir, init_from=base, resume=args.resume is not None,
                      callbacks=ProgressBar() if leader else None, facts=facts)
-        if leader:
-            print(f"\nstopped by {result.stopped_by} after {result.steps} steps ({result.minutes:.1f} min); "
-                  f"best held-out {result.best_val:.4f} nats/char; model: {result.model_dir}")
     except RnnlmError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except FileNotFoundError as exc:
         print(f"error: {exc.filename} not found", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # a second Ctrl-C; the first one stops after the current step
+        print("\ninterrupted; continue with --resume RUN_DIR from the last checkpoint", file=sys.stderr)
+        return 130
+    if leader:
+        figure = "none" if result.best_val is None else f"{result.best_val:.4f} nats/char"
+        print(f"\nstopped by {result.stopped_by} after {result.steps} steps ({result.minutes:.1f} min); "
+              f"best held-out {figure}; model: {result.model_dir}")
     return 0
 
 

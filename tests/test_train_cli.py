@@ -1,0 +1,164 @@
+"""python -m train: one-line errors with status 2, and a SIGKILLed run that resumes.
+
+Most of it runs in-process through main() (the same code path without a torch start-up
+per case): one mistake and the killed run use real processes.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import rnnlm.__main__ as rnnlm_cli
+from train.__main__ import main
+
+ROOT = Path(__file__).resolve().parent.parent
+CHECKPOINT_EVERY = 10
+TINY_TOML = f"""
+corpus = "tinyshakespeare"
+level = "char"
+embed_dim = 8
+hidden_size = 16
+num_layers = 1
+dropout = 0.1
+batch_size = 4
+window = 16
+warmup_steps = 5
+max_steps = 1000000
+eval_every = 1000000
+checkpoint_every = {CHECKPOINT_EVERY}
+sample_tokens = 0
+threads = 1
+"""
+
+
+@pytest.fixture
+def files(tmp_path, shakespeare_text):
+    (tmp_path / "tiny.toml").write_text(TINY_TOML)
+    (tmp_path / "corpus.txt").write_text(shakespeare_text[:20000])
+    (tmp_path / "empty.txt").write_text("")
+    (tmp_path / "blank.txt").write_text(" \n\t\n   \n" * 50)
+    (tmp_path / "short.txt").write_text("To be or not to be.\n")
+    (tmp_path / "binary.bin").write_bytes(bytes(range(256)) * 10)
+    (tmp_path / "latin1.txt").write_bytes("Caf\u00e9 cr\u00e8me, na\u00efve. ".encode("latin-1") * 50)
+    (tmp_path / "no-text").mkdir()
+    (tmp_path / "no-text" / "image.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    (tmp_path / "bad.toml").write_text('lr = "fast"\n')
+    (tmp_path / "broken.toml").write_text("lr = = 3\n")
+    return tmp_path
+
+
+def one_error_line(capsys, argv) -> str:
+    assert main([str(a) for a in argv]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: "), err
+    return err
+
+
+@pytest.mark.parametrize("extra, expected", [
+    (["nonsense=1"], "override 'nonsense=1' must look like name=value"),
+    (["lr=fast"], "lr must be a number, got 'fast'"),
+    (["max_steps=1.5"], "max_steps must be a whole number"),
+    (["batch_size=0"], "batch_size must be at least 1"),
+    (["cell=transformer"], "cell must be one of lstm, gru, rnn"),
+    (["tie_weights=maybe"], "tie_weights must be true or false"),
+    (["corpus=nowhere-to-be-found"], "unknown corpus 'nowhere-to-be-found'"),
+])
+def test_bad_settings_give_one_error_line(files, capsys, extra, expected):
+    err = one_error_line(capsys, ["--config", files / "tiny.toml", "--out", files / "run", *extra])
+    assert expected in err
+    assert not (files / "run").exists()
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["--config", "bad.toml"], "lr must be a number, got 'fast'"),
+    (["--config", "broken.toml"], "is not valid TOML"),
+    (["--config", "missing.toml"], "no such config file"),
+    ([], "give --config FILE"),
+    (["--resume", "no-run"], "no checkpoint/ folder: nothing to resume"),
+    (["--resume", "no-run", "--config", "tiny.toml"], "give name=value overrides, not --config"),
+    (["--config", "tiny.toml", "--bogus"], "unrecognized arguments: --bogus"),
+])
+def test_bad_invocations_give_one_error_line(files, capsys, argv, expected):
+    argv = [files / a if a.endswith((".toml", "run")) else a for a in argv]
+    assert expected in one_error_line(capsys, argv)
+
+
+@pytest.mark.parametrize("source, expected", [
+    ("empty.txt", "empty"),
+    ("blank.txt", "no visible characters"),
+    ("short.txt", "it needs at least 34"),
+    ("binary.bin", "looks binary"),
+    ("latin1.txt", "is not UTF-8"),
+    ("no-text", "no usable text files"),
+])
+def test_bad_corpora_are_refused_with_what_was_found(files, capsys, source, expected):
+    err = one_error_line(capsys, ["--config", files / "tiny.toml", "--from", files / source, "--out", files / "run"])
+    assert expected in err
+    assert not (files / "run").exists()
+
+
+def run_cli(*args, **kwargs) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", *map(str, args)], cwd=ROOT, text=True, **kwargs)
+
+
+def test_a_real_process_exits_2_with_one_line(files):
+    process = run_cli("train", "--config", files / "tiny.toml", "--from", files / "empty.txt", "lr=fast",
+                      stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 2 and out == ""
+    assert err.startswith("error: ") and err.count("\n") == 1 and "lr must be a number" in err
+
+
+def checkpoint_step(run: Path) -> int:
+    for folder in (run / "checkpoint", run / ".checkpoint.old"):  # see train_state.checkpoint_folder
+        try:
+            return json.loads((folder / "trainer_state.json").read_text())["counters"]["step"]
+        except (OSError, ValueError):
+            continue
+    return 0
+
+
+def logged_steps(run: Path) -> list[int]:
+    steps = []
+    for line in (run / "metrics.jsonl").read_text().splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:  # the line being written when the process was killed
+            continue
+        if record["kind"] == "step":
+            steps.append(record["step"])
+    return steps
+
+
+def test_sigkilled_run_resumes_losing_at_most_one_checkpoint_interval(files, capsys):
+    run = files / "run"
+    with open(files / "log.txt", "w") as log:
+        training = run_cli("train", "--config", files / "tiny.toml", "--from", files / "corpus.txt", "--out", run,
+                           stdout=log, stderr=log)
+        deadline = time.monotonic() + 120
+        while checkpoint_step(run) < 2 * CHECKPOINT_EVERY:
+            assert training.poll() is None, (files / "log.txt").read_text()
+            assert time.monotonic() < deadline, "no checkpoint in time"
+            time.sleep(0.02)
+        os.kill(training.pid, signal.SIGKILL)
+        training.wait(timeout=30)
+    killed_at, saved = max(logged_steps(run)), checkpoint_step(run)
+    assert saved <= killed_at <= saved + CHECKPOINT_EVERY
+
+    # Resumed in-process: the same CLI code, without a second torch start-up.
+    target = saved + 5
+    capsys.readouterr()
+    assert main(["--resume", str(run), f"max_steps={target}"]) == 0
+    assert f"stopped by max_steps after {target} steps" in capsys.readouterr().out
+    assert logged_steps(run) == list(range(1, target + 1))  # the lost steps were redone, once each
+    assert checkpoint_step(run) == target
+
+    # The model folder samples through the rnnlm CLI.
+    assert rnnlm_cli.main(["sample", "--model", str(run / "model"), "--max-new-tokens", "40", "--seed", "1"]) == 0
+    assert len(capsys.readouterr().out) >= 40

@@ -1,0 +1,226 @@
+"""fit(): learning, exact resume, stopping, callbacks, run-folder outputs, refusing bad corpora.
+
+Tiny models (1-2 layers of 16 units), a 24k-character slice of Tiny Shakespeare, a few
+steps each, one thread: the whole file runs in seconds next to a real training job.
+"""
+
+import json
+import math
+import os
+import signal
+import time
+
+import pytest
+import torch
+
+from rnnlm.checkpoint import load_model
+from rnnlm.errors import CheckpointError, CorpusError
+from rnnlm.scoring import score_text
+from rnnlm.train_config import TrainConfig
+from rnnlm.trainer import Callbacks, fit
+
+
+def tiny_config(**overrides) -> TrainConfig:
+    settings = dict(hidden_size=16, embed_dim=8, num_layers=1, dropout=0.0, batch_size=4, window=16, lr=1e-2,
+                    warmup_steps=2, max_steps=6, eval_every=1000, checkpoint_every=1000, sample_tokens=0,
+                    threads=1, seed=3)
+    return TrainConfig(**{**settings, **overrides})
+
+
+@pytest.fixture(scope="module")
+def texts(shakespeare_text):
+    return shakespeare_text[:21000], shakespeare_text[21000:24000]
+
+
+class Recorder(Callbacks):
+    def __init__(self):
+        self.steps, self.evals, self.checkpoints = [], [], []
+
+    def on_step(self, progress):
+        self.steps.append(progress)
+
+    def on_eval(self, progress):
+        self.evals.append(progress)
+
+    def on_checkpoint(self, path):
+        self.checkpoints.append((path, json.loads((path / "trainer_state.json").read_text())["counters"]["step"]))
+
+
+def trainer_step(run_dir) -> int:
+    return json.loads((run_dir / "checkpoint" / "trainer_state.json").read_text())["counters"]["step"]
+
+
+def test_a_few_steps_lower_the_training_and_held_out_loss(texts, tmp_path):
+    recorder = Recorder()
+    result = fit(tiny_config(max_steps=40, eval_every=20), *texts, tmp_path, callbacks=recorder)
+    losses = [p.loss for p in recorder.steps]
+    assert result.steps == 40 and result.stopped_by == "max_steps"
+    assert sum(losses[-5:]) / 5 < sum(losses[:5]) / 5 - 0.5
+    first_val, last_val = (p.val_loss for p in recorder.evals)
+    assert last_val < first_val and result.best_val == pytest.approx(last_val)
+    assert result.best_val < math.log(66) - 0.5  # well below a uniform guess over the characters
+
+
+def test_resumed_run_continues_exactly_like_an_uninterrupted_one(texts, tmp_path):
+    # Dropout, two layers, evaluations and checkpoints in between: every piece of state matters.
+    cfg = tiny_config(num_layers=2, dropout=0.3, eval_every=2, eval_chars=800, sample_tokens=5)
+    straight = Recorder()
+    whole = fit(cfg, *texts, tmp_path / "a", callbacks=straight)
+    first, second = Recorder(), Recorder()
+    interrupted = fit(cfg, *texts, tmp_path / "b", callbacks=first, should_stop=lambda: len(first.steps) >= 3)
+    assert interrupted.stopped_by == "cancelled" and interrupted.steps == 3
+    resumed = fit(cfg, *texts, tmp_path / "b", callbacks=second, resume=True)
+    assert [p.step for p in second.steps] == [4, 5, 6]
+    assert [p.loss for p in second.steps] == [p.loss for p in straight.steps[3:]]
+    assert [p.grad_norm for p in second.steps] == [p.grad_norm for p in straight.steps[3:]]
+    assert all(torch.equal(a, b) for a, b in zip(whole.net.state_dict().values(), resumed.net.state_dict().values()))
+    assert resumed.best_val == whole.best_val
+    steps_logged = [json.loads(line)["step"] for line in (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()
+                    if json.loads(line)["kind"] == "step"]
+    assert steps_logged == [1, 2, 3, 4, 5, 6]
+
+
+def test_resuming_a_finished_run_trains_no_further(texts, tmp_path):
+    fit(tiny_config(max_steps=3), *texts, tmp_path)
+    recorder = Recorder()
+    again = fit(tiny_config(max_steps=3), *texts, tmp_path, resume=True, callbacks=recorder)
+    assert again.steps == 3 and again.stopped_by == "max_steps" and recorder.steps == []
+    longer = fit(tiny_config(max_steps=5), *texts, tmp_path, resume=True, callbacks=recorder)
+    assert longer.steps == 5 and [p.step for p in recorder.steps] == [4, 5]
+
+
+def test_resume_without_a_checkpoint_says_so(texts, tmp_path):
+    with pytest.raises(CheckpointError, match="nothing to resume"):
+        fit(tiny_config(), *texts, tmp_path, resume=True)
+
+
+def test_callbacks_carry_progress_fields(texts, tmp_path):
+    recorder = Recorder()
+    fit(tiny_config(eval_every=3, checkpoint_every=3, sample_tokens=8, grad_clip=1e-3), *texts, tmp_path,
+        callbacks=recorder)
+    assert [p.step for p in recorder.steps] == [1, 2, 3, 4, 5, 6]
+    for p in recorder.steps:
+        assert p.max_steps == 6 and math.isfinite(p.loss) and p.loss > 0 and p.lr > 0
+        assert p.grad_norm > 1e-3 and p.clipped and p.clip_rate == 1.0  # every gradient is above the tiny limit
+        assert p.tokens_per_second > 0 and p.elapsed_seconds > 0 and p.eta_seconds >= 0
+    assert [p.fraction for p in recorder.steps] == pytest.approx([k / 6 for k in range(1, 7)])
+    assert recorder.steps[-1].eta_seconds == 0
+    assert [p.lr for p in recorder.steps[:2]] == pytest.approx([5e-3, 1e-2])  # warmup, then cosine decay
+    assert recorder.steps[2].lr > recorder.steps[4].lr
+    assert [p.step for p in recorder.evals] == [3, 6]
+    for p in recorder.evals:
+        assert p.val_loss > 0 and p.best_val == min(e.val_loss for e in recorder.evals if e.step <= p.step)
+        assert isinstance(p.sample, str) and len(p.sample) > 0
+    assert [(path.name, step) for path, step in recorder.checkpoints] == [("checkpoint", 3), ("checkpoint", 6)]
+
+
+@pytest.mark.parametrize("grad_clip", [1.0, 0.0])
+def test_clip_rate_is_the_share_of_steps_whose_gradient_was_clipped(texts, tmp_path, grad_clip):
+    recorder = Recorder()
+    fit(tiny_config(max_steps=8, lr=0.05, grad_clip=grad_clip), *texts, tmp_path, callbacks=recorder)
+    norms = [p.grad_norm for p in recorder.steps]
+    clipped = [grad_clip > 0 and norm > grad_clip for norm in norms]
+    assert [p.clipped for p in recorder.steps] == clipped
+    assert [p.clip_rate for p in recorder.steps] == pytest.approx([sum(clipped[:k]) / k for k in range(1, 9)])
+    assert all(norm > 0 for norm in norms)  # reported even when clipping is off
+
+
+def test_run_folder_holds_metrics_loss_curve_checkpoint_and_a_loadable_model(texts, tmp_path):
+    result = fit(tiny_config(eval_every=3), *texts, tmp_path, facts={"corpus": "slice"})
+    records = [json.loads(line, parse_constant=lambda name: pytest.fail(f"{name} is not JSON"))
+               for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records if r["kind"] == "step"] == [1, 2, 3, 4, 5, 6]
+    assert [r["step"] for r in records if r["kind"] == "eval"] == [3, 6]
+    assert "plotly" in (tmp_path / "loss.html").read_text()
+    assert trainer_step(tmp_path) == 6
+    lm = load_model(result.model_dir)
+    assert lm.metadata["facts"]["corpus"] == "slice" and lm.metadata["train_config"]["max_steps"] == 6
+    assert lm.metadata["val_nats_per_char"] == pytest.approx(result.best_val)
+
+
+def test_best_model_is_chosen_on_eval_chars_and_reported_on_all_held_out_text(texts, tmp_path):
+    train, val = texts
+    result = fit(tiny_config(eval_every=2, eval_chars=500), train, val, tmp_path)
+    lm = load_model(result.model_dir)
+    whole = score_text(lm, val).nats_per_char
+    assert lm.metadata["val_chars"] == len(val)
+    assert lm.metadata["val_nats_per_char"] == pytest.approx(whole, abs=1e-6)
+    assert result.best_val == pytest.approx(whole, abs=1e-6)
+    history = lm.metadata["eval_history"]
+    assert [step for step, _ in history] == [2, 4, 6]
+    best_slice = min(v for _, v in history)
+    assert best_slice == pytest.approx(score_text(lm, val[:500]).nats_per_char, abs=1e-6)
+
+
+def test_cancel_stops_promptly_and_keeps_the_best_model(texts, tmp_path):
+    recorder = Recorder()
+    result = fit(tiny_config(max_steps=10_000, eval_every=2), *texts, tmp_path, callbacks=recorder,
+                 should_stop=lambda: len(recorder.steps) >= 3)
+    assert result.stopped_by == "cancelled" and result.steps == 3 and trainer_step(tmp_path) == 3
+    assert [p.step for p in recorder.evals] == [2]  # no evaluation on the way out
+    kept = load_model(result.model_dir)
+    assert kept.metadata["best_step"] == 2 and kept.metadata["val_nats_per_char"] == recorder.evals[0].val_loss
+
+
+def test_first_ctrl_c_stops_after_the_step_with_a_consistent_checkpoint(texts, tmp_path):
+    class Interrupt(Recorder):
+        def on_step(self, progress):
+            super().on_step(progress)
+            if progress.step == 2:
+                os.kill(os.getpid(), signal.SIGINT)
+
+    result = fit(tiny_config(max_steps=100), *texts, tmp_path, callbacks=Interrupt())
+    assert result.stopped_by == "interrupted" and result.steps == 2 and trainer_step(tmp_path) == 2
+    assert load_model(result.model_dir).metadata["best_step"] == 2  # evaluated once, as no model existed yet
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored afterwards
+
+
+def test_time_budget_counts_the_time_spent_in_callbacks(texts, tmp_path):
+    class SlowScreen(Recorder):
+        def on_step(self, progress):
+            super().on_step(progress)
+            time.sleep(0.05)
+
+    recorder = SlowScreen()
+    result = fit(tiny_config(max_steps=10_000, max_minutes=0.005), *texts, tmp_path, callbacks=recorder)
+    assert result.stopped_by == "max_minutes"
+    assert result.steps <= 8  # 0.3 s of budget at >= 0.05 s per step
+    assert result.minutes * 60 >= 0.05 * (result.steps - 1)
+    assert recorder.steps[-1].fraction == 1.0 and load_model(result.model_dir)
+
+
+def test_early_stop_after_evaluations_without_improvement(texts, tmp_path):
+    result = fit(tiny_config(max_steps=100, lr=1e-7, min_lr=0.0, eval_every=2, patience=2), *texts, tmp_path)
+    assert result.stopped_by == "early_stop" and result.steps == 6
+
+
+def test_non_finite_loss_stops_the_run_without_touching_the_weights(texts, tmp_path, char_tokenizer):
+    from conftest import tiny_model
+
+    base = tiny_model(char_tokenizer, layers=1, hidden=16)
+    with torch.no_grad():
+        base.net.head.bias[3] = float("nan")
+    result = fit(tiny_config(max_steps=50), *texts, tmp_path, init_from=base)
+    assert result.stopped_by == "diverged" and result.steps == 1
+    assert torch.isfinite(result.net.embedding.weight).all()  # the NaN gradient was not applied
+
+
+@pytest.mark.parametrize("train, val, message", [
+    ("", "held out", "empty"),
+    (" \n\t \n" * 40, "held out", "empty"),
+    ("To be or not to be", "held out", "two windows"),
+    ("To be, or not to be: that is the question. ", "held out", "too few"),  # fine for one stream, not 4
+    ("To be, or not to be: that is the question. " * 20, "", "held-out split is empty"),
+], ids=["empty", "whitespace", "shorter-than-two-windows", "too-short-for-the-streams", "no-held-out-text"])
+def test_bad_corpora_are_refused_before_any_work(train, val, message, tmp_path):
+    run_dir = tmp_path / "run"
+    with pytest.raises(CorpusError, match=message):
+        fit(tiny_config(), train, val, run_dir)
+    assert not run_dir.exists()
+
+
+def test_word_level_training_writes_a_word_model(shakespeare_text, tmp_path):
+    cfg = tiny_config(level="word", vocab_size=300, window=8, max_steps=3)
+    result = fit(cfg, shakespeare_text[:30000], shakespeare_text[30000:33000], tmp_path)
+    lm = load_model(result.model_dir)
+    assert lm.level == "word" and lm.tokenizer.vocab_size == 300 and math.isfinite(result.best_val)
