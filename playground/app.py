@@ -15,7 +15,7 @@ if str(ROOT) not in sys.path:  # `streamlit run` puts only playground/ on the pa
 
 import streamlit as st  # noqa: E402
 
-from playground import blocks, render, sidebar, state  # noqa: E402
+from playground import blocks, jobs_resource, render, sidebar, state  # noqa: E402
 from rnnlm import RnnlmError  # noqa: E402
 
 
@@ -35,6 +35,7 @@ PAGES = (
     PageSpec("views/inspect.py", "Inspect", ":material/biotech:", "inspect", state.MODEL_PARAMS, False),
     PageSpec("views/score.py", "Score", ":material/speed:", "score", state.MODEL_PARAMS, False),
     PageSpec("views/models.py", "Models", ":material/menu_book:", "models", state.MODEL_PARAMS, False),
+    PageSpec("views/finetune.py", "Fine-tune", ":material/model_training:", "finetune", state.MODEL_PARAMS, False),
 )
 
 
@@ -48,6 +49,7 @@ def navigation() -> tuple[PageSpec, st.Page]:
 def main() -> None:
     st.set_page_config(page_title="RNN playground", page_icon="🔡", layout="wide")
     st.html(render.STYLESHEET)
+    jobs_resource.housekeeping()  # before the catalogue: a job that just finished joins the picker
     try:
         catalogue = blocks.catalogue()
     except RnnlmError as exc:  # a manifest that is not valid JSON or lacks fields

@@ -254,12 +254,13 @@ FT_UPLOADER, FT_ZIP_UPLOADER = "ft_files", "ft_model_zip"  # widget keys (file u
 _SESSION_ID, _FT_JOB, _FT_UPLOAD, _FT_ZIPS_READ = "_session_id", "_ft_job", "_ft_upload", "_ft_zips_read"
 
 
-def start_finetune(model_names: list[str], default_model: str) -> None:
-    """Defaults on the first visit; the base model stays one that exists."""
+def start_finetune(model_names: list[str], default_model: str, max_minutes: float) -> None:
+    """Defaults on the first visit; the base model stays one that exists, the budget one allowed."""
     for key, default in FINETUNE_DEFAULTS.items():
         st.session_state.setdefault(key, default)
     if st.session_state.get(FT_BASE) not in model_names:
         st.session_state[FT_BASE] = default_model
+    st.session_state[FT_MINUTES] = min(float(st.session_state[FT_MINUTES]), max_minutes)
 
 
 def session_id() -> str:
@@ -271,12 +272,12 @@ def session_id() -> str:
 
 
 def finetune_job() -> dict | None:
-    """{"id": job id, "held_out": the text it is scored on} of this session's latest job."""
+    """This session's latest job: {"id", "held_out" (the text it is scored on), "level"}."""
     return st.session_state.get(_FT_JOB)
 
 
-def set_finetune_job(job_id: str, held_out: str) -> None:
-    st.session_state[_FT_JOB] = {"id": job_id, "held_out": held_out}
+def set_finetune_job(job_id: str, held_out: str, level: str) -> None:
+    st.session_state[_FT_JOB] = {"id": job_id, "held_out": held_out, "level": level}
 
 
 def forget_finetune_job() -> None:
@@ -296,13 +297,19 @@ def forget_upload() -> None:
     st.session_state.pop(_FT_UPLOAD, None)
 
 
-def model_zip_seen(file_id: str) -> bool:
-    """True if this uploaded model zip was already read (a file stays in its widget across reruns)."""
-    seen = st.session_state.setdefault(_FT_ZIPS_READ, set())
-    if file_id in seen:
-        return True
-    seen.add(file_id)
-    return False
+def model_zip_outcome(file_id: str) -> tuple[str, str] | None:
+    """(kind, message) once this uploaded model zip was read: a file stays in its widget
+    across reruns, and must be imported once, its message shown every time."""
+    return st.session_state.get(_FT_ZIPS_READ, {}).get(file_id)
+
+
+def set_model_zip_outcome(file_id: str, kind: str, message: str) -> None:
+    st.session_state.setdefault(_FT_ZIPS_READ, {})[file_id] = (kind, message)
+
+
+def remove_session_model(name: str) -> None:
+    """A session model whose folder is gone (swept after the session sat unused)."""
+    st.session_state.get(SESSION_MODELS_KEY, {}).pop(name, None)
 
 
 # --- the Inspect and Score pages ------------------------------------------------------

@@ -1,0 +1,100 @@
+"""Models made or uploaded in this session, added to the model picker (state's registry).
+
+Every page then finds them like shipped ones: blocks.catalogue() lists them and
+resources.load() loads them from their folder. A name is made safe and unique here,
+because pages show names in markdown and in the URL, and a session model with a
+shipped model's name would be hidden by it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import shutil
+from pathlib import Path
+
+from rnnlm import LanguageModel, score_text
+from rnnlm.jobs import JobResult
+from rnnlm.model_zip import ModelZipLimits, import_model_zip
+
+from . import resources, state
+
+UPLOAD_CORPUS = "uploaded_text"  # what the picker's "Trained on" shows for text from this page
+MAX_NAME = 64
+UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe_name(text: str) -> str:
+    """A name state.add_session_model accepts, as close to text as possible."""
+    name = UNSAFE.sub("-", text).lstrip("._-")[:MAX_NAME].rstrip("._-")
+    return name or "model"
+
+
+def taken_names() -> set[str]:
+    return {entry["name"] for entry in resources.manifest()} | {e["name"] for e in state.session_model_entries()}
+
+
+def unique_name(wanted: str, taken: set[str]) -> str:
+    """wanted, or wanted-2, wanted-3, ... (still within the length limit)."""
+    name, number = safe_name(wanted), 2
+    candidate = name
+    while candidate in taken:
+        suffix = f"-{number}"
+        candidate, number = name[:MAX_NAME - len(suffix)] + suffix, number + 1
+    return candidate
+
+
+def _corpus(lm: LanguageModel) -> str:
+    """The corpus the model says it was trained on, if that is one of ours to show; a zip's
+    config.json is the uploader's text, so anything unusual becomes UPLOAD_CORPUS."""
+    corpus = str((lm.metadata.get("train_config") or {}).get("corpus", ""))
+    known = corpus and corpus != "upload" and state.SESSION_MODEL_NAME.fullmatch(corpus)
+    return corpus if known else UPLOAD_CORPUS
+
+
+def _number(value) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return math.nan
+    return number if math.isfinite(number) else math.nan
+
+
+def entry_for(lm: LanguageModel, name: str, folder: Path, val_nats_per_char: float | None) -> dict:
+    """The manifest-like entry the catalogue reads (rnnlm.zoo.ENTRY_FIELDS plus path)."""
+    config = lm.config
+    return {"name": name, "corpus": _corpus(lm), "level": lm.level, "cell": config.cell,
+            "layers": config.num_layers, "hidden_size": config.hidden_size, "embed_dim": config.embed_dim,
+            "vocab_size": config.vocab_size, "parameters": config.parameter_count(),
+            "val_nats_per_char": _number(val_nats_per_char),
+            "training_minutes": _number(lm.metadata.get("minutes")), "path": str(folder)}
+
+
+def registered(folder: Path | str) -> dict | None:
+    return next((e for e in state.session_model_entries() if e["path"] == str(folder)), None)
+
+
+def register_result(result: JobResult, held_out: str) -> dict:
+    """Add a finished job's model to the picker, once; its entry."""
+    if (entry := registered(result.model_dir)) is not None:
+        return entry
+    lm = resources.load_folder(str(result.model_dir), (Path(result.model_dir) / "config.json").stat().st_mtime)
+    val = result.val_after
+    if val is None and held_out:  # stopped before its first evaluation: measure it now
+        val = score_text(lm, held_out).nats_per_char
+    entry = entry_for(lm, unique_name(result.name, taken_names()), Path(result.model_dir), val)
+    state.add_session_model(entry)
+    return entry
+
+
+def import_zip(data: bytes, file_name: str, folder: Path, limits: ModelZipLimits) -> dict:
+    """Validate a model zip into folder and add it to the picker; CheckpointError if refused."""
+    try:
+        lm = import_model_zip(data, folder, limits=limits)
+    except Exception:
+        shutil.rmtree(folder, ignore_errors=True)  # a refused zip leaves no empty folder behind
+        raise
+    stem = Path(file_name.replace("\\", "/")).name.removesuffix(".zip").removesuffix(".ZIP")
+    entry = entry_for(lm, unique_name(stem, taken_names()), folder, lm.metadata.get("val_nats_per_char"))
+    state.add_session_model(entry)
+    return entry
