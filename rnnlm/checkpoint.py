@@ -60,6 +60,10 @@ def atomic_folder(folder: Path | str):
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.staging.", dir=folder.parent))
     try:
         yield staging
+        # mkdtemp makes a private (0700) folder; a model folder is meant to be shared.
+        os.chmod(staging, 0o755)
+        for path in staging.iterdir():
+            os.chmod(path, 0o644)
         old = folder.with_name(f".{folder.name}.old")
         shutil.rmtree(old, ignore_errors=True)
         if folder.exists():
