@@ -1,6 +1,6 @@
 """Plotly figures of a trace (pure: arrays in, figure out): units x time, and gate saturation.
 
-The heatmap has a thin strip beside it, one bar per unit coloured by the value the units
+The heatmap has a thin strip at its right, one bar per unit coloured by the value the units
 are sorted by. The strip is there to be clicked: Streamlit reports no selection for a
 click on a heatmap cell (streamlit#8760, plotly.js has no point selection for heatmaps),
 but it does for bars, so a click on the strip picks a unit (unit_from_points).
@@ -20,7 +20,6 @@ from .render import visible_token
 
 MAX_STEPS, MAX_UNITS = 1000, 512  # per figure: larger traces are paged through time by the caller
 DIVERGING = "RdBu_r"  # blue below the middle of the range, white at it, red above
-STRIP_SCALE = "Viridis"
 CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
 
 
@@ -45,7 +44,7 @@ def unit_labels(units: Sequence[int]) -> list[str]:
 
 
 def heatmap_height(units: int) -> int:
-    return int(min(900, max(320, 1.3 * units + 140)))
+    return int(min(900, max(360, 2.2 * units + 140)))
 
 
 def heatmap_figure(values: np.ndarray, units: Sequence[int], token_texts: Sequence[str], start: int,
@@ -59,22 +58,36 @@ def heatmap_figure(values: np.ndarray, units: Sequence[int], token_texts: Sequen
         raise ValueError(f"at most {MAX_STEPS} steps x {MAX_UNITS} units per figure, got {steps} x {count}")
     x, y = time_labels(token_texts, start), unit_labels(units)
     low, high = colour_range
-    figure = make_subplots(rows=1, cols=2, shared_yaxes=True, column_widths=[0.965, 0.035], horizontal_spacing=0.005)
+    figure = make_subplots(rows=1, cols=2, shared_yaxes=True, column_widths=[0.96, 0.04], horizontal_spacing=0.006)
     figure.add_trace(go.Heatmap(
         z=np.ascontiguousarray(values.T, dtype=np.float32), x=x, y=y, zmin=low, zmax=high,
-        zmid=(low + high) / 2, colorscale=DIVERGING, colorbar={"thickness": 12, "x": 1.0, "xpad": 4},
+        zmid=(low + high) / 2, colorscale=DIVERGING, colorbar={"thickness": 12, "x": 1.01, "xanchor": "left"},
         hovertemplate="%{y}<br>token %{x}<br>value %{z:.3f}<extra></extra>"), row=1, col=1)
     figure.add_trace(go.Bar(
-        x=np.ones(count), y=y, orientation="h", customdata=np.asarray(units, dtype=np.int64),
-        marker={"color": np.asarray(strip, dtype=np.float32), "colorscale": STRIP_SCALE, "line": {"width": 0}},
-        hovertemplate=f"%{{y}}<br>{strip_name} %{{marker.color:.3f}}<br>click: show it on the text<extra></extra>",
-        showlegend=False), row=1, col=2)
-    figure.update_yaxes(autorange="reversed", type="category", row=1, col=1)
+        x=np.ones(count), y=y, orientation="h", hoverinfo="skip", showlegend=False,
+        marker={"color": np.asarray(strip, dtype=np.float32), "line": {"width": 0}, **strip_colours(strip_name)}),
+        row=1, col=2)
+    # Plotly's bars answer hover only near their end; invisible markers along the strip's
+    # middle answer anywhere on it, and a click on one selects it (with its unit).
+    figure.add_trace(go.Scatter(
+        x=np.full(count, 0.5), y=y, mode="markers", marker={"opacity": 0, "size": 10}, showlegend=False,
+        customdata=np.asarray(units, dtype=np.int64), text=[f"{v:.3f}" for v in np.asarray(strip, dtype=float)],
+        hovertemplate=f"%{{y}}<br>{strip_name} %{{text}}<br>click: show it on the text<extra></extra>"),
+        row=1, col=2)
+    figure.update_yaxes(autorange="reversed", type="category")
     figure.update_xaxes(type="category", nticks=24, tickangle=-45, row=1, col=1)
-    figure.update_xaxes(visible=False, fixedrange=True, row=1, col=2)
+    figure.update_xaxes(fixedrange=True, range=[0, 1], showticklabels=False, showgrid=False, zeroline=False,
+                        title={"text": "unit", "font": {"size": 11}}, row=1, col=2)
     figure.update_layout(height=heatmap_height(count), bargap=0, clickmode="event+select", dragmode="zoom",
                          margin={"l": 10, "r": 10, "t": 36 if title else 10, "b": 10}, title=title or None)
     return figure
+
+
+def strip_colours(strip_name: str) -> dict:
+    """Signed correlations get the diverging scale centred on 0; spreads a plain grey ramp."""
+    if strip_name == "correlation":
+        return {"colorscale": DIVERGING, "cmin": -1.0, "cmax": 1.0}
+    return {"colorscale": "Greys", "cmin": 0.0}
 
 
 def unit_from_points(points: Sequence[dict]) -> int | None:

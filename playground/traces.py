@@ -28,6 +28,7 @@ QUANTITY_LABELS = {"h": "hidden state h", "c": "cell state c", "input": "input g
                    "candidate": "candidate (new content)"}
 SLICE_CHARS = (200, 5000)  # the validation slice's length limits
 NEWLINE_SEARCH = 300  # a slice starts at the next line if one begins this close
+UNKNOWN_MARK = "\ufffd"  # the text of the tokenizers' unknown token
 CORPUS_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 
 

@@ -126,8 +126,9 @@ def heatmap(trace: Trace, view: View, values: np.ndarray, tracks: dict) -> None:
         heatmaps.value_range(view.quantity, values, view.squash), strip[shown], strip_name)
     st.plotly_chart(figure, key=state.IN_HEATMAP, on_select=pick_from_heatmap, selection_mode="points",
                     config=heatmaps.CONFIG)
-    st.caption("Units top to bottom, tokens left to right; hover for values. Click a unit in the strip on the "
-               "right to paint it on the text below. Drag to zoom, double-click to zoom out.")
+    st.caption(f"Units top to bottom, tokens left to right; hover for values. The grey strip at the right shows "
+               f"each unit's {strip_name}: click it to paint that unit on the text below. "
+               "Drag to zoom, double-click to zoom out.")
 
 
 def neuron(trace: Trace, view: View, values: np.ndarray, tracks: dict) -> None:
@@ -140,6 +141,9 @@ def neuron(trace: Trace, view: View, values: np.ndarray, tracks: dict) -> None:
     label = f"unit {unit}, layer {view.layer + 1}, {traces.QUANTITY_LABELS.get(view.quantity, view.quantity)}"
     st.html(neuron_text.neuron_html(trace.token_texts[start:end], values[start:end, unit], trace.next_top[start:end],
                                     low, high, label) + neuron_text.legend_html(low, high, label))
+    if traces.UNKNOWN_MARK in "".join(trace.token_texts[start:end]):
+        st.caption(f"{traces.UNKNOWN_MARK} marks characters this model never saw in training: it reads each of them "
+                   "as its one unknown token.")
     closest = traces.strongest_features(values[:, unit], tracks)
     if closest:
         st.caption("Follows most closely: " + " · ".join(f"{name} (r = {r:+.2f})" for name, r in closest))

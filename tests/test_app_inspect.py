@@ -1,0 +1,243 @@
+"""The Inspect page (AppTest) and its pure parts: heatmap and saturation figures, neuron HTML, trace helpers."""
+
+import base64
+import json
+
+import numpy as np
+import pytest
+
+import rnnlm
+from streamlit.testing.v1 import AppTest
+
+from app_util import APP, TIMEOUT, app, html_blocks, visible_text
+from conftest import SHARED_DATA
+from playground import heatmaps, neuron_text, state, traces
+from rnnlm.corpus import split_corpus
+from rnnlm.interpret import Saturation, correlations, search_cells, token_feature_tracks, trace_text, unit_order
+
+PAGE = "views/inspect.py"
+CHAR_LSTM, WORD_GRU = "smoke-char-lstm", "smoke-word-gru"
+SCRIPT = '<script>alert(1)</script>\n"quoted" {braces {nested}}\n'
+
+
+# --- helpers ---------------------------------------------------------------------------
+
+def inspect(model: str = CHAR_LSTM, after_generate: bool = False) -> AppTest:
+    """The Inspect page for a fresh session: opened directly, or after a 5-token sample on Generate."""
+    if after_generate:
+        return app({"model": model, "length": "5"}, page=PAGE)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params.update({"model": model})
+    return at.switch_page(PAGE).run()  # before the first run a page is found by its file name
+
+
+def widget(at, kind: str, key: str):
+    return getattr(at, kind)(key=state.widget_key(key))
+
+
+def decoded(array) -> np.ndarray:
+    """A plotly JSON array: a list, or a base64 typed array {"dtype", "bdata", "shape"}."""
+    if isinstance(array, dict):
+        values = np.frombuffer(base64.b64decode(array["bdata"]), dtype=np.dtype(array["dtype"]))
+        shape = array.get("shape")
+        return values.reshape([int(n) for n in str(shape).split(",")]) if shape else values
+    return np.asarray(array)
+
+
+def figures(at) -> list[dict]:
+    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+
+
+def heatmap_trace(at) -> dict:
+    return next(t for t in figures(at)[0]["data"] if t["type"] == "heatmap")
+
+
+def neuron_html(at) -> str:
+    """The painted text, without its legend."""
+    return html_blocks(at, "rnnlm-neuron")[0].split('<div class="rnnlm-legend"')[0]
+
+
+def use_text(at, source: str, text: str | None = None):
+    widget(at, "radio", state.IN_SOURCE).set_value(source).run()
+    if text is not None:
+        widget(at, "text_area", state.IN_PASTED).set_value(text).run()
+    assert not at.exception
+    return at
+
+
+def validation_text() -> str:
+    return split_corpus((SHARED_DATA / "tinyshakespeare.txt").read_text(encoding="utf-8"), "tinyshakespeare")[1]
+
+
+# --- the page --------------------------------------------------------------------------
+
+def test_after_generate_it_reads_the_generated_text_and_draws_every_section():
+    at = inspect(after_generate=True)
+    assert not at.exception and not at.error
+    text = visible_text(neuron_html(at))
+    assert text.startswith("ROMEO:") and len(text) > len("ROMEO:")  # the prompt and the 5 sampled tokens
+    trace = trace_text(rnnlm.load(CHAR_LSTM), text)
+    values = trace.values(0, "h")
+    order = unit_order(values, "variance")
+    heat = heatmap_trace(at)
+    assert heat["y"] == [f"unit {u}" for u in order]
+    assert heat["x"] == heatmaps.time_labels(trace.token_texts)
+    np.testing.assert_allclose(decoded(heat["z"]), values[:, order].T, atol=1e-5)
+    assert len(figures(at)) == 2  # heatmap and gate saturation
+    assert [trace["name"] for trace in figures(at)[1]["data"]] == [f"layer 1 {g}" for g in ("input", "forget", "output")]
+    assert len(at.dataframe) == 1 and at.selectbox(key=state.widget_key(state.IN_CELL)).options
+
+
+def test_layer_quantity_sort_and_squash_controls_change_the_heatmap():
+    at = inspect()
+    assert widget(at, "radio", state.IN_SOURCE).value == "validation"  # nothing generated in this session
+    text = traces.validation_slice(validation_text(), state.INSPECT_DEFAULTS[state.IN_SLICE_CHARS], 0)
+    assert visible_text(neuron_html(at)) == text[:heatmaps.MAX_STEPS]  # the first time window
+    trace = trace_text(rnnlm.load(CHAR_LSTM), text)
+
+    widget(at, "selectbox", state.IN_QUANTITY).set_value("forget").run()
+    heat = heatmap_trace(at)
+    assert (heat["zmin"], heat["zmax"]) == (0.0, 1.0)
+    forget = trace.values(0, "forget")
+    assert heat["y"] == [f"unit {u}" for u in unit_order(forget, "variance")]
+
+    widget(at, "selectbox", state.IN_SORT).set_value("correlation").run()
+    widget(at, "selectbox", state.IN_FEATURE).set_value("position in line").run()
+    feature = token_feature_tracks(trace)["position in line"]
+    order = unit_order(forget, "correlation", feature)
+    assert heatmap_trace(at)["y"] == [f"unit {u}" for u in order]
+    strip = next(t for t in figures(at)[0]["data"] if t["type"] == "bar")
+    np.testing.assert_allclose(decoded(strip["marker"]["color"]), correlations(forget, feature)[order], atol=1e-4)
+
+    widget(at, "selectbox", state.IN_QUANTITY).set_value("c").run()
+    assert heatmap_trace(at)["zmax"] == 1.0  # tanh(c) by default
+    widget(at, "checkbox", state.IN_SQUASH).uncheck().run()
+    raw = trace.values(0, "c")
+    assert heatmap_trace(at)["zmax"] == pytest.approx(np.percentile(np.abs(raw), 99), rel=1e-4)
+
+    widget(at, "selectbox", state.IN_SORT).set_value("similarity").run()
+    assert heatmap_trace(at)["y"] == [f"unit {u}" for u in unit_order(raw, "similarity")]
+    assert not at.exception
+
+
+def test_pasted_text_is_escaped_paged_and_found_cells_link_to_the_neuron_view():
+    long_text = SCRIPT * 40  # 2,120 characters: three time windows
+    at = use_text(inspect(), "pasted", long_text)
+    trace = trace_text(rnnlm.load(CHAR_LSTM), long_text)
+    read = "".join(trace.token_texts)  # what the model read: "<" and ">" are unknown to it, shown as �
+    html = neuron_html(at)
+    assert "<script>" not in html and visible_text(html) == read[:heatmaps.MAX_STEPS]
+    assert any("never saw" in c.value for c in at.caption)
+
+    widget(at, "select_slider", state.IN_WINDOW).set_value(1).run()
+    assert heatmap_trace(at)["x"][0].startswith(f"{heatmaps.MAX_STEPS}:")
+    assert visible_text(neuron_html(at)) == read[heatmaps.MAX_STEPS:2 * heatmaps.MAX_STEPS]
+
+    best = search_cells(trace, quantity="h", per_feature=3)
+    cells = widget(at, "selectbox", state.IN_CELL)
+    assert cells.options[0] == traces.cell_label(best[0])
+    cells.set_value(1).run()
+    at.button(key="in_show_cell").click().run()
+    assert widget(at, "number_input", state.IN_UNIT).value == best[1].unit
+    assert widget(at, "selectbox", state.IN_LAYER).value == best[1].layer
+    assert f"unit {best[1].unit}, layer {best[1].layer + 1}" in html_blocks(at, "rnnlm-neuron")[0]
+
+
+def test_word_gru_offers_its_own_gates():
+    at = use_text(inspect(WORD_GRU), "pasted", "ROMEO:\nWhat say you to this, my lord?\n" * 3)
+    assert widget(at, "selectbox", state.IN_QUANTITY).options == ["hidden state h", "reset gate", "update gate",
+                                                                   "candidate (new content)"]
+    assert [t["name"] for t in figures(at)[1]["data"]] == ["layer 1 reset", "layer 1 update"]
+    widget(at, "selectbox", state.IN_QUANTITY).set_value("update").run()
+    assert (heatmap_trace(at)["zmin"], heatmap_trace(at)["zmax"]) == (0.0, 1.0) and not at.exception
+
+
+def test_a_model_whose_corpus_is_absent_says_so():
+    at = app({"length": "5"})
+    entry = {**rnnlm.read_manifest()[0], "name": "my-novel", "corpus": "novel",
+             "path": str(rnnlm.resolve(CHAR_LSTM))}
+    at.session_state[state.SESSION_MODELS_KEY] = {"my-novel": entry}
+    at.session_state[state.MODEL] = "my-novel"
+    at.switch_page(PAGE).run()
+    use_text(at, "validation")
+    assert any("not on this server" in w.value for w in at.warning)
+    assert not at.get("plotly_chart") and not at.exception
+
+
+def test_no_generation_yet_asks_for_one():
+    at = inspect()
+    widget(at, "radio", state.IN_SOURCE).set_value("generated").run()
+    assert any("Nothing generated" in i.value for i in at.info) and not at.exception
+
+
+# --- pure parts ------------------------------------------------------------------------
+
+def test_heatmap_figure_orders_units_labels_tokens_and_refuses_oversize():
+    values = np.arange(12, dtype=np.float32).reshape(4, 3)  # (time, units)
+    figure = heatmaps.heatmap_figure(values, [2, 0, 1], ["a", " ", "\n", "a"], 10, (-1, 1), np.array([.3, .2, .1]),
+                                     "std dev")
+    heat = next(t for t in figure.data if t.type == "heatmap")
+    assert list(heat.x) == ["10:a", "11:␣", "12:↵", "13:a"] and list(heat.y) == ["unit 2", "unit 0", "unit 1"]
+    np.testing.assert_array_equal(heat.z, values.T)
+    clickable = next(t for t in figure.data if t.type == "scatter")
+    assert list(clickable.customdata) == [2, 0, 1]
+    with pytest.raises(ValueError):
+        heatmaps.heatmap_figure(np.zeros((heatmaps.MAX_STEPS + 1, 2)), [0, 1], ["x"] * 1001, 0, (0, 1),
+                                np.zeros(2), "std dev")
+
+
+def test_clicked_points_give_a_unit_or_nothing():
+    assert heatmaps.unit_from_points([{"curve_number": 2, "point_index": 4, "customdata": 17}]) == 17
+    assert heatmaps.unit_from_points([{"customdata": [5]}]) == 5
+    assert heatmaps.unit_from_points([{"curve_number": 0, "x": "3:a", "y": "unit 9"}]) is None
+    assert heatmaps.unit_from_points([]) is None
+
+
+def test_colour_ranges_per_quantity():
+    c = np.array([[-8.0, 0.5], [3.0, 1.0]])
+    assert heatmaps.value_range("forget", c) == (0.0, 1.0)
+    assert heatmaps.value_range("h", c) == (-1.0, 1.0) and heatmaps.value_range("c", c, squashed=True) == (-1.0, 1.0)
+    low, high = heatmaps.value_range("c", c)
+    assert low == -high and 3.0 < high <= 8.0
+
+
+def test_saturation_figure_has_one_panel_per_layer_and_gate_and_clicks_map_back():
+    sats = [Saturation(gate, layer, np.array([0.1, 0.9]), np.array([0.8, 0.0]))
+            for layer in range(2) for gate in ("input", "forget", "output")]
+    figure = heatmaps.saturation_figure(sats)
+    assert len(figure.data) == 6 and list(figure.data[4].x) == [0.1, 0.9]
+    assert [a.text for a in figure.layout.annotations][:3] == ["layer 1 · input gate", "layer 1 · forget gate",
+                                                               "layer 1 · output gate"]
+    assert heatmaps.saturation_pick([{"curve_number": 4, "point_index": 1}], sats) == (1, "forget", 1)
+    assert heatmaps.saturation_pick([{"curve_number": 9, "point_index": 0}], sats) is None
+
+
+def test_neuron_html_escapes_text_and_colours_by_value():
+    html = neuron_text.neuron_html(["<script>", "alert(1)", "</script>", "\n"], [-1.0, 0.0, 1.0, 0.5],
+                                   [[('"><img src=x>', 0.5)]] * 4, -1.0, 1.0, "unit <b>3</b>")
+    assert "<script>" not in html and "</script>" not in html and "<img" not in html and "<b>" not in html
+    assert visible_text(html) == "<script>alert(1)</script>\n"
+    assert 'style="background:#ffffff"' in html  # the middle of the range is white
+    assert neuron_text.activation_colour(-1, -1, 1) != neuron_text.activation_colour(1, -1, 1)
+    assert neuron_text.activation_colour(0.0, 0, 1) == neuron_text.activation_colour(-5, 0, 1)  # clipped
+    assert "&lt;b&gt;" in neuron_text.legend_html(-1, 1, "unit <b>3</b>")
+
+
+def test_trace_helpers_budget_windows_slices_and_corpus_names(tmp_path):
+    assert traces.token_budget(2, 6, 512) == traces.TRACE_BUDGET_BYTES // (2 * 6 * 512 * 4)
+    assert traces.token_budget(1, 1, 1) == traces.MAX_TRACE_TOKENS
+    assert traces.windows(2500, 1000) == [(0, 1000), (1000, 2000), (2000, 2500)] and traces.windows(0) == [(0, 0)]
+    text = "".join(f"line {i}\n" for i in range(1000))
+    piece = traces.validation_slice(text, 300, seed=3)
+    assert len(piece) == 300 and piece.startswith("line ") and piece == traces.validation_slice(text, 300, seed=3)
+    assert traces.corpus_path(tmp_path / "main", "linux") == tmp_path / "shared" / "data" / "linux.txt"
+    assert traces.corpus_path(tmp_path, "../../etc/passwd") is None
+
+
+def test_cell_rows_group_by_layer_and_feature():
+    from rnnlm.interpret import CellMatch
+    matches = [CellMatch("quotes", 0, "h", 4, -0.9), CellMatch("quotes", 0, "h", 7, 0.5),
+               CellMatch("depth", 1, "h", 2, 0.7), CellMatch("depth", 0, "h", 1, 0.95)]
+    rows = traces.cell_rows(matches)
+    assert [(r["layer"], r["feature"], r["unit"]) for r in rows] == [(1, "depth", 1), (1, "quotes", 4), (2, "depth", 2)]
+    assert rows[1]["runners-up"] == "7 (+0.50)"

@@ -1,0 +1,125 @@
+"""The Score page (AppTest) and its pure parts: surprisal colouring and the most surprising spans."""
+
+import re
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import rnnlm
+from app_util import APP, TIMEOUT, html_blocks, manifest_names, visible_text
+from playground import state, surprisal
+from playground.render import markdown_literal
+
+PAGE = "views/score.py"
+CHAR_LSTM = "smoke-char-lstm"
+TEXT = "KING RICHARD III:\nNow is the winter of our discontent\nMade glorious summer by this sun of York;\n"
+INJECTION = '<img src=x onerror=alert(1)> **bold** [x](javascript:alert(2)) :red[r] $x$.txt'
+
+
+def score_page(model: str = CHAR_LSTM) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params.update({"model": model})
+    return at.switch_page(PAGE).run()
+
+
+def paste(at: AppTest, text: str) -> AppTest:
+    at.text_area(key=state.widget_key(state.SC_PASTED)).set_value(text).run()
+    assert not at.exception
+    return at
+
+
+def scored_text(at: AppTest) -> str:
+    return visible_text(html_blocks(at, "rnnlm-scored")[0].split('<div class="rnnlm-legend"')[0])
+
+
+def metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def comparison(at: AppTest):
+    return at.dataframe[-1].value
+
+
+def test_an_empty_page_asks_for_a_text():
+    at = score_page()
+    assert not at.exception and any("Paste a text" in i.value for i in at.info)
+    assert not html_blocks(at, "rnnlm-scored")
+
+
+def test_pasted_text_matches_score_text_and_every_char_model_is_compared():
+    at = paste(score_page(), TEXT)
+    expected = rnnlm.score_text(rnnlm.load(CHAR_LSTM), TEXT)
+    assert metric(at, "nats / char") == f"{expected.nats_per_char:.3f}"
+    assert metric(at, "bits / char") == f"{expected.bits_per_char:.3f}"
+    assert metric(at, "characters · tokens") == f"{len(TEXT):,} · {expected.tokens:,}"
+    assert scored_text(at) == "".join(expected.token_texts)
+    html = html_blocks(at, "rnnlm-scored")[0]
+    bits = surprisal.surprisal_bits(expected.logprobs)
+    assert html.count('class="rnnlm-tok') == expected.tokens and f"{bits[0]:.2f} bits" in html
+
+    spans = at.dataframe[0].value
+    top = surprisal.surprising_spans(expected.token_texts, bits, width=surprisal.span_width("char"))[0]
+    assert spans["bits"].iloc[0] == round(top.bits, 1) and spans["at character"].iloc[0] == top.char
+
+    table = comparison(at)
+    assert sorted(table["model"]) == sorted(manifest_names(level="char"))
+    row = table[table["model"] == CHAR_LSTM].iloc[0]
+    assert row["nats/char"] == round(expected.nats_per_char, 4)
+    best = table.loc[table["nats/char"].idxmin()]
+    assert best["best"].startswith("◀") and (table["best"] != "").sum() == 1
+
+
+def test_word_model_compares_word_models():
+    model = manifest_names(level="word")[0]
+    at = paste(score_page(model), TEXT)
+    expected = rnnlm.score_text(rnnlm.load(model), TEXT)
+    assert metric(at, "nats / char") == f"{expected.nats_per_char:.3f}"
+    assert sorted(comparison(at)["model"]) == sorted(manifest_names(level="word"))
+
+
+def test_uploaded_utf8_file_is_scored_instead_of_the_pasted_text():
+    at = paste(score_page(), "something else")
+    at.file_uploader(key=state.SC_UPLOADER).upload("speech.txt", TEXT.replace("\n", "\r\n").encode(), "text/plain")
+    at.run()
+    assert not at.exception and not at.error
+    assert scored_text(at) == "".join(rnnlm.score_text(rnnlm.load(CHAR_LSTM), TEXT).token_texts)
+
+
+@pytest.mark.parametrize("data, reason", [(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)), "binary"),
+                                          ("Ç'est déjà l'été".encode("latin-1"), "not UTF-8"),
+                                          ("hi".encode("utf-16"), "UTF-16"),
+                                          (b"  \n", "no text")], ids=["png", "latin-1", "utf-16", "blank"])
+def test_bad_uploads_get_a_message_with_the_name_escaped(data, reason):
+    at = score_page()
+    at.file_uploader(key=state.SC_UPLOADER).upload(INJECTION, data)
+    at.run()
+    assert not at.exception and len(at.error) == 1
+    message = at.error[0].value
+    assert reason in message.replace("\\", "") and "Traceback" not in message  # as rendered: escapes dropped
+    assert markdown_literal(INJECTION) in message  # shown as typed
+    shown_name = message[:message.index(".txt")]
+    assert re.search(r"(?<!\\)[<>*\[\]$:]", shown_name) is None  # no markup character left unescaped
+    assert not html_blocks(at, "rnnlm-scored")
+
+
+# --- pure parts ------------------------------------------------------------------------
+
+def test_surprisal_html_escapes_and_bins_by_bits():
+    html = surprisal.scored_html(["<script>", "x", "\n"], [0.5, 9.0, 3.0])
+    assert "<script>" not in html and visible_text(html) == "<script>x\n"
+    assert surprisal.surprisal_colour(9.0) == surprisal.SURPRISAL_BINS[0][1]
+    assert surprisal.surprisal_colour(0.2) == surprisal.SURPRISAL_BINS[-1][1]
+    np.testing.assert_allclose(surprisal.surprisal_bits(np.log([0.5, 0.25])), [1.0, 2.0])
+    assert "≥ 8 bits" in surprisal.legend_html()
+
+
+def test_surprising_spans_are_the_largest_non_overlapping_windows():
+    tokens = list("abcdefghij")
+    bits = [0, 0, 5, 5, 0, 0, 0, 1, 9, 0]
+    spans = surprisal.surprising_spans(tokens, bits, count=3, width=2)
+    assert [(s.text, s.bits) for s in spans] == [("cd", 10.0), ("hi", 10.0), ("ab", 0.0)]
+    assert spans[0].char == 2 and spans[0].bits_per_char == 5.0
+    assert surprisal.surprising_spans([], [], width=3) == []
+    assert surprisal.surprising_spans(["a", "b"], [1, 2], width=8)[0].text == "ab"  # shorter than one window
+    assert surprisal.span_rows(spans[:1]) == [{"span": "cd", "at character": 2, "bits": 10.0, "bits/char": 5.0}]
