@@ -92,10 +92,11 @@ def loss_figure(snap: JobSnapshot, level: str) -> go.Figure:
     if snap.train_loss:
         steps, losses = zip(*snap.train_loss)
         figure.add_trace(go.Scatter(x=steps, y=losses, name=f"train ({unit})", mode="lines",
-                                    line={"width": 1}, opacity=0.7))
+                                    line={"width": 1, "color": "#7a8fb8"}))
     if snap.val_loss:
         steps, losses = zip(*snap.val_loss)
-        figure.add_trace(go.Scatter(x=steps, y=losses, name="held-out (nats/char)", mode="lines+markers"))
+        figure.add_trace(go.Scatter(x=steps, y=losses, name="held-out (nats/char)", mode="lines+markers",
+                                    line={"color": "#e8710a", "width": 2}))
     figure.update_xaxes(title_text="step", rangemode="tozero")
     figure.update_yaxes(title_text="loss (lower is better)")
     figure.update_layout(height=300, margin={"l": 10, "r": 10, "t": 30, "b": 10}, hovermode="x unified",

@@ -254,3 +254,49 @@ def test_a_model_zip_uploaded_again_joins_the_picker_and_a_tampered_one_is_refus
     assert not at.exception and "This zip cannot be used" in errors(at) and "checksum" in errors(at)
     assert "/tmp" not in errors(at)  # server paths mean nothing to the person uploading
     assert len(at.session_state[state.SESSION_MODELS_KEY]) == 1
+
+
+# --- the page's pure parts ---------------------------------------------------------------
+
+def test_server_settings_come_from_env_vars_and_bad_values_are_reported_not_fatal():
+    from playground.finetune_settings import FinetuneSettings, from_env
+
+    chosen, problems = from_env({"RNNLM_MAX_TRAINING_JOBS": "2", "RNNLM_TRAIN_THREADS": "1.5",
+                                 "RNNLM_UPLOAD_MB": "0.5", "RNNLM_MAX_TRAIN_MINUTES": "inf"})
+    assert (chosen.max_concurrent, chosen.train_threads, chosen.max_minutes) == (2, 1, 30.0)
+    assert chosen.upload_limits.max_text_bytes == 512 * 1024 and chosen.upload_widget_mb == 1
+    assert [p.split("=")[0] for p in problems] == ["RNNLM_TRAIN_THREADS", "RNNLM_MAX_TRAIN_MINUTES"]
+    assert from_env({}) == (FinetuneSettings(), [])
+
+
+def test_session_model_names_are_made_safe_and_unique():
+    from playground.session_models import safe_name, unique_name
+
+    assert safe_name("my novel (draft 2)") == "my-novel-draft-2"
+    assert safe_name("../../etc/passwd") == "etc-passwd" and safe_name("***") == "model"
+    assert state.SESSION_MODEL_NAME.fullmatch(safe_name("é" * 100 + "x"))
+    assert unique_name("novel", {"novel", "novel-2"}) == "novel-3"
+    assert len(unique_name("n" * 64, {"n" * 64})) == 64
+
+
+def test_the_janitor_ends_only_sessions_the_server_dropped_for_longer_than_the_grace(tmp_path):
+    from rnnlm.jobs import JobManager
+    from rnnlm.sessions import SessionStore
+
+    manager = JobManager(SessionStore(tmp_path))
+    live = {"tab-a": True, "tab-b": True}
+    now = [1000.0]
+    janitor = jobs_resource.SessionJanitor(manager, lambda runtime_id: live.get(runtime_id), 120, lambda: now[0])
+    for session, tab in (("a", "tab-a"), ("b", "tab-b"), ("c", None)):
+        manager.store.new_folder(session, "model")
+        janitor.visit(session, tab)
+    live["tab-b"] = False  # b's browser tab closed
+    now[0] += 100
+    assert janitor.tidy() == []  # within the grace period a tab may reconnect
+    now[0] += jobs_resource.SWEEP_SECONDS
+    assert janitor.tidy() == ["b"]
+    deadline = time.monotonic() + 10
+    while manager.store.exists("b"):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert manager.store.exists("a") and manager.store.exists("c")  # c: no runtime to ask, only the age sweep
