@@ -100,7 +100,7 @@ def update_manifest(entry: dict) -> None:
     path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
 
 
-def publish(source: Path, name: str, fp16: bool = False, smoke: bool = False) -> dict:
+def publish(source: Path, name: str, fp16: bool = False, smoke: bool = False, note: str = "") -> dict:
     target = PRETRAINED_DIR / name
     lm = load_model(source)
     training = lm.metadata
@@ -119,7 +119,10 @@ def publish(source: Path, name: str, fp16: bool = False, smoke: bool = False) ->
         "storage_dtype": "float16" if fp16 else "float32", "smoke": smoke,
         "sample": {"prompt": prompt, **settings.to_dict(), "stop": [], "text": sample},
     }
-    (target / "card.md").write_text(card_text(name, entry, training, sample, settings, prompt), encoding="utf-8")
+    card = card_text(name, entry, training, sample, settings, prompt)
+    if note:
+        card += f"\n## Run notes\n\n{note}\n"
+    (target / "card.md").write_text(card, encoding="utf-8")
     update_manifest(entry)
     return entry
 
@@ -130,10 +133,11 @@ def main(argv=None) -> int:
     parser.add_argument("name", help="<corpus>-<char|word>-<lstm|gru>")
     parser.add_argument("--fp16", action="store_true", help="store weights as float16")
     parser.add_argument("--smoke", action="store_true", help="label as a smoke-test model")
+    parser.add_argument("--note", default="", help="a paragraph for the card's 'Run notes' section")
     args = parser.parse_args(argv)
     configure_threads()
     try:
-        entry = publish(args.source, args.name, args.fp16, args.smoke)
+        entry = publish(args.source, args.name, args.fp16, args.smoke, args.note)
     except RnnlmError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
