@@ -85,6 +85,11 @@ def live_figures(snap: JobSnapshot) -> None:
         step, text = snap.samples[-1]
         st.caption(f"Sample at step {step:,} (from a fresh line), to watch the style arrive:")
         st.html(fr.sample_html("", text))
+    if len(snap.samples) > 1:
+        with st.expander(f"Earlier samples ({len(snap.samples) - 1})"):
+            for step, text in reversed(snap.samples[:-1]):
+                st.caption(f"Step {step:,}")
+                st.html(fr.sample_html("", text))
 
 
 def loss_chart(snap: JobSnapshot, key: str) -> None:

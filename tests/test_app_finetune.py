@@ -192,6 +192,36 @@ def test_a_short_fine_tune_joins_the_picker_with_before_and_after_and_samples_on
     request_prompt = at.query_params["prompt"]
     expected = sample_text(tuned, request_prompt, SamplingSettings(temperature=0.8, max_new_tokens=40, seed=1))
     assert coloured_texts(at) == [request_prompt + expected]
+    at.switch_page("views/inspect.py").run()  # Inspect reads what the new model just wrote
+    assert not at.exception and not at.error and at.get("plotly_chart")
+
+
+def test_uploaded_files_survive_a_visit_to_another_page_until_forgotten(open_page):
+    at = open_page()
+    upload(at, text_file("first.txt"), text_file("second.md", "More words.\n" * 300))
+    at.switch_page("views/models.py").run()
+    at.switch_page(PAGE).run()  # st.file_uploader comes back empty; the text read from it does not
+    assert {m.label: m.value for m in at.metric}["Sources used"] == "2"
+    assert any("Using the 2 file(s) you uploaded before" in c.value for c in at.caption)
+    assert not at.button(key="ft_start_button").disabled
+    at.button(key="ft_forget_files").click().run()
+    assert not at.metric and [i.value for i in at.info] == ["Upload files or paste text to train on."]
+
+
+def test_training_from_scratch_makes_a_model_of_the_upload_alone(open_page):
+    at = open_page()
+    upload(at, text_file())
+    at.radio(key=state.widget_key(state.FT_START)).set_value("scratch").run()
+    assert not [i for i in at.info if "unknown to" in i.value]  # no base model to measure against
+    at.radio(key=state.widget_key(state.FT_CELL)).set_value("gru").run()
+    choose_steps(at, 3)
+    start(at)
+    poll_until(at, finished)
+    entry = next(iter(at.session_state[state.SESSION_MODELS_KEY].values()))
+    assert entry["name"].startswith("char-small-") and (entry["cell"], entry["level"]) == ("gru", "char")
+    tuned = rnnlm.load_model(entry["path"])
+    assert tuned.tokenizer.chars == sorted(set(code_corpus()))  # only the upload's characters
+    assert "Held-out loss before" not in [m.label for m in at.metric] and len(samples_shown(at)) == 1
 
 
 def test_the_job_survives_leaving_the_page_and_cancel_keeps_the_best_model(open_page):
