@@ -45,7 +45,22 @@ SENTENCEPIECE_FILE = "tokenizer.model"
 MAX_VOCAB = 200_000
 
 
-class CharTokenizer:
+class _TokenTexts:
+    """What both tokenizers share: a table of each id's text, id 0 unknown."""
+
+    _texts: list[str]
+
+    def token_text(self, token_id: int) -> str:
+        return self._texts[token_id]
+
+    def decode(self, ids) -> str:
+        return "".join(self._texts[i] for i in ids)
+
+    def is_unknown(self, token_id: int) -> bool:
+        return token_id == UNKNOWN_ID
+
+
+class CharTokenizer(_TokenTexts):
     """One id per character seen in the training text; id 0 for anything else."""
 
     kind = "char"
@@ -83,15 +98,6 @@ class CharTokenizer:
         found = self._sorted_codepoints[pos] == codepoints
         return np.where(found, self._ids_by_sorted[pos], UNKNOWN_ID).tolist()
 
-    def token_text(self, token_id: int) -> str:
-        return self._texts[token_id]
-
-    def decode(self, ids) -> str:
-        return "".join(self._texts[i] for i in ids)
-
-    def is_unknown(self, token_id: int) -> bool:
-        return token_id == UNKNOWN_ID
-
     def context_id(self) -> int:
         """The token fed before any text: a newline, as if the text started a new line."""
         return self.encode("\n")[0]
@@ -103,7 +109,7 @@ class CharTokenizer:
         return [TOKENIZER_FILE]
 
 
-class WordTokenizer:
+class WordTokenizer(_TokenTexts):
     """SentencePiece BPE over pre-tokens, with newlines, tabs and indentation kept exactly."""
 
     kind = "word"
@@ -161,15 +167,6 @@ class WordTokenizer:
             if index < len(lines) - 1:
                 ids.append(self._newline_id)
         return ids
-
-    def token_text(self, token_id: int) -> str:
-        return self._texts[token_id]
-
-    def decode(self, ids) -> str:
-        return "".join(self._texts[i] for i in ids)
-
-    def is_unknown(self, token_id: int) -> bool:
-        return token_id == UNKNOWN_ID
 
     def context_id(self) -> int:
         return self._newline_id

@@ -26,6 +26,7 @@ import urllib.request
 from pathlib import Path
 
 from rnnlm.corpus import MAX_TABLE_SHARE, CorpusReport, decode_source, file_block, read_corpus, table_share
+from rnnlm.checkpoint import sha256_of
 from rnnlm.errors import CorpusError, RnnlmError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,14 +93,6 @@ class CountingReader:
         data = self.raw.read(size)
         self.bar.add(len(data))
         return data
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def partial_path(target: Path) -> Path:
@@ -324,7 +317,7 @@ def prepare(name: str, use_shared: bool = True) -> Path:
     if name not in SHA256:
         raise CorpusError(f"unknown corpus {name!r}; known: {', '.join(CORPORA)} (or use --from PATH)")
     target = DATA_DIR / f"{name}.txt"
-    if target.is_file() and sha256_file(target) == SHA256[name]:
+    if target.is_file() and sha256_of(target) == SHA256[name]:
         return target
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     source = SHARED_DATA / f"{name}.txt"
