@@ -41,7 +41,8 @@ def received_html(report: UploadReport) -> str:
     if not report.skipped:
         return f'<div class="{RECEIVED_CSS}">{used}</div>'
     reasons = [f"{s.name} — {s.reason}" for s in report.skipped]
-    skipped = f"<b>Skipped ({len(report.skipped)}: {html.escape(report.skipped_counts())})</b><ul>{_items(reasons)}</ul>"
+    counts = html.escape(report.skipped_counts())
+    skipped = f"<b>Skipped ({len(report.skipped)}: {counts})</b><ul>{_items(reasons)}</ul>"
     return f'<div class="{RECEIVED_CSS}">{used}{skipped}</div>'
 
 
@@ -73,7 +74,8 @@ def progress_label(snap: JobSnapshot) -> str:
         return "Stopping: keeping the best model so far…"
     if snap.phase == "finishing":
         return "Finishing: sampling from the new model…"
-    return f"Step {snap.step:,} · {snap.fraction:.0%} · {duration(snap.elapsed_seconds)} elapsed · ETA {duration(snap.eta_seconds)}"
+    return (f"Step {snap.step:,} · {snap.fraction:.0%} · {duration(snap.elapsed_seconds)} elapsed · "
+            f"ETA {duration(snap.eta_seconds)}")
 
 
 def queue_message(snap: JobSnapshot) -> str:

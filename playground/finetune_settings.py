@@ -24,11 +24,12 @@ from rnnlm.uploads import MB, UploadLimits
 
 ENV_NAMES = {"max_concurrent": "RNNLM_MAX_TRAINING_JOBS", "max_queue": "RNNLM_MAX_QUEUED_JOBS",
              "train_threads": "RNNLM_TRAIN_THREADS", "max_minutes": "RNNLM_MAX_TRAIN_MINUTES",
-             "upload_mb": "RNNLM_UPLOAD_MB", "model_zip_mb": "RNNLM_MODEL_ZIP_MB", "session_hours": "RNNLM_SESSION_HOURS",
-             "sessions_dir": "RNNLM_SESSIONS_DIR"}
+             "upload_mb": "RNNLM_UPLOAD_MB", "model_zip_mb": "RNNLM_MODEL_ZIP_MB",
+             "session_hours": "RNNLM_SESSION_HOURS", "sessions_dir": "RNNLM_SESSIONS_DIR"}
 # (lowest, highest) accepted; a value outside is refused with the range in the message.
 RANGES = {"max_concurrent": (1, 64), "max_queue": (0, 1000), "train_threads": (1, 256),
-          "max_minutes": (0.1, 24 * 60), "upload_mb": (0.01, 2048), "model_zip_mb": (1, 2048), "session_hours": (0.01, 24 * 30)}
+          "max_minutes": (0.1, 24 * 60), "upload_mb": (0.01, 2048), "model_zip_mb": (1, 2048),
+          "session_hours": (0.01, 24 * 30)}
 
 
 @dataclass(frozen=True)

@@ -276,7 +276,8 @@ def test_a_model_zip_uploaded_again_joins_the_picker_and_a_tampered_one_is_refus
     settings = SamplingSettings(max_new_tokens=60, seed=4)
     assert sample_text(uploaded, "A", settings) == sample_text(rnnlm.load(small_char_model()), "A", settings)
 
-    members = {name: zipfile.ZipFile(io.BytesIO(data)).read(name) for name in zipfile.ZipFile(io.BytesIO(data)).namelist()}
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
     weights_file = bytearray(members["model.safetensors"])
     weights_file[-1] ^= 1
     tampered = _zip({**members, "model.safetensors": bytes(weights_file)})
