@@ -1,7 +1,8 @@
 """AppTest of the Models page: the manifest as a table, each model's card, and choosing a model."""
 
 import rnnlm
-from app_util import app
+from app_util import APP, TIMEOUT, app
+from streamlit.testing.v1 import AppTest
 
 
 def test_table_lists_every_model_and_cards_are_shown():
@@ -31,3 +32,24 @@ def test_use_this_model_switches_the_sidebar_model():
     assert at.query_params == {"model": target}
     assert at.selectbox(key="picker_name").value == target
     assert at.button(key=f"use-{target}").disabled
+
+
+def test_uploaded_card_is_shown_verbatim_not_rendered(tmp_path):
+    """A session model's card came from a user's zip: its markdown must not load images or links."""
+    import shutil
+
+    from playground import state
+    from rnnlm.zoo import PRETRAINED_DIR
+
+    entry = dict(rnnlm.read_manifest()[0])
+    folder = tmp_path / "mine"
+    shutil.copytree(PRETRAINED_DIR / entry["name"], folder)
+    hostile = "# mine\n![beacon](http://127.0.0.1:9/x.png) [click](javascript:alert(1))\n"
+    (folder / "card.md").write_text(hostile, encoding="utf-8")
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.session_state[state.SESSION_MODELS_KEY] = {"mine": {**entry, "name": "mine", "path": str(folder)}}
+    at.run()
+    at.switch_page("views/models.py").run()
+    assert not at.exception
+    assert any(t.value.strip() == hostile.strip() for t in at.text)
+    assert not any("beacon" in md.value for md in at.markdown)

@@ -17,8 +17,11 @@ def table_rows(catalogue) -> list[dict]:
 
 def card(info) -> None:
     card_file = resources.model_folder(info) / "card.md"
-    if card_file.is_file():
-        st.markdown(card_file.read_text(encoding="utf-8"))  # cards are repo files; markdown escapes HTML anyway
+    if card_file.is_file() and info.from_session:
+        # An uploaded zip's card is user text: shown verbatim, so its links and images never load.
+        st.text(card_file.read_text(encoding="utf-8", errors="replace"))
+    elif card_file.is_file():
+        st.markdown(card_file.read_text(encoding="utf-8"))  # shipped cards are repo files
     else:
         st.markdown(f"**{info.name}**: {info.shape}, {info.parameters:,} parameters, "
                     f"{info.val_nats_per_char:.4f} validation nats/char. No card was written for this model.")
