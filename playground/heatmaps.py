@@ -1,9 +1,10 @@
 """Plotly figures of a trace (pure: arrays in, figure out): units x time, and gate saturation.
 
-The heatmap has a thin strip at its right, one bar per unit coloured by the value the units
+The heatmap has a thin strip at its right, one cell per unit coloured by the value the units
 are sorted by. The strip is there to be clicked: Streamlit reports no selection for a
 click on a heatmap cell (streamlit#8760, plotly.js has no point selection for heatmaps),
-but it does for bars, so a click on the strip picks a unit (unit_from_points).
+but it does for scatter points, so invisible markers over the strip pick a unit
+(unit_from_points).
 """
 
 from __future__ import annotations
@@ -63,31 +64,31 @@ def heatmap_figure(values: np.ndarray, units: Sequence[int], token_texts: Sequen
         z=np.ascontiguousarray(values.T, dtype=np.float32), x=x, y=y, zmin=low, zmax=high,
         zmid=(low + high) / 2, colorscale=DIVERGING, colorbar={"thickness": 12, "x": 1.01, "xanchor": "left"},
         hovertemplate="%{y}<br>token %{x}<br>value %{z:.3f}<extra></extra>"), row=1, col=1)
-    figure.add_trace(go.Bar(
-        x=np.ones(count), y=y, orientation="h", hoverinfo="skip", showlegend=False,
-        marker={"color": np.asarray(strip, dtype=np.float32), "line": {"width": 0}, **strip_colours(strip_name)}),
+    strip = np.asarray(strip, dtype=np.float32)
+    figure.add_trace(go.Heatmap(
+        z=strip[:, None], x=[0.5], y=y, showscale=False, hoverinfo="skip", **strip_scale(strip, strip_name)),
         row=1, col=2)
-    # Plotly's bars answer hover only near their end; invisible markers along the strip's
-    # middle answer anywhere on it, and a click on one selects it (with its unit).
+    # Streamlit reports no selection for heatmaps: invisible markers along the strip's middle
+    # answer hover anywhere on it, and a click on one selects it (with its unit).
     figure.add_trace(go.Scatter(
         x=np.full(count, 0.5), y=y, mode="markers", marker={"opacity": 0, "size": 10}, showlegend=False,
-        customdata=np.asarray(units, dtype=np.int64), text=[f"{v:.3f}" for v in np.asarray(strip, dtype=float)],
+        customdata=np.asarray(units, dtype=np.int64), text=[f"{v:.3f}" for v in strip.tolist()],
         hovertemplate=f"%{{y}}<br>{strip_name} %{{text}}<br>click: show it on the text<extra></extra>"),
         row=1, col=2)
     figure.update_yaxes(autorange="reversed", type="category")
     figure.update_xaxes(type="category", nticks=24, tickangle=-45, row=1, col=1)
     figure.update_xaxes(fixedrange=True, range=[0, 1], showticklabels=False, showgrid=False, zeroline=False,
                         title={"text": "unit", "font": {"size": 11}}, row=1, col=2)
-    figure.update_layout(height=heatmap_height(count), bargap=0, clickmode="event+select", dragmode="zoom",
+    figure.update_layout(height=heatmap_height(count), clickmode="event+select", dragmode="zoom",
                          margin={"l": 10, "r": 10, "t": 36 if title else 10, "b": 10}, title=title or None)
     return figure
 
 
-def strip_colours(strip_name: str) -> dict:
-    """Signed correlations get the diverging scale centred on 0; spreads a plain grey ramp."""
+def strip_scale(strip: np.ndarray, strip_name: str) -> dict:
+    """Correlations run blue-white-red like the heatmap; spreads a grey ramp, darker for livelier units."""
     if strip_name == "correlation":
-        return {"colorscale": DIVERGING, "cmin": -1.0, "cmax": 1.0}
-    return {"colorscale": "Greys", "cmin": 0.0}
+        return {"colorscale": DIVERGING, "zmin": -1.0, "zmax": 1.0}
+    return {"colorscale": "Greys", "zmin": 0.0, "zmax": max(float(np.max(strip, initial=0.0)), 1e-6)}
 
 
 def unit_from_points(points: Sequence[dict]) -> int | None:

@@ -106,8 +106,8 @@ def test_layer_quantity_sort_and_squash_controls_change_the_heatmap():
     feature = token_feature_tracks(trace)["position in line"]
     order = unit_order(forget, "correlation", feature)
     assert heatmap_trace(at)["y"] == [f"unit {u}" for u in order]
-    strip = next(t for t in figures(at)[0]["data"] if t["type"] == "bar")
-    np.testing.assert_allclose(decoded(strip["marker"]["color"]), correlations(forget, feature)[order], atol=1e-4)
+    strip = [t for t in figures(at)[0]["data"] if t["type"] == "heatmap"][1]  # beside the heatmap: the sort key
+    np.testing.assert_allclose(decoded(strip["z"])[:, 0], correlations(forget, feature)[order], atol=1e-4)
 
     widget(at, "selectbox", state.IN_QUANTITY).set_value("c").run()
     assert heatmap_trace(at)["zmax"] == 1.0  # tanh(c) by default

@@ -125,7 +125,7 @@ def heatmap(trace: Trace, view: View, values: np.ndarray, tracks: dict) -> None:
         values[start:end][:, shown], shown, trace.token_texts[start:end], start,
         heatmaps.value_range(view.quantity, values, view.squash), strip[shown], strip_name)
     st.plotly_chart(figure, key=state.IN_HEATMAP, on_select=pick_from_heatmap, selection_mode="points",
-                    config=heatmaps.CONFIG)
+                    config=heatmaps.CONFIG, theme=None)
     st.caption(f"Units top to bottom, tokens left to right; hover for values. The grey strip at the right shows "
                f"each unit's {strip_name}: click it to paint that unit on the text below. "
                "Drag to zoom, double-click to zoom out.")
