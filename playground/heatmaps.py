@@ -21,6 +21,11 @@ from .render import visible_token
 
 MAX_STEPS, MAX_UNITS = 1000, 512  # per figure: larger traces are paged through time by the caller
 DIVERGING = "RdBu_r"  # blue below the middle of the range, white at it, red above
+# The heatmap is drawn with theme=None: Streamlit's theme pass re-serialises the whole
+# spec (0.3 s for 1000 x 512 values on a busy machine). These keep it looking the same.
+PLAIN_LAYOUT = {"font": {"family": "\"Source Sans\", \"Source Sans Pro\", sans-serif", "size": 12, "color": "#31333f"},
+                "paper_bgcolor": "rgba(0,0,0,0)", "plot_bgcolor": "rgba(0,0,0,0)",
+                "hoverlabel": {"font": {"family": "ui-monospace, monospace"}}}
 CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
 
 
@@ -75,12 +80,13 @@ def heatmap_figure(values: np.ndarray, units: Sequence[int], token_texts: Sequen
         customdata=np.asarray(units, dtype=np.int64), text=[f"{v:.3f}" for v in strip.tolist()],
         hovertemplate=f"%{{y}}<br>{strip_name} %{{text}}<br>click: show it on the text<extra></extra>"),
         row=1, col=2)
-    figure.update_yaxes(autorange="reversed", type="category")
-    figure.update_xaxes(type="category", nticks=24, tickangle=-45, row=1, col=1)
+    figure.update_yaxes(autorange="reversed", type="category", automargin=True, showgrid=False)
+    figure.update_xaxes(type="category", nticks=24, tickangle=-45, automargin=True, showgrid=False, row=1, col=1)
     figure.update_xaxes(fixedrange=True, range=[0, 1], showticklabels=False, showgrid=False, zeroline=False,
                         title={"text": "unit", "font": {"size": 11}}, row=1, col=2)
     figure.update_layout(height=heatmap_height(count), clickmode="event+select", dragmode="zoom",
-                         margin={"l": 10, "r": 10, "t": 36 if title else 10, "b": 10}, title=title or None)
+                         margin={"l": 10, "r": 10, "t": 36 if title else 10, "b": 10}, title=title or None,
+                         **PLAIN_LAYOUT)
     return figure
 
 

@@ -62,6 +62,15 @@ def validation_slice(validation: str, chars: int, seed: int) -> str:
     return validation[start:start + chars]
 
 
+def readable_tokens(token_texts: Sequence[str], text: str) -> list[str]:
+    """The tokens as the user wrote them: a char model reads one token per character, so its
+    unknown tokens (shown as UNKNOWN_MARK) can be given back their characters. A word model's
+    unknown token may span several characters, so its tokens are kept as they are."""
+    if len(token_texts) == len(text) and "".join(token_texts) != text:
+        return [original if token == UNKNOWN_MARK else token for token, original in zip(token_texts, text)]
+    return list(token_texts)
+
+
 def windows(count: int, size: int = MAX_STEPS) -> list[tuple[int, int]]:
     """[start, end) time windows of at most `size` steps covering `count` steps."""
     return [(start, min(start + size, count)) for start in range(0, max(count, 1), size)]

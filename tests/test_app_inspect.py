@@ -123,16 +123,16 @@ def test_layer_quantity_sort_and_squash_controls_change_the_heatmap():
 def test_pasted_text_is_escaped_paged_and_found_cells_link_to_the_neuron_view():
     long_text = SCRIPT * 40  # 2,120 characters: three time windows
     at = use_text(inspect(), "pasted", long_text)
-    trace = trace_text(rnnlm.load(CHAR_LSTM), long_text)
-    read = "".join(trace.token_texts)  # what the model read: "<" and ">" are unknown to it, shown as �
-    html = neuron_html(at)
-    assert "<script>" not in html and visible_text(html) == read[:heatmaps.MAX_STEPS]
-    assert any("never saw" in c.value for c in at.caption)
+    html = neuron_html(at)  # "<", ">", "{" and quotes are unknown to the model: shown as typed, escaped
+    assert "<script>" not in html and ">&lt;</span>" in html  # one span per character
+    assert visible_text(html) == long_text[:heatmaps.MAX_STEPS]
+    assert any("new to this model" in c.value for c in at.caption)
 
     widget(at, "select_slider", state.IN_WINDOW).set_value(1).run()
     assert heatmap_trace(at)["x"][0].startswith(f"{heatmaps.MAX_STEPS}:")
-    assert visible_text(neuron_html(at)) == read[heatmaps.MAX_STEPS:2 * heatmaps.MAX_STEPS]
+    assert visible_text(neuron_html(at)) == long_text[heatmaps.MAX_STEPS:2 * heatmaps.MAX_STEPS]
 
+    trace = trace_text(rnnlm.load(CHAR_LSTM), long_text)
     best = search_cells(trace, quantity="h", per_feature=3)
     cells = widget(at, "selectbox", state.IN_CELL)
     assert cells.options[0] == traces.cell_label(best[0])
@@ -232,6 +232,8 @@ def test_trace_helpers_budget_windows_slices_and_corpus_names(tmp_path):
     assert len(piece) == 300 and piece.startswith("line ") and piece == traces.validation_slice(text, 300, seed=3)
     assert traces.corpus_path(tmp_path / "main", "linux") == tmp_path / "shared" / "data" / "linux.txt"
     assert traces.corpus_path(tmp_path, "../../etc/passwd") is None
+    assert traces.readable_tokens(["\ufffd", "a", "\ufffd"], "<a>") == ["<", "a", ">"]  # a char model's unknowns
+    assert traces.readable_tokens(["\ufffd", " c"], "<x> c") == ["\ufffd", " c"]  # a word model's: kept
 
 
 def test_cell_rows_group_by_layer_and_feature():

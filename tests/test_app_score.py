@@ -70,6 +70,14 @@ def test_pasted_text_matches_score_text_and_every_char_model_is_compared():
     assert best["best"].startswith("◀") and (table["best"] != "").sum() == 1
 
 
+def test_unknown_characters_are_shown_as_typed_and_escaped():
+    text = "<script>alert('x')</script> {braces}\n"
+    at = paste(score_page(), text)
+    html = html_blocks(at, "rnnlm-scored")[0]
+    assert "<script>" not in html and scored_text(at) == text
+    assert any("new to this model" in c.value for c in at.caption)
+
+
 def test_word_model_compares_word_models():
     model = manifest_names(level="word")[0]
     at = paste(score_page(model), TEXT)

@@ -115,14 +115,14 @@ def pick_from_heatmap() -> None:
         state.set_value(state.IN_UNIT, unit)
 
 
-def heatmap(trace: Trace, view: View, values: np.ndarray, tracks: dict) -> None:
+def heatmap(tokens: list[str], view: View, values: np.ndarray, tracks: dict) -> None:
     order, strip, strip_name = traces.order_and_strip(values, view.sort, tracks.get(view.feature))
     shown = order[:heatmaps.MAX_UNITS]
     if len(order) > len(shown):
         st.caption(f"The first {len(shown)} of {len(order)} units in this order.")
     start, end = view.window
     figure = heatmaps.heatmap_figure(
-        values[start:end][:, shown], shown, trace.token_texts[start:end], start,
+        values[start:end][:, shown], shown, tokens[start:end], start,
         heatmaps.value_range(view.quantity, values, view.squash), strip[shown], strip_name)
     st.plotly_chart(figure, key=state.IN_HEATMAP, on_select=pick_from_heatmap, selection_mode="points",
                     config=heatmaps.CONFIG, theme=None)
@@ -131,7 +131,7 @@ def heatmap(trace: Trace, view: View, values: np.ndarray, tracks: dict) -> None:
                "Drag to zoom, double-click to zoom out.")
 
 
-def neuron(trace: Trace, view: View, values: np.ndarray, tracks: dict) -> None:
+def neuron(trace: Trace, tokens: list[str], view: View, values: np.ndarray, tracks: dict) -> None:
     st.subheader("One unit on the text")
     hidden = values.shape[1]
     state.set_value(state.IN_UNIT, traces.clamp_index(state.value(state.IN_UNIT), hidden))
@@ -139,11 +139,11 @@ def neuron(trace: Trace, view: View, values: np.ndarray, tracks: dict) -> None:
     unit, (start, end) = state.value(state.IN_UNIT), view.window
     low, high = heatmaps.value_range(view.quantity, values, view.squash)
     label = f"unit {unit}, layer {view.layer + 1}, {traces.QUANTITY_LABELS.get(view.quantity, view.quantity)}"
-    st.html(neuron_text.neuron_html(trace.token_texts[start:end], values[start:end, unit], trace.next_top[start:end],
+    st.html(neuron_text.neuron_html(tokens[start:end], values[start:end, unit], trace.next_top[start:end],
                                     low, high, label) + neuron_text.legend_html(low, high, label))
     if traces.UNKNOWN_MARK in "".join(trace.token_texts[start:end]):
-        st.caption(f"{traces.UNKNOWN_MARK} marks characters this model never saw in training: it reads each of them "
-                   "as its one unknown token.")
+        st.caption("Some characters here are new to this model (never in its training text): it reads each of "
+                   "them as its one unknown token.")
     closest = traces.strongest_features(values[:, unit], tracks)
     if closest:
         st.caption("Follows most closely: " + " · ".join(f"{name} (r = {r:+.2f})" for name, r in closest))
@@ -229,8 +229,9 @@ def show() -> None:
     tracks = computed.features(model, text, trace)
     view = controls(trace, traces.usable_features(tracks))
     values = traces.display_values(trace, view.layer, view.quantity, view.squash)
-    heatmap(trace, view, values, tracks)
-    neuron(trace, view, values, tracks)
+    tokens = traces.readable_tokens(trace.token_texts, text)
+    heatmap(tokens, view, values, tracks)
+    neuron(trace, tokens, view, values, tracks)
     cells(model, text, trace, view)
     saturation(model, text, trace)
 

@@ -11,6 +11,7 @@ import streamlit as st
 from playground import blocks, computed, resources, state, surprisal
 from playground import catalogue as cat
 from playground.render import markdown_literal
+from playground.traces import UNKNOWN_MARK, readable_tokens
 from rnnlm import CorpusError, RnnlmError
 from rnnlm.corpus import clean_text
 from rnnlm.scoring import LN2
@@ -54,18 +55,21 @@ def totals(result) -> None:
     columns[3].metric("characters · tokens", f"{result.chars:,} · {result.tokens:,}")
 
 
-def coloured(result) -> list[float]:
+def coloured(tokens: list[str], result) -> list[float]:
     bits = surprisal.surprisal_bits(result.logprobs)
     shown = min(result.tokens, MAX_COLOURED_TOKENS)
-    st.html(surprisal.scored_html(result.token_texts[:shown], bits[:shown]) + surprisal.legend_html())
+    st.html(surprisal.scored_html(tokens[:shown], bits[:shown]) + surprisal.legend_html())
+    if UNKNOWN_MARK in "".join(result.token_texts):
+        st.caption("Some characters here are new to this model (never in its training text): it reads each of "
+                   "them as its one unknown token, so they cost many bits.")
     if shown < result.tokens:
         st.caption(f"Coloured: the first {shown:,} of {result.tokens:,} tokens (the totals cover them all).")
     return bits
 
 
-def spans(result, bits, level: str) -> None:
+def spans(tokens: list[str], bits, level: str) -> None:
     st.subheader("Most surprising spans")
-    found = surprisal.surprising_spans(result.token_texts, bits, width=surprisal.span_width(level))
+    found = surprisal.surprising_spans(tokens, bits, width=surprisal.span_width(level))
     st.dataframe(surprisal.span_rows(found), hide_index=True, width="stretch")
 
 
@@ -113,8 +117,9 @@ def show() -> None:
         return
     st.caption(f"Scored {origin} with full context: every token given all the text before it.")
     totals(result)
-    bits = coloured(result)
-    spans(result, bits, info.level)
+    tokens = readable_tokens(result.token_texts, text)
+    bits = coloured(tokens, result)
+    spans(tokens, bits, info.level)
     comparison(catalogue, info, text)
 
 
