@@ -80,12 +80,14 @@ def heatmap_figure(values: np.ndarray, units: Sequence[int], token_texts: Sequen
         customdata=np.asarray(units, dtype=np.int64), text=[f"{v:.3f}" for v in strip.tolist()],
         hovertemplate=f"%{{y}}<br>{strip_name} %{{text}}<br>click: show it on the text<extra></extra>"),
         row=1, col=2)
-    figure.update_yaxes(autorange="reversed", type="category", automargin=True, showgrid=False)
-    figure.update_xaxes(type="category", nticks=24, tickangle=-45, automargin=True, showgrid=False, row=1, col=1)
+    # Fixed margins that fit "unit 511" and the rotated token labels: automargin would lay the
+    # figure out twice.
+    figure.update_yaxes(autorange="reversed", type="category", showgrid=False)
+    figure.update_xaxes(type="category", nticks=24, tickangle=-45, showgrid=False, row=1, col=1)
     figure.update_xaxes(fixedrange=True, range=[0, 1], showticklabels=False, showgrid=False, zeroline=False,
                         title={"text": "unit", "font": {"size": 11}}, row=1, col=2)
     figure.update_layout(height=heatmap_height(count), clickmode="event+select", dragmode="zoom",
-                         margin={"l": 10, "r": 10, "t": 36 if title else 10, "b": 10}, title=title or None,
+                         margin={"l": 64, "r": 10, "t": 36 if title else 10, "b": 64}, title=title or None,
                          **PLAIN_LAYOUT)
     return figure
 
