@@ -191,14 +191,18 @@ def test_overlapping_jobs_give_the_server_its_thread_settings_back(tmp_path):
     manager = JobManager(SessionStore(tmp_path), max_concurrent=2, train_threads=server_torch + 1)
     base = rnnlm.load("smoke-char-lstm")
     long = manager.submit("a", tiny_spec(base, steps=100_000))
-    wait_until(lambda: manager.snapshot(long).step > 0)
-    assert torch_threads_in_a_new_thread() == server_torch + 1  # threads started meanwhile inherit it
-    short = manager.submit("b", tiny_spec(base, steps=300))
-    wait_until(lambda: manager.snapshot(short).step > 0)
-    manager.cancel(long)
-    assert manager.wait(long, 60).status == "cancelled" and not manager.snapshot(short).finished
-    manager.cancel(short)
-    manager.wait(short, 60)
+    short = None
+    try:
+        wait_until(lambda: manager.snapshot(long).step > 0)
+        short = manager.submit("b", tiny_spec(base, steps=300))
+        wait_until(lambda: manager.snapshot(short).step > 0)
+        manager.cancel(long)
+        assert manager.wait(long, 60).status == "cancelled" and not manager.snapshot(short).finished
+    finally:  # never leave a training thread running past the test (it would abort the interpreter)
+        for job in (long, short):
+            if job is not None:
+                manager.cancel(job)
+                manager.wait(job, 60)
     assert torch_threads_in_a_new_thread() == server_torch
 
 
