@@ -19,7 +19,7 @@ from rnnlm.interpret import CellMatch, Saturation, Trace, gate_saturation, searc
 
 from .catalogue import ModelInfo
 
-TRACES_KEPT, MINUTES_KEPT = 8, 30
+TRACES_KEPT, MINUTES_KEPT = 4, 20  # a trace is up to traces.TRACE_BUDGET_BYTES (64 MB)
 TOP_GUESSES = 5
 
 

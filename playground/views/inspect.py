@@ -126,8 +126,8 @@ def heatmap(tokens: list[str], view: View, values: np.ndarray, tracks: dict) -> 
         heatmaps.value_range(view.quantity, values, view.squash), strip[shown], strip_name)
     st.plotly_chart(figure, key=state.IN_HEATMAP, on_select=pick_from_heatmap, selection_mode="points",
                     config=heatmaps.CONFIG, theme=None)
-    st.caption(f"Units top to bottom, tokens left to right; hover for values. The grey strip at the right shows "
-               f"each unit's {strip_name}: click it to paint that unit on the text below. "
+    st.caption(f"Units top to bottom, tokens left to right; hover for values. The strip at the right shows each "
+               f"unit's {strip_name} over the whole text: click it to paint that unit on the text below. "
                "Drag to zoom, double-click to zoom out.")
 
 
