@@ -18,6 +18,7 @@ from rnnlm.corpus import split_corpus
 from rnnlm.interpret import CellMatch, Saturation, Trace, gate_saturation, search_cells, token_feature_tracks, trace_text
 
 from .catalogue import ModelInfo
+from .traces import order_and_strip
 
 TRACES_KEPT, MINUTES_KEPT = 4, 20  # a trace is up to traces.TRACE_BUDGET_BYTES (64 MB)
 TOP_GUESSES = 5
@@ -58,6 +59,13 @@ def cells(model: str, text: str, quantity: str, _trace: Trace) -> list[CellMatch
 @st.cache_data(max_entries=32, ttl=MINUTES_KEPT * 60, show_spinner=False)
 def saturation(model: str, text: str, _trace: Trace) -> list[Saturation]:
     return gate_saturation(_trace)
+
+
+@st.cache_data(max_entries=32, ttl=MINUTES_KEPT * 60, show_spinner="Sorting the units…")
+def unit_order(model: str, text: str, layer: int, quantity: str, squash: bool, by: str, feature: str | None,
+               _values: np.ndarray, _feature: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, str]:
+    """traces.order_and_strip, kept: sorting by similarity takes a second for 512 units."""
+    return order_and_strip(_values, by, _feature)
 
 
 @st.cache_data(max_entries=64, ttl=MINUTES_KEPT * 60, show_spinner="Scoring…")

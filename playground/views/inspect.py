@@ -115,8 +115,9 @@ def pick_from_heatmap() -> None:
         state.set_value(state.IN_UNIT, unit)
 
 
-def heatmap(tokens: list[str], view: View, values: np.ndarray, tracks: dict) -> None:
-    order, strip, strip_name = traces.order_and_strip(values, view.sort, tracks.get(view.feature))
+def heatmap(model: str, text: str, tokens: list[str], view: View, values: np.ndarray, tracks: dict) -> None:
+    order, strip, strip_name = computed.unit_order(model, text, view.layer, view.quantity, view.squash, view.sort,
+                                                   view.feature, values, tracks.get(view.feature))
     shown = order[:heatmaps.MAX_UNITS]
     if len(order) > len(shown):
         st.caption(f"The first {len(shown)} of {len(order)} units in this order.")
@@ -230,7 +231,7 @@ def show() -> None:
     view = controls(trace, traces.usable_features(tracks))
     values = traces.display_values(trace, view.layer, view.quantity, view.squash)
     tokens = traces.readable_tokens(trace.token_texts, text)
-    heatmap(tokens, view, values, tracks)
+    heatmap(model, text, tokens, view, values, tracks)
     neuron(trace, tokens, view, values, tracks)
     cells(model, text, trace, view)
     saturation(model, text, trace)
