@@ -100,7 +100,8 @@ def main() -> None:
     from browser_util import launch_browser, start_server, wait_idle
 
     built, encoded, size = figure_build_seconds()
-    print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} (other work on the machine slows every figure)")
+    print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} "
+          "(other work on the machine slows every figure)")
     print(f"figure 1000 x 512 built in this process    {built * 1000:6.0f} ms, JSON {encoded * 1000:.0f} ms, "
           f"{size / 1e6:.1f} MB")
     labels = ["cell state c", "forget gate", "input gate", "output gate", "hidden state h"]

@@ -15,7 +15,8 @@ import streamlit as st
 
 from rnnlm import LanguageModel, ScoreResult, score_text
 from rnnlm.corpus import split_corpus
-from rnnlm.interpret import CellMatch, Saturation, Trace, gate_saturation, search_cells, token_feature_tracks, trace_text
+from rnnlm.interpret import (CellMatch, Saturation, Trace, gate_saturation, search_cells, token_feature_tracks,
+                             trace_text)
 
 from .catalogue import ModelInfo
 from .traces import order_and_strip

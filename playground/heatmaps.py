@@ -23,7 +23,7 @@ MAX_STEPS, MAX_UNITS = 1000, 512  # per figure: larger traces are paged through 
 DIVERGING = "RdBu_r"  # blue below the middle of the range, white at it, red above
 # The heatmap is drawn with theme=None: Streamlit's theme pass re-serialises the whole
 # spec (0.3 s for 1000 x 512 values on a busy machine). These keep it looking the same.
-PLAIN_LAYOUT = {"font": {"family": "\"Source Sans\", \"Source Sans Pro\", sans-serif", "size": 12, "color": "#31333f"},
+PLAIN_LAYOUT = {"font": {"family": '"Source Sans", "Source Sans Pro", sans-serif', "size": 12, "color": "#31333f"},
                 "paper_bgcolor": "rgba(0,0,0,0)", "plot_bgcolor": "rgba(0,0,0,0)",
                 "hoverlabel": {"font": {"family": "ui-monospace, monospace"}}}
 CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
@@ -54,8 +54,7 @@ def heatmap_height(units: int) -> int:
 
 
 def heatmap_figure(values: np.ndarray, units: Sequence[int], token_texts: Sequence[str], start: int,
-                   colour_range: tuple[float, float], strip: np.ndarray, strip_name: str,
-                   title: str = "") -> go.Figure:
+                   colour_range: tuple[float, float], strip: np.ndarray, strip_name: str) -> go.Figure:
     """values: (time, len(units)), columns in display order (top row first).
 
     strip: one number per displayed unit (what they are sorted by), shown as the clickable strip."""
@@ -87,8 +86,7 @@ def heatmap_figure(values: np.ndarray, units: Sequence[int], token_texts: Sequen
     figure.update_xaxes(fixedrange=True, range=[0, 1], showticklabels=False, showgrid=False, zeroline=False,
                         title={"text": "unit", "font": {"size": 11}}, row=1, col=2)
     figure.update_layout(height=heatmap_height(count), clickmode="event+select", dragmode="zoom",
-                         margin={"l": 64, "r": 10, "t": 36 if title else 10, "b": 64}, title=title or None,
-                         **PLAIN_LAYOUT)
+                         margin={"l": 64, "r": 10, "t": 10, "b": 64}, **PLAIN_LAYOUT)
     return figure
 
 
@@ -100,7 +98,7 @@ def strip_scale(strip: np.ndarray, strip_name: str) -> dict:
 
 
 def unit_from_points(points: Sequence[dict]) -> int | None:
-    """The unit of the first clicked strip bar (its customdata), or None."""
+    """The unit of the first clicked strip marker (its customdata), or None."""
     for point in points:
         data = point.get("customdata")
         if isinstance(data, (list, tuple)):

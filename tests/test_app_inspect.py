@@ -84,7 +84,8 @@ def test_after_generate_it_reads_the_generated_text_and_draws_every_section():
     assert heat["x"] == heatmaps.time_labels(trace.token_texts)
     np.testing.assert_allclose(decoded(heat["z"]), values[:, order].T, atol=1e-5)
     assert len(figures(at)) == 2  # heatmap and gate saturation
-    assert [trace["name"] for trace in figures(at)[1]["data"]] == [f"layer 1 {g}" for g in ("input", "forget", "output")]
+    gates = [trace["name"] for trace in figures(at)[1]["data"]]
+    assert gates == [f"layer 1 {g}" for g in ("input", "forget", "output")]
     assert len(at.dataframe) == 1 and at.selectbox(key=state.widget_key(state.IN_CELL)).options
 
 
