@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -78,6 +79,15 @@ def figure_build_seconds() -> tuple[float, float, int]:
     return built, time.perf_counter() - start - built, len(spec)
 
 
+def quantity_labels(model: str) -> list[str]:
+    """The "Show" options to cycle through: every quantity but h (shown first), then h."""
+    import rnnlm
+    from playground.traces import QUANTITY_LABELS
+
+    cell = next(entry["cell"] for entry in rnnlm.read_manifest() if entry["name"] == model)
+    return [QUANTITY_LABELS[q] for q in rnnlm.QUANTITIES[cell][1:]] + [QUANTITY_LABELS["h"]]
+
+
 def pick_quantity(page, label: str) -> float:
     """ms from the click on the option to the new heatmap drawn."""
     page.evaluate(ARM)
@@ -90,11 +100,20 @@ def pick_quantity(page, label: str) -> float:
 
 def main() -> None:
     args = parse_args()
+    folder = None
     if args.model:
         model = args.model
     else:
         folder, model = random_models_folder()
         os.environ["RNNLM_PRETRAINED"] = str(folder)  # the server inherits it
+    try:
+        measure(model, args.repeats)
+    finally:
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def measure(model: str, repeats: int) -> None:
     from playwright.sync_api import sync_playwright
 
     from browser_util import launch_browser, start_server, wait_idle
@@ -104,7 +123,7 @@ def main() -> None:
           "(other work on the machine slows every figure)")
     print(f"figure 1000 x 512 built in this process    {built * 1000:6.0f} ms, JSON {encoded * 1000:.0f} ms, "
           f"{size / 1e6:.1f} MB")
-    labels = ["cell state c", "forget gate", "input gate", "output gate", "hidden state h"]
+    labels = quantity_labels(model)
     with sync_playwright() as playwright, start_server() as server:
         browser = launch_browser(playwright)
         page = browser.new_page(viewport={"width": 1400, "height": 1200})
@@ -117,7 +136,7 @@ def main() -> None:
                               ".filter(t => t.type === 'heatmap').map(t => [t.z.length, t.z[0].length])[0]")
         print(f"heatmap shape (units x steps)               {shape[0]} x {shape[1]}")
         times = []
-        for index in range(args.repeats):
+        for index in range(repeats):
             times.append(pick_quantity(page, labels[index % len(labels)]))
             wait_idle(page)
         print(f"pick another quantity -> heatmap drawn      {statistics.median(times):6.0f} ms median of "
