@@ -79,12 +79,11 @@ def figure_build_seconds() -> tuple[float, float, int]:
     return built, time.perf_counter() - start - built, len(spec)
 
 
-def quantity_labels(model: str) -> list[str]:
+def quantity_labels(cell: str) -> list[str]:
     """The "Show" options to cycle through: every quantity but h (shown first), then h."""
     import rnnlm
     from playground.traces import QUANTITY_LABELS
 
-    cell = next(entry["cell"] for entry in rnnlm.read_manifest() if entry["name"] == model)
     return [QUANTITY_LABELS[q] for q in rnnlm.QUANTITIES[cell][1:]] + [QUANTITY_LABELS["h"]]
 
 
@@ -102,18 +101,21 @@ def main() -> None:
     args = parse_args()
     folder = None
     if args.model:
+        import rnnlm
+
         model = args.model
+        cell = next(entry["cell"] for entry in rnnlm.read_manifest() if entry["name"] == model)
     else:
-        folder, model = random_models_folder()
+        (folder, model), cell = random_models_folder(), "lstm"
         os.environ["RNNLM_PRETRAINED"] = str(folder)  # the server inherits it
     try:
-        measure(model, args.repeats)
+        measure(model, cell, args.repeats)
     finally:
         if folder is not None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def measure(model: str, repeats: int) -> None:
+def measure(model: str, cell: str, repeats: int) -> None:
     from playwright.sync_api import sync_playwright
 
     from browser_util import launch_browser, start_server, wait_idle
@@ -123,7 +125,7 @@ def measure(model: str, repeats: int) -> None:
           "(other work on the machine slows every figure)")
     print(f"figure 1000 x 512 built in this process    {built * 1000:6.0f} ms, JSON {encoded * 1000:.0f} ms, "
           f"{size / 1e6:.1f} MB")
-    labels = quantity_labels(model)
+    labels = quantity_labels(cell)
     with sync_playwright() as playwright, start_server() as server:
         browser = launch_browser(playwright)
         page = browser.new_page(viewport={"width": 1400, "height": 1200})
