@@ -153,7 +153,7 @@ def _sniff(folder: Path, name: str) -> str | None:
     return None
 
 
-def _text_reason(data: bytes, name: str) -> tuple[str | None, str]:
+def text_reason(data: bytes, name: str) -> tuple[str | None, str]:
     """(why the file is skipped or None, its cleaned text)."""
     if binary_reason(data):  # a NUL past the first 8 KB that the sniff saw
         return "binary", ""
@@ -176,7 +176,7 @@ def _read_folder(folder: Path, max_bytes: int) -> CorpusReport:
             total += (folder / name).stat().st_size
             if total > max_bytes:
                 raise CorpusError(f"{folder} holds more than {max_bytes:,} bytes of text; use a smaller folder")
-            reason, text = _text_reason((folder / name).read_bytes(), name)
+            reason, text = text_reason((folder / name).read_bytes(), name)
         if reason:
             report.skipped[name] = reason
         else:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Iterable
 
-from .corpus import MAX_TABLE_SHARE, TEXT_SUFFIXES, UTF16_BOMS, binary_reason, clean_text, table_share
+from .corpus import TEXT_SUFFIXES, UTF16_BOMS, text_reason
 from .errors import CorpusError
 from .finetune import unknown_rate
 from .language_model import LanguageModel
@@ -88,17 +88,7 @@ def text_or_reason(data: bytes, label_text: str) -> tuple[str | None, str]:
     """(why the file stays out, or None; its cleaned text). Same rules as corpus folders."""
     if data[:2] in UTF16_BOMS:  # before the binary check: UTF-16 is full of NULs
         return "UTF-16 (save it as UTF-8)", ""
-    if binary_reason(data):
-        return "binary", ""
-    try:
-        text = clean_text(data, label_text)
-    except CorpusError:
-        return "not UTF-8", ""
-    if not text.strip():
-        return "empty", ""
-    if table_share(text) > MAX_TABLE_SHARE:
-        return "numeric table", ""
-    return None, text
+    return text_reason(data, label_text)
 
 
 def _suffix_reason(name: str) -> str | None:
