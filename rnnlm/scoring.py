@@ -9,6 +9,10 @@ are therefore cut into `streams` contiguous segments scored side by side (matrix
 products). Each segment first re-reads the `warmup` tokens before it, so its state holds
 the preceding context; an LSTM's effective memory is far shorter than the default 512
 tokens, and tests check the result against the exact single-stream score.
+16 streams is the measured sweet spot on 2 cores (python bench/bench_core.py): a
+2x512 LSTM scored 18-20k chars/s at 12-16 streams against 15k at 32 or 64. That is
+near the machine's bound: 6.9 MFLOP per character against a measured ~120-134 GFLOP/s
+fp32 peak allows ~19k chars/s (int8 dynamic quantisation measured no faster).
 """
 
 from __future__ import annotations
@@ -63,7 +67,7 @@ def _segments(count: int, streams: int, warmup: int) -> list[tuple[int, int, int
 
 
 @torch.inference_mode()
-def token_logprobs(net: RNNLM, ids: list[int], context_id: int, streams: int = 32, window: int = 256,
+def token_logprobs(net: RNNLM, ids: list[int], context_id: int, streams: int = 16, window: int = 256,
                    warmup: int = 512) -> np.ndarray:
     """Log-probability of ids[i] given context_id and ids[:i], for every i."""
     count = len(ids)
