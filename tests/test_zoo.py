@@ -47,3 +47,36 @@ def test_card_sample_reproduces_byte_for_byte(entry):
     assert text == recorded["text"]
     card = (PRETRAINED_DIR / entry["name"] / "card.md").read_text(encoding="utf-8")
     assert recorded["prompt"] + text in card
+
+
+CELL_ENTRIES = [e for e in ENTRIES if "cells" in e]
+
+
+def test_every_trained_model_records_its_cells():
+    missing = [e["name"] for e in ENTRIES if not e.get("smoke") and "cells" not in e]
+    assert not missing, f"run python -m train.cells {' '.join(missing)}"
+
+
+@pytest.mark.parametrize("entry", CELL_ENTRIES, ids=[e["name"] for e in CELL_ENTRIES])
+def test_card_cells_reproduce_and_an_expected_cell_is_near_the_top(entry):
+    from train.cells import CELL_SLICE_CHARS, EXPECTED_FEATURES, find_cells
+
+    assert entry["cells"]["slice_chars"] == CELL_SLICE_CHARS
+    found = find_cells(entry["name"], entry["corpus"])
+    recorded = entry["cells"]["strongest"]
+    assert [(m.feature, m.layer, m.quantity, m.unit) for m in found] == \
+        [(r["feature"], r["layer"], r["quantity"], r["unit"]) for r in recorded]
+    assert all(abs(m.correlation - r["r"]) < 0.01 for m, r in zip(found, recorded))
+    top_three = [m.feature for m in found[:3]]
+    assert set(top_three) & set(EXPECTED_FEATURES[entry["corpus"]]), top_three
+    card = (PRETRAINED_DIR / entry["name"] / "card.md").read_text(encoding="utf-8")
+    assert f"unit {found[0].unit} ({found[0].quantity}), r = {found[0].correlation:+.2f}" in card
+
+
+def test_cell_section_replaces_only_itself():
+    from train.cells import replace_section
+
+    card = "# m\n\n## Interpretable cells\n\nold\n\n## Run notes\n\nkept\n"
+    new = replace_section(card, "## Interpretable cells\n\nnew\n")
+    assert "old" not in new and "new" in new and "## Run notes\n\nkept" in new
+    assert replace_section("# m\n", "## Interpretable cells\n\nx\n").endswith("## Interpretable cells\n\nx\n")
