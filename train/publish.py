@@ -25,6 +25,7 @@ from rnnlm.sampling import SamplingSettings, sample_text
 from rnnlm.scoring import score_text
 from rnnlm.zoo import MANIFEST_FILE, PRETRAINED_DIR
 
+from .cells import record as record_cells
 from .prepare import corpus_text
 
 SLICE_CHARS = 20_000
@@ -124,6 +125,8 @@ def publish(source: Path, name: str, fp16: bool = False, smoke: bool = False, no
         card += f"\n## Run notes\n\n{note}\n"
     (target / "card.md").write_text(card, encoding="utf-8")
     update_manifest(entry)
+    if not smoke:  # a smoke model is too untrained to have cells worth reporting
+        record_cells(name)
     return entry
 
 
