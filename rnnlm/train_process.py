@@ -76,21 +76,30 @@ def torch_threads(count: int):
         torch.set_num_threads(before)
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)  # Ctrl-C, and what hosts and schedulers send before SIGKILL
+_DEFAULT_HANDLERS = {signal.SIGINT: signal.default_int_handler, signal.SIGTERM: signal.SIG_DFL}
+
+
 @contextmanager
 def stop_on_interrupt(flag: threading.Event):
-    """The first Ctrl-C asks the loop to stop after the current step, since a checkpoint taken
-    mid-step would hold a half-applied update; a second Ctrl-C interrupts at once."""
+    """The first Ctrl-C or SIGTERM asks the loop to stop after the current step and save, since a
+    checkpoint taken mid-step would hold a half-applied update; a second one interrupts at once."""
     if threading.current_thread() is not threading.main_thread() \
-            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+            or any(signal.getsignal(s) is not _DEFAULT_HANDLERS[s] for s in STOP_SIGNALS):
         yield  # signals reach only the main thread; and respect a handler someone else set
         return
 
+    def restore_defaults():
+        for s in STOP_SIGNALS:
+            signal.signal(s, _DEFAULT_HANDLERS[s])
+
     def request_stop(signum, frame):
         flag.set()
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        restore_defaults()
 
-    signal.signal(signal.SIGINT, request_stop)
+    for s in STOP_SIGNALS:
+        signal.signal(s, request_stop)
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        restore_defaults()

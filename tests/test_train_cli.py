@@ -103,6 +103,14 @@ def test_bad_corpora_are_refused_with_what_was_found(files, capsys, source, expe
     assert not (files / "run").exists()
 
 
+def test_budget_flags_are_overrides(files, capsys):
+    run = files / "run"
+    assert main(["--config", str(files / "tiny.toml"), "--out", str(run), "--max-steps", "3", "--max-minutes", "5"]) == 0
+    assert "stopped by max_steps after 3 steps" in capsys.readouterr().out
+    saved = json.loads((run / "model" / "config.json").read_text())["training"]["train_config"]
+    assert (saved["max_steps"], saved["max_minutes"]) == (3, 5.0)
+
+
 def run_cli(*args, **kwargs) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", *map(str, args)], cwd=ROOT, text=True, **kwargs)
 

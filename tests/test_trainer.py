@@ -162,17 +162,19 @@ def test_cancel_stops_promptly_and_keeps_the_best_model(texts, tmp_path):
     assert kept.metadata["best_step"] == 2 and kept.metadata["val_nats_per_char"] == recorder.evals[0].val_loss
 
 
-def test_first_ctrl_c_stops_after_the_step_with_a_consistent_checkpoint(texts, tmp_path):
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_first_interrupt_stops_after_the_step_with_a_consistent_checkpoint(texts, tmp_path, signum):
     class Interrupt(Recorder):
         def on_step(self, progress):
             super().on_step(progress)
             if progress.step == 2:
-                os.kill(os.getpid(), signal.SIGINT)
+                os.kill(os.getpid(), signum)
 
     result = fit(tiny_config(max_steps=100), *texts, tmp_path, callbacks=Interrupt())
     assert result.stopped_by == "interrupted" and result.steps == 2 and trainer_step(tmp_path) == 2
     assert load_model(result.model_dir).metadata["best_step"] == 2  # evaluated once, as no model existed yet
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored afterwards
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
 
 
 def test_time_budget_counts_the_time_spent_in_callbacks(texts, tmp_path):

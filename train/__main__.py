@@ -70,6 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--resume", type=Path, metavar="RUN_DIR", help="continue an interrupted run")
     parser.add_argument("--init-from", metavar="MODEL", help="fine-tune a shipped model (name) or a model folder")
     parser.add_argument("--from", dest="source", type=Path, metavar="PATH", help="train on this file or folder")
+    parser.add_argument("--max-minutes", type=float, metavar="M", help="time budget (same as max_minutes=M)")
+    parser.add_argument("--max-steps", type=int, metavar="N", help="step budget (same as max_steps=N)")
     parser.add_argument("overrides", nargs="*", help="name=value settings that replace the config's")
     return parser
 
@@ -77,6 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _settings(args) -> tuple[TrainConfig, Path]:
     """The run's settings and folder: a config file plus overrides, or a resumed run's saved settings."""
     overrides = list(args.overrides)
+    overrides += [f"{name}={value}" for name, value in (("max_minutes", args.max_minutes),
+                                                         ("max_steps", args.max_steps)) if value is not None]
     if args.source is not None:  # recorded as the corpus, so --resume reads the same text
         overrides.append(f"corpus={args.source.resolve()}")
     if args.resume is not None:
