@@ -49,7 +49,7 @@ def navigation() -> tuple[PageSpec, st.Page]:
 def main() -> None:
     st.set_page_config(page_title="RNN playground", page_icon="🔡", layout="wide")
     st.html(render.STYLESHEET)
-    jobs_resource.housekeeping()  # before the catalogue: a job that just finished joins the picker
+    jobs_resource.before_page()  # before the catalogue: a job that just finished joins the picker
     try:
         catalogue = blocks.catalogue()
     except RnnlmError as exc:  # a manifest that is not valid JSON or lacks fields
@@ -65,7 +65,10 @@ def main() -> None:
         sidebar.sampling_controls()
     state.write_url(spec.url_params)
     blocks.notices()
-    page.run()
+    try:
+        page.run()
+    finally:  # also when the page stops or reruns: every run marks the session used
+        jobs_resource.after_page()
 
 
 main()

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from typing import TYPE_CHECKING
 from urllib.parse import quote, urlencode
 
 import streamlit as st
 
-from rnnlm import LanguageModel
 
 from . import charts, export, generation, render, resources, state
 from .catalogue import ModelInfo, build_catalogue
 from .generation import Generation
 from .request import Request
+
+if TYPE_CHECKING:  # annotations only: the first page is drawn before torch is imported
+    from rnnlm import LanguageModel
 
 
 def catalogue() -> list[ModelInfo]:

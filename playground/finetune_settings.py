@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, fields
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
-from rnnlm.model_zip import ModelZipLimits
 from rnnlm.uploads import MB, UploadLimits
+
+if TYPE_CHECKING:  # annotations only: the first page is drawn before torch is imported
+    from rnnlm.model_zip import ModelZipLimits
 
 ENV_NAMES = {"max_concurrent": "RNNLM_MAX_TRAINING_JOBS", "max_queue": "RNNLM_MAX_QUEUED_JOBS",
              "train_threads": "RNNLM_TRAIN_THREADS", "max_minutes": "RNNLM_MAX_TRAIN_MINUTES",
@@ -49,6 +51,8 @@ class FinetuneSettings:
 
     @property
     def model_zip_limits(self) -> ModelZipLimits:
+        from rnnlm.model_zip import ModelZipLimits
+
         return ModelZipLimits(max_weights_bytes=int(self.model_zip_mb * MB))
 
     @property

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
-from rnnlm import LanguageModel, Step, generate
+from rnnlm.sampling import Step, generate
 
 from .request import Request
+
+if TYPE_CHECKING:  # annotations only: the first page is drawn before torch is imported
+    from rnnlm import LanguageModel
 
 REFRESH_SECONDS = 0.06
 

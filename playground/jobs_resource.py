@@ -1,6 +1,6 @@
 """The server's one JobManager (shared by every session) and the housekeeping app.py runs.
 
-Streamlit has no session-end hook, so every run of every page (housekeeping()):
+Streamlit has no session-end hook, so every run of every page (before_page(), after_page()):
   - marks this session's folder as used (a model picked on Generate must not be swept);
   - adds a job that finished while the user was elsewhere to the model picker;
   - at most every SWEEP_SECONDS, deletes the folders of sessions unused for
@@ -16,16 +16,18 @@ import os
 import threading
 import time
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import streamlit as st
 
 from rnnlm import RnnlmError
-from rnnlm.jobs import JobManager
 from rnnlm.sessions import SessionStore
 
 from . import session_models, state
 from .finetune_settings import FinetuneSettings, from_env
+
+if TYPE_CHECKING:  # annotations only: the first page is drawn before torch is imported
+    from rnnlm.jobs import JobManager
 
 log = logging.getLogger(__name__)
 SWEEP_SECONDS = 60.0
@@ -42,6 +44,8 @@ def settings() -> tuple[FinetuneSettings, tuple[str, ...]]:
 
 @st.cache_resource(show_spinner=False)
 def job_manager() -> JobManager:
+    from rnnlm.jobs import JobManager
+
     chosen = settings()[0]
     store = SessionStore(chosen.sessions_dir, max_age_seconds=chosen.session_hours * 3600)
     return JobManager(store, max_concurrent=chosen.max_concurrent, train_threads=chosen.train_threads,
@@ -136,9 +140,15 @@ def drop_vanished_models() -> None:
             state.remove_session_model(entry["name"])
 
 
-def housekeeping() -> None:
+def before_page() -> None:
+    """What the model picker needs first: a swept model leaves it, a finished job's model joins it."""
+    drop_vanished_models()
+    collect_finished_job()
+
+
+def after_page() -> None:
+    """Mark this session used and sweep stale ones. After the page is drawn, because the job
+    manager imports torch (~2 s), which the first page of a fresh server should not wait for."""
     cleaner = janitor()
     cleaner.visit(state.session_id(), _runtime_id())
     cleaner.tidy()
-    drop_vanished_models()
-    collect_finished_job()

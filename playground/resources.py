@@ -7,33 +7,44 @@ fine-tune page trains a copy (rnnlm.finetune.start_from deep-copies the network)
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
 import rnnlm
-from rnnlm import LanguageModel
-from rnnlm.runtime import configure_threads
 
 from .catalogue import ModelInfo
 
-# Sampling is one small matrix-vector product per layer per token, and every session
-# samples in its own thread: one BLAS thread each ran 5x faster than two fighting over
-# 2 busy cores (bench/bench_app.py, docs/DEPLOY.md). Torch keeps every core for scoring.
-configure_threads(blas_threads=1)
+if TYPE_CHECKING:  # annotations only: the first page is drawn before torch is imported
+    from rnnlm import LanguageModel
 
 SESSION_MODELS_KEPT = 8  # models made in sessions come and go; keep memory bounded
 SESSION_MODEL_SECONDS = 3600
 
 
+@cache
+def configure_threads_once() -> None:
+    """Sampling is one small matrix-vector product per layer per token, and every session
+    samples in its own thread: one BLAS thread each ran 5x faster than two fighting over
+    2 busy cores (bench/bench_app.py, docs/DEPLOY.md). Torch keeps every core for scoring.
+    Done on the first model load, not at import, so the first page needs no torch."""
+    from rnnlm.runtime import configure_threads
+
+    configure_threads(blas_threads=1)
+
+
 @st.cache_resource(show_spinner="Loading the model…")
 def load_shipped(name: str) -> LanguageModel:
+    configure_threads_once()
     return rnnlm.load(name)
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=SESSION_MODELS_KEPT, ttl=SESSION_MODEL_SECONDS)
 def load_folder(folder: str, modified: float) -> LanguageModel:
     """`modified` is part of the cache key: a folder rewritten in place is loaded afresh."""
+    configure_threads_once()
     return rnnlm.load_model(folder)
 
 

@@ -12,10 +12,12 @@ import math
 import re
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rnnlm import LanguageModel, score_text
-from rnnlm.jobs import JobResult
-from rnnlm.model_zip import ModelZipLimits, import_model_zip
+if TYPE_CHECKING:  # annotations only: the first page is drawn before torch is imported
+    from rnnlm import LanguageModel
+    from rnnlm.jobs import JobResult
+    from rnnlm.model_zip import ModelZipLimits
 
 from . import resources, state
 
@@ -81,6 +83,8 @@ def register_result(result: JobResult, held_out: str) -> dict:
     lm = resources.load_folder(str(result.model_dir), (Path(result.model_dir) / "config.json").stat().st_mtime)
     val = result.val_after
     if val is None and held_out:  # stopped before its first evaluation: measure it now
+        from rnnlm import score_text
+
         val = score_text(lm, held_out).nats_per_char
     entry = entry_for(lm, unique_name(result.name, taken_names()), Path(result.model_dir), val)
     state.add_session_model(entry)
@@ -89,6 +93,8 @@ def register_result(result: JobResult, held_out: str) -> dict:
 
 def import_zip(data: bytes, file_name: str, folder: Path, limits: ModelZipLimits) -> dict:
     """Validate a model zip into folder and add it to the picker; CheckpointError if refused."""
+    from rnnlm.model_zip import import_model_zip
+
     try:
         lm = import_model_zip(data, folder, limits=limits)
     except Exception:

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import numpy as np
 
 from .errors import SettingsError
-from .language_model import LanguageModel
+
+if TYPE_CHECKING:  # only for annotations: sampling settings must not cost a torch import
+    from .language_model import LanguageModel
 
 MAX_TEMPERATURE = 5.0
 MAX_TOP_K = 1_000_000

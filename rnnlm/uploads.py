@@ -21,12 +21,13 @@ import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 from .corpus import TEXT_SUFFIXES, UTF16_BOMS, text_reason
 from .errors import CorpusError
-from .finetune import unknown_rate
-from .language_model import LanguageModel
+
+if TYPE_CHECKING:  # annotations only: checking an upload must not cost a torch import
+    from .language_model import LanguageModel
 
 MB = 1 << 20
 MAX_LABEL_CHARS = 120
@@ -279,6 +280,8 @@ def _spread_sample(text: str, limit: int) -> str:
 
 
 def vocabulary_fit(text: str, base: LanguageModel) -> VocabularyFit:
+    from .finetune import unknown_rate
+
     """How much of text the base model has never seen: characters (char) or tokens (word)."""
     tokenizer = base.tokenizer
     counts = Counter(text)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .checkpoint import load_model
 from .errors import CheckpointError
-from .language_model import LanguageModel
+
+if TYPE_CHECKING:  # reading the manifest must not cost a torch import; loading a model does
+    from .language_model import LanguageModel
 
 PRETRAINED_DIR = Path(os.environ.get("RNNLM_PRETRAINED", Path(__file__).resolve().parent.parent / "pretrained"))
 MANIFEST_FILE = "manifest.json"
@@ -51,5 +53,7 @@ def resolve(name_or_path: str, pretrained_dir: Path = PRETRAINED_DIR) -> Path:
 
 
 def load(name_or_path: str, pretrained_dir: Path = PRETRAINED_DIR) -> LanguageModel:
+    from .checkpoint import load_model
+
     folder = resolve(name_or_path, pretrained_dir)
     return load_model(folder, name=name_or_path if name_or_path in model_names(pretrained_dir) else folder.name)
