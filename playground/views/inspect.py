@@ -195,6 +195,19 @@ def saturation(model: str, text: str, trace: Trace) -> None:
 
 # --- the page ---------------------------------------------------------------------------
 
+@st.fragment
+def explorer(model: str, text: str, trace: Trace, tracks: dict) -> None:
+    """The controls and every section they change. A fragment, so picking a layer, quantity,
+    sort or unit reruns only this part: the rest of the page (the text source, the gate
+    saturation plot, a quarter of a full rerun) stays as it is."""
+    view = controls(trace, traces.usable_features(tracks))
+    values = traces.display_values(trace, view.layer, view.quantity, view.squash)
+    tokens = traces.readable_tokens(trace.token_texts, text)
+    heatmap(model, text, tokens, view, values, tracks)
+    neuron(trace, tokens, view, values, tracks)
+    cells(model, text, trace, view)
+
+
 def read_text(info, lm) -> tuple[str, Trace] | None:
     text = chosen_text(info)
     if not text:
@@ -227,13 +240,7 @@ def show() -> None:
         return
     text, trace = read
     model = computed.model_key(info)
-    tracks = computed.features(model, text, trace)
-    view = controls(trace, traces.usable_features(tracks))
-    values = traces.display_values(trace, view.layer, view.quantity, view.squash)
-    tokens = traces.readable_tokens(trace.token_texts, text)
-    heatmap(model, text, tokens, view, values, tracks)
-    neuron(trace, tokens, view, values, tracks)
-    cells(model, text, trace, view)
+    explorer(model, text, trace, computed.features(model, text, trace))
     saturation(model, text, trace)
 
 
