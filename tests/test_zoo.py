@@ -80,3 +80,13 @@ def test_cell_section_replaces_only_itself():
     new = replace_section(card, "## Interpretable cells\n\nnew\n")
     assert "old" not in new and "new" in new and "## Run notes\n\nkept" in new
     assert replace_section("# m\n", "## Interpretable cells\n\nx\n").endswith("## Interpretable cells\n\nx\n")
+
+
+def test_zoo_table_puts_every_model_beside_the_others_of_its_corpus():
+    from train.zoo_table import table
+
+    text = table(ENTRIES)
+    for entry in ENTRIES:
+        assert f"`{entry['name']}`" in text and f"{entry['val_nats_per_char']:.4f}" in text
+    for corpus in {e["corpus"] for e in ENTRIES}:
+        assert f"## {corpus}\n" in text
