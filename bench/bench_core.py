@@ -18,6 +18,8 @@ import torch  # noqa: E402
 from rnnlm import CharTokenizer, LanguageModel, ModelConfig, RNNLM, SamplingSettings, generate, load, score_text  # noqa: E402
 from rnnlm.runtime import configure_threads  # noqa: E402
 
+from bench_train import gemm_peak_flops, training_flops_per_token  # noqa: E402
+
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "data" / "tinyshakespeare.txt"
 
 
@@ -55,6 +57,11 @@ def main():
     print(f"untraced sampling: {per_token_ms(lm, trace=False):.3f} ms/token (target <= 0.3)")
     print(f"traced sampling:   {per_token_ms(lm, trace=True):.3f} ms/token (target <= 0.4)")
     print(f"scoring:           {scoring_chars_per_second(lm):,.0f} chars/s (target >= 30,000)")
+    # The machine's own bound, measured now: shared cloud cores vary by 30% over a day.
+    peak = gemm_peak_flops()
+    forward = training_flops_per_token(lm.config) / 3
+    print(f"machine now:       fp32 GEMM peak {peak / 1e9:.0f} GFLOP/s; at {forward / 1e6:.1f} MFLOP per character "
+          f"forward, scoring cannot beat {peak / forward:,.0f} chars/s")
 
 
 if __name__ == "__main__":
