@@ -54,9 +54,9 @@ def cells_section(matches: list[CellMatch], corpus: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def replace_section(card: str, section: str) -> str:
-    """Swap the card's cell section for a new one (or append it), keeping every other section."""
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
+def replace_section(card: str, section: str, heading: str = SECTION) -> str:
+    """Swap the card's section under heading for a new one (or append it), keeping every other section."""
+    pattern = re.compile(rf"^{re.escape(heading)}\n.*?(?=^## |\Z)", re.S | re.M)
     if pattern.search(card):
         return pattern.sub(lambda _: section + "\n", card, count=1).rstrip("\n") + "\n"
     return card.rstrip("\n") + "\n\n" + section

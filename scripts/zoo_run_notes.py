@@ -1,0 +1,23 @@
+import json, sys
+sys.path.insert(0, "/work/main")
+from pathlib import Path
+from train.cells import replace_section
+TRAIN_CHARS = {"c": 3784442 * 0.95, "linux": 9432875 * 0.95, "tinyshakespeare": 1115394 * 0.9}
+manifest = json.loads(Path("pretrained/manifest.json").read_text())
+for name in sys.argv[1:]:
+    e = next(m for m in manifest["models"] if m["name"] == name)
+    chars_seen = e["tokens_seen"] * e.get("chars_per_token", 1.0)
+    epochs = chars_seen / TRAIN_CHARS[e["corpus"]]
+    text = (f"Trained in one of two lanes side by side (`scripts/train-zoo-lane.sh`), each run on one core "
+            f"(`threads = 1` in its config) while the other lane used the second core, inside a "
+            f"{round(e['training_minutes'])}-minute budget: {e['steps']:,} steps, about {chars_seen / 1e6:.1f}M "
+            f"characters seen ({epochs:.2f} epochs of the training split). The figures reflect that budget more "
+            "than the architecture: the loss was still falling when the time ran out.")
+    if e["corpus"] == "linux" and e["level"] == "char":
+        text += (" For scale: the best Linux-kernel model of Karpathy, Johnson and Fei-Fei (2015), "
+                 "\"Visualizing and Understanding Recurrent Networks\", reached 0.84 on its own split, trained "
+                 "on a GPU; this model is "
+                 f"{e['val_nats_per_char'] - 0.84:.2f} nats/char behind after {chars_seen / 1e6:.1f}M characters.")
+    card = Path(f"pretrained/{name}/card.md")
+    card.write_text(replace_section(card.read_text(), "## Run notes\n\n" + text + "\n", "## Run notes"))
+    print(name, f"{epochs:.2f} epochs")
