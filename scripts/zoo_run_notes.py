@@ -1,9 +1,23 @@
-import json, sys
-sys.path.insert(0, "/work/main")
+"""Write the "Run notes" section of lane-trained zoo cards from their manifest figures.
+
+    python scripts/zoo_run_notes.py c-char-gru linux-char-lstm ...
+
+How long each ran, on what, how much of its corpus it saw; for Linux char models, the
+distance to the 2015 paper's figure. Publishing rewrites a card, so run this after it.
+"""
+
+import json
+import sys
 from pathlib import Path
-from train.cells import replace_section
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from train.cells import replace_section  # noqa: E402
+
+# Characters in each training split (the corpus minus its held-out share).
 TRAIN_CHARS = {"c": 3784442 * 0.95, "linux": 9432875 * 0.95, "tinyshakespeare": 1115394 * 0.9}
-manifest = json.loads(Path("pretrained/manifest.json").read_text())
+manifest = json.loads((ROOT / "pretrained" / "manifest.json").read_text())
 for name in sys.argv[1:]:
     e = next(m for m in manifest["models"] if m["name"] == name)
     chars_seen = e["tokens_seen"] * e.get("chars_per_token", 1.0)
@@ -18,6 +32,6 @@ for name in sys.argv[1:]:
                  "\"Visualizing and Understanding Recurrent Networks\", reached 0.84 on its own split, trained "
                  "on a GPU; this model is "
                  f"{e['val_nats_per_char'] - 0.84:.2f} nats/char behind after {chars_seen / 1e6:.1f}M characters.")
-    card = Path(f"pretrained/{name}/card.md")
+    card = ROOT / "pretrained" / name / "card.md"
     card.write_text(replace_section(card.read_text(), "## Run notes\n\n" + text + "\n", "## Run notes"))
     print(name, f"{epochs:.2f} epochs")
