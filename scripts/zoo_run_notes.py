@@ -32,6 +32,12 @@ for name in sys.argv[1:]:
                  "\"Visualizing and Understanding Recurrent Networks\", reached 0.84 on its own split, trained "
                  "on a GPU; this model is "
                  f"{e['val_nats_per_char'] - 0.84:.2f} nats/char behind after {chars_seen / 1e6:.1f}M characters.")
+    trained = json.loads((ROOT / "pretrained" / name / "config.json").read_text())["training"]
+    fp32 = trained.get("val_nats_per_char")  # the trainer's last full evaluation, before storing as float16
+    if e.get("storage_dtype") == "float16" and fp32 is not None:
+        text += (f" Weights are stored as float16: the whole validation split scores {e['val_nats_per_char']:.4f} "
+                 f"nats/char against {fp32:.5f} in float32 at the end of training, a difference of "
+                 f"{abs(e['val_nats_per_char'] - fp32):.5f} (the limit for storing float16 is 0.002).")
     card = ROOT / "pretrained" / name / "card.md"
     card.write_text(replace_section(card.read_text(), "## Run notes\n\n" + text + "\n", "## Run notes"))
     print(name, f"{epochs:.2f} epochs")
