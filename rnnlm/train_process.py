@@ -84,20 +84,22 @@ _DEFAULT_HANDLERS = {signal.SIGINT: signal.default_int_handler, signal.SIGTERM: 
 def stop_on_interrupt(flag: threading.Event):
     """The first Ctrl-C or SIGTERM asks the loop to stop after the current step and save, since a
     checkpoint taken mid-step would hold a half-applied update; a second one interrupts at once."""
-    if threading.current_thread() is not threading.main_thread() \
-            or any(signal.getsignal(s) is not _DEFAULT_HANDLERS[s] for s in STOP_SIGNALS):
-        yield  # signals reach only the main thread; and respect a handler someone else set
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signals reach only the main thread
         return
+    # Each signal is taken over only while it has its default handler: one someone else set,
+    # or SIGINT ignored (as in a background shell job), is left alone.
+    ours = [s for s in STOP_SIGNALS if signal.getsignal(s) is _DEFAULT_HANDLERS[s]]
 
     def restore_defaults():
-        for s in STOP_SIGNALS:
+        for s in ours:
             signal.signal(s, _DEFAULT_HANDLERS[s])
 
     def request_stop(signum, frame):
         flag.set()
         restore_defaults()
 
-    for s in STOP_SIGNALS:
+    for s in ours:
         signal.signal(s, request_stop)
     try:
         yield

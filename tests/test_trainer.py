@@ -162,8 +162,20 @@ def test_cancel_stops_promptly_and_keeps_the_best_model(texts, tmp_path):
     assert kept.metadata["best_step"] == 2 and kept.metadata["val_nats_per_char"] == recorder.evals[0].val_loss
 
 
+@pytest.fixture
+def default_signal_handlers():
+    """A terminal's handlers, whatever ran this suite (a background shell job ignores SIGINT)."""
+    before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    yield
+    for s, handler in before.items():
+        signal.signal(s, handler)
+
+
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
-def test_first_interrupt_stops_after_the_step_with_a_consistent_checkpoint(texts, tmp_path, signum):
+def test_first_interrupt_stops_after_the_step_with_a_consistent_checkpoint(texts, tmp_path, signum,
+                                                                            default_signal_handlers):
     class Interrupt(Recorder):
         def on_step(self, progress):
             super().on_step(progress)
@@ -175,6 +187,15 @@ def test_first_interrupt_stops_after_the_step_with_a_consistent_checkpoint(texts
     assert load_model(result.model_dir).metadata["best_step"] == 2  # evaluated once, as no model existed yet
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored afterwards
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+
+def test_a_handler_set_by_someone_else_is_left_alone(texts, tmp_path, default_signal_handlers):
+    def theirs(signum, frame):
+        pass
+
+    signal.signal(signal.SIGTERM, theirs)
+    fit(tiny_config(max_steps=2), *texts, tmp_path)
+    assert signal.getsignal(signal.SIGTERM) is theirs
 
 
 def test_time_budget_counts_the_time_spent_in_callbacks(texts, tmp_path):
