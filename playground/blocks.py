@@ -8,7 +8,6 @@ from urllib.parse import quote, urlencode
 
 import streamlit as st
 
-
 from . import charts, export, generation, render, resources, state
 from .catalogue import ModelInfo, build_catalogue
 from .generation import Generation

@@ -177,7 +177,6 @@ def search_cells(trace: Trace, quantity: str = "h", per_feature: int = 3,
     return sorted(matches, key=lambda m: -abs(m.correlation))
 
 
-
 def strongest_cells(trace: Trace, quantities: tuple[str, ...] = ("h", "c")) -> list[CellMatch]:
     """The single best unit for each feature over every layer and the given quantities,
     strongest feature first: the one-line-per-feature summary a model card reports."""
@@ -187,6 +186,7 @@ def strongest_cells(trace: Trace, quantities: tuple[str, ...] = ("h", "c")) -> l
             if match.feature not in best or abs(match.correlation) > abs(best[match.feature].correlation):
                 best[match.feature] = match
     return sorted(best.values(), key=lambda m: -abs(m.correlation))
+
 
 # --- unit ordering and gate saturation -------------------------------------------------
 

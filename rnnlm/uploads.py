@@ -280,9 +280,9 @@ def _spread_sample(text: str, limit: int) -> str:
 
 
 def vocabulary_fit(text: str, base: LanguageModel) -> VocabularyFit:
-    from .finetune import unknown_rate
-
     """How much of text the base model has never seen: characters (char) or tokens (word)."""
+    from .finetune import unknown_rate  # here, not at the top: finetune imports torch
+
     tokenizer = base.tokenizer
     counts = Counter(text)
     unseen = "".join(sorted(c for c in counts if any(tokenizer.is_unknown(i) for i in tokenizer.encode(c))))
