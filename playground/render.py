@@ -16,15 +16,12 @@ from typing import Sequence
 
 from rnnlm import Step
 
-# (lowest probability of the bin, background, legend text): a warm colour means the model
-# found this token surprising. Light tints keep dark text readable in both themes.
-PROBABILITY_BINS = (
-    (0.8, "#e3f2e1", "≥ 80%"),
-    (0.5, "#b9e0b0", "50–80%"),
-    (0.2, "#fbe7a1", "20–50%"),
-    (0.05, "#f9c08f", "5–20%"),
-    (0.0, "#f28b82", "< 5%"),
-)
+# Backgrounds from "the model expected this" to "it did not": the Generate and Score pages
+# both colour tokens with it. Light tints keep dark text readable in both themes.
+EXPECTED_TO_SURPRISING = ("#e3f2e1", "#b9e0b0", "#fbe7a1", "#f9c08f", "#f28b82")
+# (lowest probability of the bin, background, legend text), most expected first.
+PROBABILITY_BINS = tuple(zip((0.8, 0.5, 0.2, 0.05, 0.0), EXPECTED_TO_SURPRISING,
+                             ("≥ 80%", "50–80%", "20–50%", "5–20%", "< 5%")))
 UNKNOWN_PROMPT_NOTE = "the prompt as typed: it has characters this model has never seen"
 VISIBLE_WHITESPACE = {" ": "␣", "\n": "↵", "\t": "⇥", "\r": "␍"}
 

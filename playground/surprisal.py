@@ -13,17 +13,12 @@ from typing import Sequence
 
 import numpy as np
 
-from .render import visible_token
+from .render import EXPECTED_TO_SURPRISING, visible_token
 
-# (lowest surprisal of the bin in bits, background, legend text): the same palette as the
-# Generate page, where a warm colour also means "the model did not expect this".
-SURPRISAL_BINS = (
-    (8.0, "#f28b82", "≥ 8 bits"),
-    (4.0, "#f9c08f", "4–8"),
-    (2.0, "#fbe7a1", "2–4"),
-    (1.0, "#b9e0b0", "1–2"),
-    (0.0, "#e3f2e1", "< 1 bit"),
-)
+# (lowest surprisal of the bin in bits, background, legend text), most surprising first:
+# the Generate page's palette, where a warm colour also means "the model did not expect this".
+SURPRISAL_BINS = tuple(zip((8.0, 4.0, 2.0, 1.0, 0.0), reversed(EXPECTED_TO_SURPRISING),
+                           ("≥ 8 bits", "4–8", "2–4", "1–2", "< 1 bit")))
 
 
 def surprisal_bits(logprobs: np.ndarray) -> np.ndarray:
