@@ -36,6 +36,15 @@ def read_manifest(pretrained_dir: Path = PRETRAINED_DIR) -> list[dict]:
     return entries
 
 
+def update_manifest(entry: dict, pretrained_dir: Path = PRETRAINED_DIR) -> None:
+    """Add or replace (by name) one model's entry; entries stay sorted by name."""
+    path = Path(pretrained_dir) / MANIFEST_FILE
+    manifest = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {"models": []}
+    manifest["models"] = sorted([m for m in manifest["models"] if m["name"] != entry["name"]] + [entry],
+                                key=lambda m: m["name"])
+    path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
 def model_names(pretrained_dir: Path = PRETRAINED_DIR) -> list[str]:
     return [entry["name"] for entry in read_manifest(pretrained_dir)]
 

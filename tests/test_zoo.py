@@ -90,3 +90,13 @@ def test_zoo_table_puts_every_model_beside_the_others_of_its_corpus():
         assert f"`{entry['name']}`" in text and f"{entry['val_nats_per_char']:.4f}" in text
     for corpus in {e["corpus"] for e in ENTRIES}:
         assert f"## {corpus}\n" in text
+
+
+def test_update_manifest_adds_replaces_and_keeps_names_sorted(tmp_path):
+    from rnnlm.zoo import update_manifest
+
+    fields = {"corpus": "c", "level": "char", "cell": "lstm", "layers": 1, "hidden_size": 8, "parameters": 1}
+    update_manifest({"name": "b", **fields, "val_nats_per_char": 2.0}, tmp_path)
+    update_manifest({"name": "a", **fields, "val_nats_per_char": 3.0}, tmp_path)
+    update_manifest({"name": "b", **fields, "val_nats_per_char": 1.5}, tmp_path)
+    assert [(e["name"], e["val_nats_per_char"]) for e in read_manifest(tmp_path)] == [("a", 3.0), ("b", 1.5)]

@@ -10,7 +10,6 @@ split, so the test suite can re-run it and check the card.
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 
@@ -18,7 +17,7 @@ from rnnlm.corpus import split_corpus
 from rnnlm.errors import RnnlmError
 from rnnlm.interpret import CellMatch, strongest_cells, trace_text
 from rnnlm.runtime import configure_threads
-from rnnlm.zoo import MANIFEST_FILE, PRETRAINED_DIR, load
+from rnnlm.zoo import MANIFEST_FILE, PRETRAINED_DIR, load, read_manifest, update_manifest
 
 from .prepare import corpus_text
 
@@ -63,11 +62,10 @@ def replace_section(card: str, section: str, heading: str = SECTION) -> str:
 
 
 def record(name: str) -> list[CellMatch]:
-    manifest_path = PRETRAINED_DIR / MANIFEST_FILE
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    entry = next((m for m in manifest["models"] if m["name"] == name), None)
+    entry = next((m for m in read_manifest() if m["name"] == name), None)
     if entry is None:
-        raise RnnlmError(f"{name} is not in {manifest_path}; publish it first (python -m train.publish)")
+        raise RnnlmError(f"{name} is not in {PRETRAINED_DIR / MANIFEST_FILE}; publish it first "
+                         "(python -m train.publish)")
     matches = find_cells(name, entry["corpus"])
     entry["cells"] = {"slice_chars": CELL_SLICE_CHARS, "strongest": [
         {"feature": m.feature, "layer": m.layer, "quantity": m.quantity, "unit": m.unit,
@@ -75,7 +73,7 @@ def record(name: str) -> list[CellMatch]:
     card_path = PRETRAINED_DIR / name / "card.md"
     card_path.write_text(replace_section(card_path.read_text(encoding="utf-8"),
                                          cells_section(matches, entry["corpus"])), encoding="utf-8")
-    manifest_path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    update_manifest(entry)
     return matches
 
 

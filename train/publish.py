@@ -23,7 +23,7 @@ from rnnlm.errors import RnnlmError
 from rnnlm.runtime import configure_threads
 from rnnlm.sampling import SamplingSettings, sample_text
 from rnnlm.scoring import score_text
-from rnnlm.zoo import MANIFEST_FILE, PRETRAINED_DIR
+from rnnlm.zoo import PRETRAINED_DIR, update_manifest
 
 from .cells import record as record_cells
 from .prepare import corpus_text
@@ -91,14 +91,6 @@ def card_text(name: str, entry: dict, training: dict, sample: str, settings: Sam
         "```text", prompt + sample, "```", "",
     ]
     return "\n".join(lines)
-
-
-def update_manifest(entry: dict) -> None:
-    path = PRETRAINED_DIR / MANIFEST_FILE
-    manifest = json.loads(path.read_text()) if path.exists() else {"models": []}
-    manifest["models"] = sorted([m for m in manifest["models"] if m["name"] != entry["name"]] + [entry],
-                                key=lambda m: m["name"])
-    path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
 
 
 def publish(source: Path, name: str, fp16: bool = False, smoke: bool = False, note: str = "") -> dict:
