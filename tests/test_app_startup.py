@@ -7,6 +7,7 @@ controls reach the browser while the model (and torch with it) is still loading.
 import subprocess
 import sys
 
+import pytest
 from conftest import ROOT
 
 PROBE = """
@@ -31,9 +32,5 @@ def test_a_lazy_name_loads_on_use():
 
     assert rnnlm.score_text.__module__ == "rnnlm.scoring"
     assert "score_text" in dir(rnnlm)
-    try:
+    with pytest.raises(AttributeError, match="no_such_name"):
         rnnlm.no_such_name
-    except AttributeError as exc:
-        assert "no_such_name" in str(exc)
-    else:
-        raise AssertionError("an unknown name must raise AttributeError")
