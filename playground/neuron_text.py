@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 from typing import Sequence
 
-from .render import percent, text_bar, visible_token
+from .render import percent, swatch_legend, text_bar, visible_token
 
 BLUE, RED, WHITE = (59, 111, 214), (214, 64, 58), (255, 255, 255)
 STRENGTH = 0.85  # the strongest tint leaves a little white, so dark text stays readable
@@ -46,7 +46,5 @@ def neuron_html(token_texts: Sequence[str], values: Sequence[float], guesses: Se
 
 def legend_html(low: float, high: float, unit_label: str) -> str:
     stops = [low, (3 * low + high) / 4, (low + high) / 2, (low + 3 * high) / 4, high]
-    swatches = "".join(f'<span><span class="swatch" style="background:{activation_colour(v, low, high)}"></span>'
-                       f"{v:+.2f}</span>" for v in stops)
-    return (f'<div class="rnnlm-legend"><b>{html.escape(unit_label)}:</b>{swatches}'
-            "<span>· hover or click a token for its value and the next-token guesses</span></div>")
+    return swatch_legend(unit_label, [(activation_colour(v, low, high), f"{v:+.2f}") for v in stops],
+                         "hover or click a token for its value and the next-token guesses")

@@ -105,11 +105,17 @@ def streaming_html(prompt: str, generated: str) -> str:
             f"{html.escape(generated)}</div>")
 
 
+def swatch_legend(title: str, swatches: Sequence[tuple[str, str]], hint: str) -> str:
+    """A colour legend: the title (escaped), one (colour, label) swatch each, a hint after them."""
+    boxes = "".join(f'<span><span class="swatch" style="background:{colour}"></span>{label}</span>'
+                    for colour, label in swatches)
+    return f'<div class="rnnlm-legend"><b>{html.escape(title)}:</b>{boxes}<span>· {hint}</span></div>'
+
+
 def legend_html() -> str:
-    swatches = "".join(f'<span><span class="swatch" style="background:{colour}"></span>{label}</span>'
-                       for _, colour, label in PROBABILITY_BINS)
-    return (f'<div class="rnnlm-legend"><b>Probability the model gave each token:</b>{swatches}'
-            "<span>· dotted underline = prompt · hover or click a token for the alternatives</span></div>")
+    return swatch_legend("Probability the model gave each token",
+                         [(colour, label) for _, colour, label in PROBABILITY_BINS],
+                         "dotted underline = prompt · hover or click a token for the alternatives")
 
 
 def plain_text(steps: Sequence[Step]) -> str:

@@ -13,7 +13,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .render import EXPECTED_TO_SURPRISING, visible_token
+from .render import EXPECTED_TO_SURPRISING, swatch_legend, visible_token
 
 # (lowest surprisal of the bin in bits, background, legend text), most surprising first:
 # the Generate page's palette, where a warm colour also means "the model did not expect this".
@@ -41,10 +41,8 @@ def scored_html(token_texts: Sequence[str], bits: Sequence[float]) -> str:
 
 
 def legend_html() -> str:
-    swatches = "".join(f'<span><span class="swatch" style="background:{colour}"></span>{label}</span>'
-                       for _, colour, label in SURPRISAL_BINS)
-    return (f'<div class="rnnlm-legend"><b>Surprisal of each token:</b>{swatches}'
-            "<span>· hover or click a token for its probability</span></div>")
+    return swatch_legend("Surprisal of each token", [(colour, label) for _, colour, label in SURPRISAL_BINS],
+                         "hover or click a token for its probability")
 
 
 @dataclass(frozen=True)
