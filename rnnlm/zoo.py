@@ -51,12 +51,18 @@ def model_names(pretrained_dir: Path = PRETRAINED_DIR) -> list[str]:
 
 def resolve(name_or_path: str, pretrained_dir: Path = PRETRAINED_DIR) -> Path:
     """A shipped model's folder by name, or any model folder by path."""
-    if name_or_path in model_names(pretrained_dir):
-        return Path(pretrained_dir) / name_or_path
+    return _locate(name_or_path, pretrained_dir)[0]
+
+
+def _locate(name_or_path: str, pretrained_dir: Path) -> tuple[Path, str]:
+    """(folder, display name): one manifest read, whether a name or a path was given."""
+    names = model_names(pretrained_dir)
+    if name_or_path in names:
+        return Path(pretrained_dir) / name_or_path, name_or_path
     path = Path(name_or_path).expanduser()
     if path.is_dir():
-        return path
-    known = ", ".join(model_names(pretrained_dir)) or "none shipped"
+        return path, path.name
+    known = ", ".join(names) or "none shipped"
     raise CheckpointError(f"no model named or at {name_or_path!r}; shipped models: {known}; "
                           "or give the path of a model folder")
 
@@ -64,5 +70,5 @@ def resolve(name_or_path: str, pretrained_dir: Path = PRETRAINED_DIR) -> Path:
 def load(name_or_path: str, pretrained_dir: Path = PRETRAINED_DIR) -> LanguageModel:
     from .checkpoint import load_model
 
-    folder = resolve(name_or_path, pretrained_dir)
-    return load_model(folder, name=name_or_path if name_or_path in model_names(pretrained_dir) else folder.name)
+    folder, name = _locate(name_or_path, pretrained_dir)
+    return load_model(folder, name=name)
