@@ -3,8 +3,9 @@
 nn.LSTM does not return gates, and calling it per token costs ~1.3 ms. This path runs
 the same weights in NumPy: one OpenBLAS matrix-vector product per weight matrix (3x
 faster than torch's matvec on CPU), the first layer's input projection looked up from a
-precomputed (vocab, gates) table, and all activations written straight into the state
-array, so traced and untraced stepping are the same code and give the same numbers.
+precomputed (vocab, gates) table, and one compiled element-wise pass per layer
+(cell_kernels) that writes every activation straight into the state array, so traced
+and untraced stepping are the same code and give the same numbers.
 
 A state is one float32 array (layers, quantities, hidden); row 0 of each layer is h.
 Quantities per cell (QUANTITIES): LSTM h, c, input, forget, output, candidate;
@@ -16,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .cell_kernels import gru_update, lstm_update, rnn_update
 from .model import RNNLM
 
 QUANTITIES = {
@@ -25,16 +27,6 @@ QUANTITIES = {
 }
 # Tables larger than this (big word vocabularies) are not worth the memory.
 MAX_INPUT_TABLE_BYTES = 16 << 20
-
-
-def _sigmoid_from_half_(x: np.ndarray) -> None:
-    """In place: sigmoid(z) = 0.5 + 0.5 * tanh(z / 2), given x = z / 2.
-
-    The sigmoid gates' weights and biases are pre-scaled by 0.5 (exact in floating
-    point), which saves a pass; tanh never overflows, unlike exp."""
-    np.tanh(x, out=x)
-    x *= 0.5
-    x += 0.5
 
 
 def _numpy(t: torch.Tensor) -> np.ndarray:
@@ -75,15 +67,8 @@ class _Layer:
 
 class _LSTMLayer(_Layer):
     def step(self, projected: np.ndarray, prev: np.ndarray, out: np.ndarray) -> None:
-        gates = out[2:].reshape(-1)  # (4*hidden,) laid out input, forget, output, candidate
-        np.matmul(self.w_hh, prev[0], out=gates)
-        gates += projected
-        _sigmoid_from_half_(out[2:5])
-        np.tanh(out[5], out=out[5])
-        np.multiply(out[3], prev[1], out=out[1])  # c = forget * c_prev ...
-        out[1] += out[2] * out[5]  # ... + input * candidate
-        np.tanh(out[1], out=out[0])
-        out[0] *= out[4]  # h = output * tanh(c)
+        np.matmul(self.w_hh, prev[0], out=out[2:].reshape(-1))  # gates i, f, o, g, before the input's share
+        lstm_update(out, projected, prev[1])
 
 
 class _GRULayer(_Layer):
@@ -91,35 +76,27 @@ class _GRULayer(_Layer):
         return self.b_ih
 
     def step(self, projected: np.ndarray, prev: np.ndarray, out: np.ndarray) -> None:
-        h = self.hidden
-        recurrent = self.w_hh @ prev[0] + self.b_hh  # (3*hidden,) reset, update, new
-        reset_update = out[1:3].reshape(-1)
-        np.add(projected[:2 * h], recurrent[:2 * h], out=reset_update)
-        _sigmoid_from_half_(reset_update)
-        np.multiply(out[1], recurrent[2 * h:], out=out[3])
-        out[3] += projected[2 * h:]
-        np.tanh(out[3], out=out[3])  # candidate n
-        np.subtract(prev[0], out[3], out=out[0])
-        out[0] *= out[2]
-        out[0] += out[3]  # h = n + z * (h_prev - n) == (1 - z) * n + z * h_prev
+        recurrent = self.w_hh @ prev[0]  # (3*hidden,) reset, update, new
+        recurrent += self.b_hh  # kept apart from the input's bias: the reset gate multiplies it
+        gru_update(out, projected, recurrent, prev[0])
 
 
 class _RNNLayer(_Layer):
     def step(self, projected: np.ndarray, prev: np.ndarray, out: np.ndarray) -> None:
         np.matmul(self.w_hh, prev[0], out=out[0])
-        out[0] += projected
-        np.tanh(out[0], out=out[0])
+        rnn_update(out, projected)
 
 
 def _lstm_layout(w: np.ndarray, hidden: int) -> np.ndarray:
     """PyTorch stores LSTM gates as i, f, g, o; reorder to i, f, o, g so the three
-    sigmoid gates are contiguous, and halve them for _sigmoid_from_half_."""
+    sigmoid gates are contiguous, and halve them: the kernels take sigmoid(z) as
+    0.5 + 0.5 * tanh(z / 2) (halving is exact in floating point)."""
     i, f, g, o = (w[k * hidden:(k + 1) * hidden] for k in range(4))
     return np.ascontiguousarray(np.concatenate([0.5 * i, 0.5 * f, 0.5 * o, g]))
 
 
 def _gru_layout(w: np.ndarray, hidden: int) -> np.ndarray:
-    """GRU gates are r, z, n; halve r and z for _sigmoid_from_half_. The candidate's
+    """GRU gates are r, z, n; halve r and z (sigmoid via tanh, as for the LSTM). The candidate's
     recurrent part must stay unscaled because the reset gate multiplies it."""
     return np.ascontiguousarray(np.concatenate([0.5 * w[:2 * hidden], w[2 * hidden:]]))
 
