@@ -1,5 +1,7 @@
 """Every shipped model: loads, matches its manifest entry, samples, and reproduces its figures."""
 
+import json
+
 import pytest
 
 from conftest import ROOT, SHARED_DATA
@@ -100,3 +102,25 @@ def test_update_manifest_adds_replaces_and_keeps_names_sorted(tmp_path):
     update_manifest({"name": "a", **fields, "val_nats_per_char": 3.0}, tmp_path)
     update_manifest({"name": "b", **fields, "val_nats_per_char": 1.5}, tmp_path)
     assert [(e["name"], e["val_nats_per_char"]) for e in read_manifest(tmp_path)] == [("a", 3.0), ("b", 1.5)]
+
+
+def test_card_command_names_the_settings_a_run_changed_from_its_config():
+    from dataclasses import asdict
+
+    from rnnlm.train_config import load_train_config
+    from train.publish import CONFIG_DIR, training_command
+
+    as_planned = asdict(load_train_config(CONFIG_DIR / "shakespeare-char-gru.toml"))
+    plain = "python -m train --config train/configs/shakespeare-char-gru.toml"
+    assert training_command("shakespeare-char-gru", as_planned) == plain
+    shortened = {**as_planned, "max_minutes": 24.0}
+    assert training_command("shakespeare-char-gru", shortened) == plain + " max_minutes=24.0"
+
+
+def test_every_card_gives_the_command_its_run_used():
+    from train.publish import training_command
+
+    for entry in ENTRIES:
+        trained = json.loads((PRETRAINED_DIR / entry["name"] / "config.json").read_text())["training"]
+        card = (PRETRAINED_DIR / entry["name"] / "card.md").read_text(encoding="utf-8")
+        assert f"- Command: `{training_command(entry['name'], trained['train_config'])}`" in card, entry["name"]

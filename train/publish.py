@@ -15,6 +15,7 @@ import math
 import shutil
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 from rnnlm.checkpoint import load_model, save_model
@@ -22,6 +23,7 @@ from rnnlm.corpus import split_corpus
 from rnnlm.errors import RnnlmError
 from rnnlm.runtime import configure_threads
 from rnnlm.sampling import SamplingSettings, sample_text
+from rnnlm.train_config import load_train_config
 from rnnlm.scoring import score_text
 from rnnlm.zoo import PRETRAINED_DIR, update_manifest
 
@@ -56,6 +58,20 @@ def measure(folder: Path, corpus: str) -> dict:
     return figures
 
 
+CONFIG_DIR = Path(__file__).resolve().parent / "configs"
+
+
+def training_command(name: str, trained: dict) -> str:
+    """The command that reproduces the run: its config file plus every setting the run
+    changed from it (e.g. a shorter max_minutes), so the card never claims the file alone."""
+    command = f"python -m train --config train/configs/{name}.toml"
+    if not (CONFIG_DIR / f"{name}.toml").is_file():
+        return command
+    planned = asdict(load_train_config(CONFIG_DIR / f"{name}.toml"))
+    overrides = [f"{key}={value}" for key, value in trained.items() if key in planned and planned[key] != value]
+    return " ".join([command, *overrides])
+
+
 def card_text(name: str, entry: dict, training: dict, sample: str, settings: SamplingSettings, prompt: str) -> str:
     cfg = training.get("train_config", {})
     lines = [
@@ -79,7 +95,7 @@ def card_text(name: str, entry: dict, training: dict, sample: str, settings: Sam
                      f"{entry['chars_per_token']} characters per token.")
     lines += [
         "", "## Training", "",
-        f"- Command: `python -m train --config train/configs/{name}.toml`",
+        f"- Command: `{training_command(name, cfg)}`",
         f"- {entry['steps']:,} steps, {entry['tokens_seen']:,} tokens seen, {entry['training_minutes']} minutes "
         f"on {entry['hardware']}.",
         f"- Batch {cfg.get('batch_size')} streams x window {cfg.get('window')}, dropout {cfg.get('dropout')}, "
