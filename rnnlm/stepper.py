@@ -52,7 +52,6 @@ class _FirstLayerInput:
 class _Layer:
     def __init__(self, w_ih, w_hh, b_ih, b_hh):
         self.w_ih, self.w_hh, self.b_ih, self.b_hh = w_ih, w_hh, b_ih, b_hh
-        self.hidden = w_hh.shape[1]
         self.projection_bias = self.input_bias()  # computed once, not per token
 
     def input_bias(self) -> np.ndarray:
