@@ -109,6 +109,12 @@ class RNNLM(nn.Module):
                     with torch.no_grad():
                         param[h:2 * h].fill_(1.0)
 
+    def set_dropout(self, p: float) -> None:
+        """Change the dropout rate in place (the trainer's late dropout); the config keeps the planned rate."""
+        self.drop.p = p
+        if self.config.num_layers > 1:
+            self.rnn.dropout = p
+
     def initial_state(self, batch: int = 1) -> State:
         shape = (self.config.num_layers, batch, self.config.hidden_size)
         count = 2 if self.config.cell == "lstm" else 1

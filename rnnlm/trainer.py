@@ -206,6 +206,8 @@ class _Run:
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         started = time.perf_counter()
+        late = counters.step < cfg.dropout_from_epoch * self.batcher.windows_per_epoch
+        self.net.set_dropout(0.0 if late else cfg.dropout)
         inputs, targets, restart = self.batcher.next()
         if restart:
             self.hidden = None  # streams wrapped to the start of the text: no context to carry
