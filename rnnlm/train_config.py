@@ -37,6 +37,9 @@ class TrainConfig:
     warmup_steps: int = 100
     weight_decay: float = 0.01
     grad_clip: float = 1.0  # max global gradient norm; 0 disables clipping
+    # Also keep a moving average of the weights with this decay (0.999: over ~1000 steps);
+    # each evaluation scores both and the better is exported. 0 disables.
+    ema_decay: float = 0.0
     # when to stop
     max_steps: int = 5000
     max_minutes: float = 0.0  # 0: no time limit; otherwise the LR schedule also ends on time
@@ -102,6 +105,8 @@ def _range_problems(cfg: TrainConfig) -> list[str]:
             found.append(f"{name} must not be negative, got {getattr(cfg, name)!r}")
     if not 0 < cfg.lr <= 1 or not 0 <= cfg.min_lr <= cfg.lr:
         found.append(f"lr must be in (0, 1] and min_lr in [0, lr], got lr={cfg.lr!r}, min_lr={cfg.min_lr!r}")
+    if not 0 <= cfg.ema_decay < 1:
+        found.append(f"ema_decay must be in [0, 1), got {cfg.ema_decay!r}")
     if cfg.sample_tokens > MAX_NEW_TOKENS:
         found.append(f"sample_tokens must be at most {MAX_NEW_TOKENS}, got {cfg.sample_tokens!r}")
     if cfg.storage_dtype not in ("float32", "float16"):

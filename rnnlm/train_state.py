@@ -30,16 +30,19 @@ class Counters:
     batch_position: int = 0
     best_val: float | None = None  # nats/char on the evaluation set (eval_chars of the held-out text)
     best_step: int | None = None
+    best_weights: str | None = None  # "current" or "averaged" (ema_decay): which weights scored best_val
     evals_without_improvement: int = 0
     clipped_steps: int = 0
     history: list = field(default_factory=list)  # (step, val nats/char) of every evaluation
 
 
 def save_train_state(folder: Path, counters: Counters, optimizer: torch.optim.Optimizer,
-                     hidden: tuple[torch.Tensor, ...] | None, rng_states: torch.Tensor) -> None:
-    """hidden: every rank's streams side by side (layers, streams, hidden); rng_states: (ranks, bytes)."""
+                     hidden: tuple[torch.Tensor, ...] | None, rng_states: torch.Tensor,
+                     extra: dict[str, torch.Tensor] | None = None) -> None:
+    """hidden: every rank's streams side by side (layers, streams, hidden); rng_states: (ranks, bytes);
+    extra: more named tensors (the weight average), read back with state_tensors."""
     opt = optimizer.state_dict()
-    tensors = {"rng.torch": rng_states.contiguous()}
+    tensors = {"rng.torch": rng_states.contiguous(), **(extra or {})}
     for index, param_state in opt["state"].items():
         for key, value in param_state.items():
             tensors[f"optimizer.{index}.{key}"] = torch.as_tensor(value).contiguous()
@@ -58,8 +61,8 @@ def load_train_state(folder: Path, optimizer: torch.optim.Optimizer, rank: int =
     world x streams streams: after a change of batch or world size the streams no longer
     hold the same text, so they start from a zero state instead.
     """
+    tensors = state_tensors(folder)
     try:
-        tensors = load_file(str(folder / STATE_TENSORS))
         meta = json.loads((folder / STATE_JSON).read_text())
     except (OSError, ValueError) as exc:
         raise CheckpointError(f"{folder} has no readable trainer state ({exc}); it cannot be resumed") from None
@@ -78,6 +81,14 @@ def load_train_state(folder: Path, optimizer: torch.optim.Optimizer, rank: int =
         matches = hidden[0].shape[1] == world * streams
         hidden = tuple(h[:, rank * streams:(rank + 1) * streams].contiguous() for h in hidden) if matches else None
     return Counters(**meta["counters"]), hidden
+
+
+def state_tensors(folder: Path) -> dict[str, torch.Tensor]:
+    """Every tensor of a checkpoint's trainer state, by name."""
+    try:
+        return load_file(str(folder / STATE_TENSORS))
+    except (OSError, ValueError) as exc:
+        raise CheckpointError(f"{folder} has no readable trainer state ({exc}); it cannot be resumed") from None
 
 
 def checkpoint_folder(run_dir: Path | str) -> Path:

@@ -20,6 +20,7 @@ only rank 0 evaluates and writes, and it tells the others when to stop.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -46,7 +47,8 @@ from .tokenizers import CharTokenizer, Tokenizer, WordTokenizer
 from .train_config import TrainConfig
 from .train_process import Ranks, stop_on_interrupt, torch_threads
 from .train_state import (Counters, checkpoint_folder, load_train_state, open_metrics, save_train_state,
-                          write_loss_curve)
+                          state_tensors, write_loss_curve)
+from .weight_average import WeightAverage
 
 NO_EVAL_STOPS = ("cancelled", "interrupted", "diverged")  # stop at once: no final evaluation
 
@@ -65,6 +67,7 @@ class Progress:
     eta_seconds: float
     fraction: float  # of the step or time budget, whichever is further along
     val_loss: float | None = None  # nats per character, set on evaluations
+    val_by_weights: dict | None = None  # {"current": x, "averaged": y} when ema_decay averages the weights
     best_val: float | None = None
     sample: str | None = None
 
@@ -172,11 +175,14 @@ class _Run:
         # Every evaluation scores the same text, so "best" compares like with like.
         self.val_text, self.eval_text = val_text, val_text[:cfg.eval_chars] if cfg.eval_chars else val_text
         self.optimizer = _optimizer(self.net, cfg)
+        self.average = WeightAverage(self.net, cfg.ema_decay) if cfg.ema_decay else None
         self.counters, self.hidden = Counters(), None
         if resume_from is not None:
             self.counters, self.hidden = load_train_state(resume_from, self.optimizer, self.ranks.rank,
                                                           self.ranks.world, cfg.batch_size)
             self.batcher.seek(self.counters.batch_position)
+            if self.average:
+                self.average.load_state(state_tensors(resume_from))
         self.last_checkpoint = self.counters.step if resume_from is not None else None
         self.net.train()
         self.model = torch.nn.parallel.DistributedDataParallel(self.net) if self.ranks.world > 1 else self.net
@@ -219,6 +225,8 @@ class _Run:
         grad_norm = float(torch.nn.utils.clip_grad_norm_(self.net.parameters(), limit))
         if math.isfinite(grad_norm):  # a NaN/inf gradient would poison every weight; the run stops instead
             self.optimizer.step()
+            if self.average:
+                self.average.update(self.net)
         self.hidden = detach_state(hidden)
         seconds = time.perf_counter() - started
         counters.step += 1
@@ -245,24 +253,31 @@ class _Run:
         self.callbacks.on_step(progress)
         reason = _stop_reason(self, progress)
         if reason not in NO_EVAL_STOPS and (reason is not None or self.counters.step % self.cfg.eval_every == 0):
-            progress.val_loss, progress.best_val = self.evaluate(), self.counters.best_val
+            progress.val_loss, scores = self.evaluate()
+            progress.best_val, progress.val_by_weights = self.counters.best_val, scores if self.average else None
             progress.sample = self.sample()
             self.log("eval", progress)
             self.callbacks.on_eval(progress)
             reason = reason or _stop_reason(self, progress)  # early stop is decided by this evaluation
         return reason
 
-    def evaluate(self) -> float:
-        """Held-out nats/char on the evaluation text; exports the model when it is the best so far."""
+    def evaluate(self) -> tuple[float, dict[str, float]]:
+        """Held-out nats/char on the evaluation text of the current (and averaged) weights;
+        exports the better of them when it is the best so far."""
         c = self.counters
-        val = _nats_per_char(self.net, self.tokenizer, self.eval_text)
+        scores = {"current": _nats_per_char(self.net, self.tokenizer, self.eval_text)}
+        if self.average:
+            with self.average.swapped_in(self.net):
+                scores["averaged"] = _nats_per_char(self.net, self.tokenizer, self.eval_text)
+        weights = min(scores, key=lambda k: scores[k] if math.isfinite(scores[k]) else math.inf)
+        val = scores[weights]
         c.history.append([c.step, val])
         if math.isfinite(val) and (c.best_val is None or val < c.best_val - 1e-4):
-            c.best_val, c.best_step, c.evals_without_improvement = val, c.step, 0
-            self.export()
+            c.best_val, c.best_step, c.best_weights, c.evals_without_improvement = val, c.step, weights, 0
+            self.export(weights)
         else:
             c.evals_without_improvement += 1
-        return val
+        return val, scores
 
     def sample(self) -> str | None:
         if not self.cfg.sample_tokens:
@@ -276,13 +291,14 @@ class _Run:
         c = self.counters
         return {
             "train_config": self.cfg.to_dict(), "facts": self.facts, **_val_facts(c.best_val, len(self.eval_text)),
-            "best_step": c.best_step, "steps": c.step, "tokens_seen": c.tokens_seen,
+            "best_step": c.best_step, "best_weights": c.best_weights, "steps": c.step, "tokens_seen": c.tokens_seen,
             "minutes": round(c.elapsed_seconds / 60, 2), "hardware": hardware(), "world_size": self.ranks.world,
             "torch": torch.__version__, "eval_history": c.history,
         }
 
-    def export(self) -> None:
-        with atomic_folder(self.run_dir / "model") as staging:
+    def export(self, weights: str = "current") -> None:
+        averaged = self.average.swapped_in(self.net) if weights == "averaged" else contextlib.nullcontext()
+        with averaged, atomic_folder(self.run_dir / "model") as staging:
             write_model_files(self.net, self.tokenizer, staging, self.training_facts(), self.cfg.storage_dtype)
 
     def score_best_on_all(self) -> float | None:
@@ -318,7 +334,8 @@ class _Run:
         folder = self.run_dir / "checkpoint"
         with atomic_folder(folder) as staging:
             write_model_files(self.net, self.tokenizer, staging, self.training_facts())
-            save_train_state(staging, self.counters, self.optimizer, hidden, rng)
+            save_train_state(staging, self.counters, self.optimizer, hidden, rng,
+                             self.average.state_tensors() if self.average else None)
         self.callbacks.on_checkpoint(folder)
 
     def finish(self) -> float | None:

@@ -6,6 +6,7 @@ per case): one mistake and the killed run use real processes.
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -67,6 +68,8 @@ def one_error_line(capsys, argv) -> str:
     (["batch_size=0"], "batch_size must be at least 1"),
     (["cell=transformer"], "cell must be one of lstm, gru, rnn"),
     (["tie_weights=maybe"], "tie_weights must be true or false"),
+    (["ema_decay=1"], "ema_decay must be in [0, 1), got 1.0"),
+    (["dropout_from_epoch=-1"], "dropout_from_epoch must not be negative"),
     (["corpus=nowhere-to-be-found"], "unknown corpus 'nowhere-to-be-found'"),
 ])
 def test_bad_settings_give_one_error_line(files, capsys, extra, expected):
@@ -109,6 +112,14 @@ def test_budget_flags_are_overrides(files, capsys):
     assert "stopped by max_steps after 3 steps" in capsys.readouterr().out
     saved = json.loads((run / "model" / "config.json").read_text())["training"]["train_config"]
     assert (saved["max_steps"], saved["max_minutes"]) == (3, 5.0)
+
+
+def test_evaluations_print_current_and_averaged_weights_when_averaging(files, capsys):
+    assert main(["--config", str(files / "tiny.toml"), "--out", str(files / "run"), "--max-steps", "4",
+                 "eval_every=2", "ema_decay=0.9"]) == 0
+    printed = capsys.readouterr()
+    evals = [line for line in (printed.out + printed.err).splitlines() if line.startswith("step ")]
+    assert len(evals) == 2 and all(re.search(r"\[current \d\.\d{4}, averaged \d\.\d{4} weights\]", e) for e in evals)
 
 
 def run_cli(*args, **kwargs) -> subprocess.Popen:

@@ -61,9 +61,10 @@ def test_a_few_steps_lower_the_training_and_held_out_loss(texts, tmp_path):
     assert result.best_val < math.log(66) - 0.5  # well below a uniform guess over the characters
 
 
-def test_resumed_run_continues_exactly_like_an_uninterrupted_one(texts, tmp_path):
+@pytest.mark.parametrize("ema_decay", [0.0, 0.8])
+def test_resumed_run_continues_exactly_like_an_uninterrupted_one(texts, tmp_path, ema_decay):
     # Dropout, two layers, evaluations and checkpoints in between: every piece of state matters.
-    cfg = tiny_config(num_layers=2, dropout=0.3, eval_every=2, eval_chars=800, sample_tokens=5)
+    cfg = tiny_config(num_layers=2, dropout=0.3, eval_every=2, eval_chars=800, sample_tokens=5, ema_decay=ema_decay)
     straight = Recorder()
     whole = fit(cfg, *texts, tmp_path / "a", callbacks=straight)
     first, second = Recorder(), Recorder()
@@ -75,6 +76,8 @@ def test_resumed_run_continues_exactly_like_an_uninterrupted_one(texts, tmp_path
     assert [p.grad_norm for p in second.steps] == [p.grad_norm for p in straight.steps[3:]]
     assert all(torch.equal(a, b) for a, b in zip(whole.net.state_dict().values(), resumed.net.state_dict().values()))
     assert resumed.best_val == whole.best_val
+    exported = [load_model(folder / "model").net.state_dict() for folder in (tmp_path / "a", tmp_path / "b")]
+    assert all(torch.equal(exported[0][k], exported[1][k]) for k in exported[0])  # averaged weights too
     steps_logged = [json.loads(line)["step"] for line in (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()
                     if json.loads(line)["kind"] == "step"]
     assert steps_logged == [1, 2, 3, 4, 5, 6]
@@ -150,6 +153,20 @@ def test_run_folder_holds_metrics_loss_curve_checkpoint_and_a_loadable_model(tex
     lm = load_model(result.model_dir)
     assert lm.metadata["facts"]["corpus"] == "slice" and lm.metadata["train_config"]["max_steps"] == 6
     assert lm.metadata["val_nats_per_char"] == pytest.approx(result.best_val)
+
+
+def test_averaged_weights_are_scored_beside_the_current_ones_and_exported_when_better(texts, tmp_path):
+    recorder = Recorder()
+    # A high constant learning rate makes the weights jitter around the minimum: their average scores better.
+    result = fit(tiny_config(max_steps=60, lr=0.3, min_lr=0.3, eval_every=30, ema_decay=0.8), *texts, tmp_path,
+                 callbacks=recorder)
+    for p in recorder.evals:
+        assert set(p.val_by_weights) == {"current", "averaged"} and p.val_loss == min(p.val_by_weights.values())
+    assert recorder.evals[-1].val_by_weights["averaged"] < recorder.evals[-1].val_by_weights["current"]
+    lm = load_model(result.model_dir)
+    assert lm.metadata["best_weights"] == "averaged"
+    assert score_text(lm, texts[1]).nats_per_char == pytest.approx(result.best_val, abs=1e-5)
+    assert not torch.equal(lm.net.head.weight, result.net.head.weight)  # the export is not the current weights
 
 
 def test_best_model_is_chosen_on_eval_chars_and_reported_on_all_held_out_text(texts, tmp_path):

@@ -52,7 +52,9 @@ class ProgressBar(Callbacks):
 
     def on_eval(self, p: Progress) -> None:
         best = "none yet" if p.best_val is None else f"{p.best_val:.4f}"
-        self.stream.write(f"\nstep {p.step}: held-out {p.val_loss:.4f} nats/char (best {best})\n")
+        weights = "" if not p.val_by_weights else " [" + ", ".join(
+            f"{name} {value:.4f}" for name, value in p.val_by_weights.items()) + " weights]"
+        self.stream.write(f"\nstep {p.step}: held-out {p.val_loss:.4f} nats/char{weights} (best {best})\n")
         if p.sample:
             self.stream.write("  sample: " + p.sample[:160].replace("\n", "\n          ") + "\n")
         self.stream.flush()
