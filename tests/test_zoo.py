@@ -61,10 +61,10 @@ def test_every_trained_model_records_its_cells():
 
 @pytest.mark.parametrize("entry", CELL_ENTRIES, ids=[e["name"] for e in CELL_ENTRIES])
 def test_card_cells_reproduce_and_an_expected_cell_is_near_the_top(entry):
-    from train.cells import CELL_SLICE_CHARS, EXPECTED_FEATURES, find_cells
+    from train.cells import CELL_SLICE_CHARS, EXPECTED_FEATURES, find_cells, validation_text
 
     assert entry["cells"]["slice_chars"] == CELL_SLICE_CHARS
-    found = find_cells(entry["name"], entry["corpus"])
+    found = find_cells(entry["name"], validation_text(entry["corpus"]))
     recorded = entry["cells"]["strongest"]
     assert [(m.feature, m.layer, m.quantity, m.unit) for m in found] == \
         [(r["feature"], r["layer"], r["quantity"], r["unit"]) for r in recorded]
@@ -107,7 +107,7 @@ def test_update_manifest_adds_replaces_and_keeps_names_sorted(tmp_path):
 def test_card_command_names_the_settings_a_run_changed_from_its_config():
     from dataclasses import asdict
 
-    from rnnlm.train_config import load_train_config
+    from rnnlm.train_config import TrainConfig, load_train_config
     from train.publish import CONFIG_DIR, training_command
 
     as_planned = asdict(load_train_config(CONFIG_DIR / "shakespeare-char-gru.toml"))
@@ -115,6 +115,10 @@ def test_card_command_names_the_settings_a_run_changed_from_its_config():
     assert training_command("shakespeare-char-gru", as_planned) == plain
     shortened = {**as_planned, "max_minutes": 24.0}
     assert training_command("shakespeare-char-gru", shortened) == plain + " max_minutes=24.0"
+    # A run recorded before a setting existed ran with its default (batch_size 32; the file says 16).
+    older = {k: v for k, v in as_planned.items() if k != "batch_size"}
+    assert as_planned["batch_size"] != TrainConfig().batch_size
+    assert training_command("shakespeare-char-gru", older) == plain + f" batch_size={TrainConfig().batch_size}"
 
 
 def test_every_card_gives_the_command_its_run_used():

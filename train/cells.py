@@ -33,8 +33,11 @@ EXPECTED_FEATURES = {
 SECTION = "## Interpretable cells"
 
 
-def find_cells(name: str, corpus: str) -> list[CellMatch]:
-    _, val = split_corpus(corpus_text(corpus), corpus)
+def validation_text(corpus: str) -> str:
+    return split_corpus(corpus_text(corpus), corpus)[1]
+
+
+def find_cells(name: str, val: str) -> list[CellMatch]:
     return strongest_cells(trace_text(load(name), val[:CELL_SLICE_CHARS]))
 
 
@@ -61,12 +64,13 @@ def replace_section(card: str, section: str, heading: str = SECTION) -> str:
     return card.rstrip("\n") + "\n\n" + section
 
 
-def record(name: str) -> list[CellMatch]:
+def record(name: str, val: str | None = None) -> list[CellMatch]:
+    """Search the cells and write them in; val saves re-reading the corpus when the caller has it."""
     entry = next((m for m in read_manifest() if m["name"] == name), None)
     if entry is None:
         raise RnnlmError(f"{name} is not in {PRETRAINED_DIR / MANIFEST_FILE}; publish it first "
                          "(python -m train.publish)")
-    matches = find_cells(name, entry["corpus"])
+    matches = find_cells(name, val if val is not None else validation_text(entry["corpus"]))
     entry["cells"] = {"slice_chars": CELL_SLICE_CHARS, "strongest": [
         {"feature": m.feature, "layer": m.layer, "quantity": m.quantity, "unit": m.unit,
          "r": round(m.correlation, 4)} for m in matches]}

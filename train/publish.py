@@ -19,16 +19,15 @@ from dataclasses import asdict
 from pathlib import Path
 
 from rnnlm.checkpoint import load_model, save_model
-from rnnlm.corpus import split_corpus
 from rnnlm.errors import RnnlmError
 from rnnlm.runtime import configure_threads
 from rnnlm.sampling import SamplingSettings, sample_text
-from rnnlm.train_config import load_train_config
+from rnnlm.train_config import TrainConfig, load_train_config
 from rnnlm.scoring import score_text
 from rnnlm.zoo import PRETRAINED_DIR, update_manifest
 
 from .cells import record as record_cells
-from .prepare import corpus_text
+from .cells import validation_text
 
 SLICE_CHARS = 20_000
 SAMPLE_PROMPTS = {"tinyshakespeare": "ROMEO:", "shakespeare": "ROMEO:", "c": "static int", "linux": "static int"}
@@ -40,9 +39,8 @@ LICENCES = {
 }
 
 
-def measure(folder: Path, corpus: str) -> dict:
+def measure(folder: Path, val: str) -> dict:
     lm = load_model(folder)
-    _, val = split_corpus(corpus_text(corpus), corpus)
     started = time.perf_counter()
     whole = score_text(lm, val)
     scoring_seconds = time.perf_counter() - started
@@ -68,7 +66,9 @@ def training_command(name: str, trained: dict) -> str:
     if not (CONFIG_DIR / f"{name}.toml").is_file():
         return command
     planned = asdict(load_train_config(CONFIG_DIR / f"{name}.toml"))
-    overrides = [f"{key}={value}" for key, value in trained.items() if key in planned and planned[key] != value]
+    # A run recorded before a setting existed ran with that setting's default behaviour.
+    ran = {**asdict(TrainConfig()), **trained}
+    overrides = [f"{key}={ran[key]}" for key in planned if planned[key] != ran[key]]
     return " ".join([command, *overrides])
 
 
@@ -100,6 +100,9 @@ def card_text(name: str, entry: dict, training: dict, sample: str, settings: Sam
         f"on {entry['hardware']}.",
         f"- Batch {cfg.get('batch_size')} streams x window {cfg.get('window')}, dropout {cfg.get('dropout')}, "
         f"lr {cfg.get('lr')} cosine to {cfg.get('min_lr')}, gradient clip {cfg.get('grad_clip')}.",
+        *([f"- Published weights: the moving average of the weights (decay {cfg.get('ema_decay')}) at step "
+           f"{training.get('best_step'):,}, which scored better than the current weights."]
+          if training.get("best_weights") == "averaged" else []),
         f"- Weights stored as {entry['storage_dtype']}.", "",
         "## Sample", "",
         f"`python -m rnnlm sample --model {name} --prompt {json.dumps(prompt)} --temperature {settings.temperature} "
@@ -115,7 +118,8 @@ def publish(source: Path, name: str, fp16: bool = False, smoke: bool = False, no
     training = lm.metadata
     corpus = training.get("facts", {}).get("corpus") or training["train_config"]["corpus"]
     save_model(lm.net, lm.tokenizer, target, training, storage_dtype="float16" if fp16 else "float32")
-    figures = measure(target, corpus)
+    val = validation_text(corpus)
+    figures = measure(target, val)
     prompt = SAMPLE_PROMPTS.get(corpus, "")
     settings = SamplingSettings(temperature=0.8, max_new_tokens=300 if lm.level == "char" else 120, seed=1)
     sample = sample_text(load_model(target), prompt, settings)
@@ -134,7 +138,7 @@ def publish(source: Path, name: str, fp16: bool = False, smoke: bool = False, no
     (target / "card.md").write_text(card, encoding="utf-8")
     update_manifest(entry)
     if not smoke:  # a smoke model is too untrained to have cells worth reporting
-        record_cells(name)
+        record_cells(name, val)
     return entry
 
 
