@@ -88,9 +88,9 @@ class RNNLM(nn.Module):
         self.config = config
         recurrent = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}[config.cell]
         self.embedding = nn.Embedding(config.vocab_size, config.embed_dim)
-        self.rnn = recurrent(config.embed_dim, config.hidden_size, config.num_layers, batch_first=True,
-                             dropout=config.dropout if config.num_layers > 1 else 0.0)
-        self.drop = nn.Dropout(config.dropout)
+        self.rnn = recurrent(config.embed_dim, config.hidden_size, config.num_layers, batch_first=True)
+        self.drop = nn.Dropout()
+        self.set_dropout(config.dropout)
         self.head = nn.Linear(config.hidden_size, config.vocab_size)
         if config.tie_weights:
             self.head.weight = self.embedding.weight
@@ -110,9 +110,10 @@ class RNNLM(nn.Module):
                         param[h:2 * h].fill_(1.0)
 
     def set_dropout(self, p: float) -> None:
-        """Change the dropout rate in place (the trainer's late dropout); the config keeps the planned rate."""
+        """Dropout on the embeddings, the outputs and (with 2+ layers) between layers. The trainer's
+        late dropout changes it in place; the config keeps the planned rate."""
         self.drop.p = p
-        if self.config.num_layers > 1:
+        if self.config.num_layers > 1:  # one layer has nothing between layers to drop
             self.rnn.dropout = p
 
     def initial_state(self, batch: int = 1) -> State:

@@ -40,7 +40,7 @@ def save_train_state(folder: Path, counters: Counters, optimizer: torch.optim.Op
                      hidden: tuple[torch.Tensor, ...] | None, rng_states: torch.Tensor,
                      extra: dict[str, torch.Tensor] | None = None) -> None:
     """hidden: every rank's streams side by side (layers, streams, hidden); rng_states: (ranks, bytes);
-    extra: more named tensors (the weight average), read back with state_tensors."""
+    extra: more named tensors (the weight average), which load_train_state hands back."""
     opt = optimizer.state_dict()
     tensors = {"rng.torch": rng_states.contiguous(), **(extra or {})}
     for index, param_state in opt["state"].items():
@@ -54,15 +54,16 @@ def save_train_state(folder: Path, counters: Counters, optimizer: torch.optim.Op
 
 
 def load_train_state(folder: Path, optimizer: torch.optim.Optimizer, rank: int = 0, world: int = 1,
-                     streams: int | None = None) -> tuple[Counters, tuple | None]:
-    """Restore the optimizer and this rank's RNG; return the counters and this rank's hidden state.
+                     streams: int | None = None) -> tuple[Counters, tuple | None, dict[str, torch.Tensor]]:
+    """Restore the optimizer and this rank's RNG; return the counters, this rank's hidden state
+    and every tensor of the state by name (save_train_state's extra tensors among them).
 
     streams is this rank's batch size. The saved state is used only if it covers exactly
     world x streams streams: after a change of batch or world size the streams no longer
     hold the same text, so they start from a zero state instead.
     """
-    tensors = state_tensors(folder)
     try:
+        tensors = load_file(str(folder / STATE_TENSORS))
         meta = json.loads((folder / STATE_JSON).read_text())
     except (OSError, ValueError) as exc:
         raise CheckpointError(f"{folder} has no readable trainer state ({exc}); it cannot be resumed") from None
@@ -80,15 +81,7 @@ def load_train_state(folder: Path, optimizer: torch.optim.Optimizer, rank: int =
     if hidden is not None and streams is not None:
         matches = hidden[0].shape[1] == world * streams
         hidden = tuple(h[:, rank * streams:(rank + 1) * streams].contiguous() for h in hidden) if matches else None
-    return Counters(**meta["counters"]), hidden
-
-
-def state_tensors(folder: Path) -> dict[str, torch.Tensor]:
-    """Every tensor of a checkpoint's trainer state, by name."""
-    try:
-        return load_file(str(folder / STATE_TENSORS))
-    except (OSError, ValueError) as exc:
-        raise CheckpointError(f"{folder} has no readable trainer state ({exc}); it cannot be resumed") from None
+    return Counters(**meta["counters"]), hidden, tensors
 
 
 def checkpoint_folder(run_dir: Path | str) -> Path:

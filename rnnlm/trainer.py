@@ -47,7 +47,7 @@ from .tokenizers import CharTokenizer, Tokenizer, WordTokenizer
 from .train_config import TrainConfig
 from .train_process import Ranks, stop_on_interrupt, torch_threads
 from .train_state import (Counters, checkpoint_folder, load_train_state, open_metrics, save_train_state,
-                          state_tensors, write_loss_curve)
+                          write_loss_curve)
 from .weight_average import WeightAverage
 
 NO_EVAL_STOPS = ("cancelled", "interrupted", "diverged")  # stop at once: no final evaluation
@@ -178,11 +178,11 @@ class _Run:
         self.average = WeightAverage(self.net, cfg.ema_decay) if cfg.ema_decay else None
         self.counters, self.hidden = Counters(), None
         if resume_from is not None:
-            self.counters, self.hidden = load_train_state(resume_from, self.optimizer, self.ranks.rank,
-                                                          self.ranks.world, cfg.batch_size)
+            self.counters, self.hidden, tensors = load_train_state(resume_from, self.optimizer, self.ranks.rank,
+                                                                   self.ranks.world, cfg.batch_size)
             self.batcher.seek(self.counters.batch_position)
             if self.average:
-                self.average.load_state(state_tensors(resume_from))
+                self.average.load_state(tensors)
         self.last_checkpoint = self.counters.step if resume_from is not None else None
         self.net.train()
         self.model = torch.nn.parallel.DistributedDataParallel(self.net) if self.ranks.world > 1 else self.net

@@ -61,10 +61,11 @@ def test_every_trained_model_records_its_cells():
 
 @pytest.mark.parametrize("entry", CELL_ENTRIES, ids=[e["name"] for e in CELL_ENTRIES])
 def test_card_cells_reproduce_and_an_expected_cell_is_near_the_top(entry):
-    from train.cells import CELL_SLICE_CHARS, EXPECTED_FEATURES, find_cells, validation_text
+    from train.cells import CELL_SLICE_CHARS, EXPECTED_FEATURES, find_cells
+    from train.prepare import corpus_split
 
     assert entry["cells"]["slice_chars"] == CELL_SLICE_CHARS
-    found = find_cells(entry["name"], validation_text(entry["corpus"]))
+    found = find_cells(entry["name"], corpus_split(entry["corpus"])[1])
     recorded = entry["cells"]["strongest"]
     assert [(m.feature, m.layer, m.quantity, m.unit) for m in found] == \
         [(r["feature"], r["layer"], r["quantity"], r["unit"]) for r in recorded]

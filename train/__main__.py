@@ -26,7 +26,7 @@ from rnnlm.train_state import checkpoint_folder
 from rnnlm.trainer import Callbacks, Progress, fit
 from rnnlm.zoo import load
 
-from .prepare import CORPORA, corpus_text
+from .prepare import CORPORA, corpus_split
 
 
 def _duration(seconds: float) -> str:
@@ -101,7 +101,7 @@ def _settings(args) -> tuple[TrainConfig, Path]:
 def _texts(corpus: str) -> tuple[str, str, dict]:
     """(train, held-out, facts) of a prepared corpus name or a file/folder path."""
     if corpus in CORPORA:
-        train, val = split_corpus(corpus_text(corpus), corpus)
+        train, val = corpus_split(corpus)
         return train, val, {"corpus": corpus}
     if not Path(corpus).exists():
         raise RnnlmError(f"unknown corpus {corpus!r}: use one of {', '.join(CORPORA)} or --from PATH")

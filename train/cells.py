@@ -13,13 +13,12 @@ import argparse
 import re
 import sys
 
-from rnnlm.corpus import split_corpus
 from rnnlm.errors import RnnlmError
 from rnnlm.interpret import CellMatch, strongest_cells, trace_text
 from rnnlm.runtime import configure_threads
 from rnnlm.zoo import MANIFEST_FILE, PRETRAINED_DIR, load, read_manifest, update_manifest
 
-from .prepare import corpus_text
+from .prepare import corpus_split
 
 CELL_SLICE_CHARS = 5_000
 # Cells a model of each corpus should grow (the kind Karpathy et al. 2015 found by hand):
@@ -31,10 +30,6 @@ EXPECTED_FEATURES = {
     "linux": ("brace depth", "inside comment"),
 }
 SECTION = "## Interpretable cells"
-
-
-def validation_text(corpus: str) -> str:
-    return split_corpus(corpus_text(corpus), corpus)[1]
 
 
 def find_cells(name: str, val: str) -> list[CellMatch]:
@@ -70,7 +65,7 @@ def record(name: str, val: str | None = None) -> list[CellMatch]:
     if entry is None:
         raise RnnlmError(f"{name} is not in {PRETRAINED_DIR / MANIFEST_FILE}; publish it first "
                          "(python -m train.publish)")
-    matches = find_cells(name, val if val is not None else validation_text(entry["corpus"]))
+    matches = find_cells(name, val if val is not None else corpus_split(entry["corpus"])[1])
     entry["cells"] = {"slice_chars": CELL_SLICE_CHARS, "strongest": [
         {"feature": m.feature, "layer": m.layer, "quantity": m.quantity, "unit": m.unit,
          "r": round(m.correlation, 4)} for m in matches]}

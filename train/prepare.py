@@ -25,7 +25,8 @@ import tarfile
 import urllib.request
 from pathlib import Path
 
-from rnnlm.corpus import MAX_TABLE_SHARE, CorpusReport, decode_source, file_block, read_corpus, table_share
+from rnnlm.corpus import (MAX_TABLE_SHARE, CorpusReport, decode_source, file_block, read_corpus, split_corpus,
+                          table_share)
 from rnnlm.checkpoint import sha256_of
 from rnnlm.errors import CorpusError, RnnlmError
 
@@ -334,6 +335,11 @@ def corpus_text(name: str) -> str:
     if name not in SHA256 and custom.is_file():
         return custom.read_text(encoding="utf-8")
     return prepare(name).read_text(encoding="utf-8")
+
+
+def corpus_split(name: str) -> tuple[str, str]:
+    """(training text, held-out text) of a corpus, by its standard split."""
+    return split_corpus(corpus_text(name), name)
 
 
 def prepare_from(path: Path, name: str | None = None) -> tuple[Path, CorpusReport]:

@@ -22,12 +22,12 @@ from rnnlm.checkpoint import load_model, save_model
 from rnnlm.errors import RnnlmError
 from rnnlm.runtime import configure_threads
 from rnnlm.sampling import SamplingSettings, sample_text
-from rnnlm.train_config import TrainConfig, load_train_config
 from rnnlm.scoring import score_text
+from rnnlm.train_config import TrainConfig, load_train_config
 from rnnlm.zoo import PRETRAINED_DIR, update_manifest
 
 from .cells import record as record_cells
-from .cells import validation_text
+from .prepare import corpus_split
 
 SLICE_CHARS = 20_000
 SAMPLE_PROMPTS = {"tinyshakespeare": "ROMEO:", "shakespeare": "ROMEO:", "c": "static int", "linux": "static int"}
@@ -118,7 +118,7 @@ def publish(source: Path, name: str, fp16: bool = False, smoke: bool = False, no
     training = lm.metadata
     corpus = training.get("facts", {}).get("corpus") or training["train_config"]["corpus"]
     save_model(lm.net, lm.tokenizer, target, training, storage_dtype="float16" if fp16 else "float32")
-    val = validation_text(corpus)
+    _, val = corpus_split(corpus)
     figures = measure(target, val)
     prompt = SAMPLE_PROMPTS.get(corpus, "")
     settings = SamplingSettings(temperature=0.8, max_new_tokens=300 if lm.level == "char" else 120, seed=1)
