@@ -138,17 +138,8 @@ def _check_files(folder: Path, recorded: dict) -> None:
                                   "the file is truncated or was modified; restore or re-download the model")
 
 
-def _expected_shapes(config: ModelConfig) -> dict[str, tuple[int, ...]]:
-    with torch.device("meta"):  # shapes without allocating anything
-        net = RNNLM(config)
-    shapes = {name: tuple(t.shape) for name, t in net.state_dict().items()}
-    if config.tie_weights:
-        del shapes["head.weight"]
-    return shapes
-
-
 def _read_weights(path: Path, config: ModelConfig) -> dict[str, torch.Tensor]:
-    expected = _expected_shapes(config)
+    expected = config.parameter_shapes()
     try:
         with safe_open(str(path), framework="pt") as handle:
             names = set(handle.keys())

@@ -7,6 +7,7 @@ and is built from these same weights.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, fields
 
 import torch
@@ -57,11 +58,23 @@ class ModelConfig:
     def gate_multiplier(self) -> int:
         return {"lstm": 4, "gru": 3, "rnn": 1}[self.cell]
 
-    def parameter_count(self) -> int:
+    def parameter_shapes(self) -> dict[str, tuple[int, ...]]:
+        """Each weight's name and shape as RNNLM's state_dict holds it (a tied head is the embedding).
+        Computed, not read off a model built on the meta device: that costs a 1 s import of
+        torch._dynamo on a process's first model load."""
         g, h, e, v = self.gate_multiplier, self.hidden_size, self.embed_dim, self.vocab_size
-        recurrent = sum(g * h * ((e if layer == 0 else h) + h + 2) for layer in range(self.num_layers))
-        head = (0 if self.tie_weights else v * h) + v
-        return v * e + recurrent + head
+        shapes = {"embedding.weight": (v, e)}
+        for layer in range(self.num_layers):
+            shapes.update({f"rnn.weight_ih_l{layer}": (g * h, e if layer == 0 else h),
+                           f"rnn.weight_hh_l{layer}": (g * h, h),
+                           f"rnn.bias_ih_l{layer}": (g * h,), f"rnn.bias_hh_l{layer}": (g * h,)})
+        if not self.tie_weights:
+            shapes["head.weight"] = (v, h)
+        shapes["head.bias"] = (v,)
+        return shapes
+
+    def parameter_count(self) -> int:
+        return sum(math.prod(shape) for shape in self.parameter_shapes().values())
 
     def to_dict(self) -> dict:
         return asdict(self)

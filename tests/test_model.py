@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from conftest import tiny_model
-from rnnlm import CheckpointError, ModelConfig, QUANTITIES
+from rnnlm import CheckpointError, ModelConfig, QUANTITIES, RNNLM
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
@@ -82,3 +82,15 @@ def test_parameter_count_formula_matches_torch(char_tokenizer):
         for tie in (False, True):
             lm = tiny_model(char_tokenizer, cell=cell, tie=tie)
             assert lm.config.parameter_count() == lm.parameter_count()
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+@pytest.mark.parametrize("layers", [1, 3])
+@pytest.mark.parametrize("tie", [False, True])
+def test_parameter_shapes_are_the_state_dict_shapes(cell, layers, tie):
+    config = ModelConfig(vocab_size=11, embed_dim=16, hidden_size=16 if tie else 24, num_layers=layers, cell=cell,
+                         tie_weights=tie)
+    held = {name: tuple(t.shape) for name, t in RNNLM(config).state_dict().items()}
+    if tie:
+        del held["head.weight"]  # the embedding, stored once
+    assert config.parameter_shapes() == held
