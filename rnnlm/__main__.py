@@ -2,7 +2,7 @@
 
     python -m rnnlm models
     python -m rnnlm sample --model shakespeare-char-lstm --prompt "ROMEO:" --seed 1 [--json]
-    python -m rnnlm score --model shakespeare-char-lstm FILE [--json]
+    python -m rnnlm score --model shakespeare-char-lstm FILE [--json] [--precision auto|float32|bfloat16]
 
 User mistakes print one line on stderr and exit with status 2.
 """
@@ -16,7 +16,7 @@ import sys
 from .errors import RnnlmError
 from .runtime import configure_threads
 from .sampling import SamplingSettings, generate
-from .scoring import score_text
+from .scoring import PRECISIONS, score_text
 from .zoo import load, read_manifest
 
 
@@ -43,6 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--model", required=True)
     score.add_argument("file", help="UTF-8 text file ('-' for stdin)")
     score.add_argument("--json", action="store_true")
+    score.add_argument("--precision", choices=PRECISIONS, default="auto",
+                       help="matrix products in bfloat16 where the CPU has it natively (auto), or always float32")
     commands.add_parser("models", help="list the shipped models")
     return parser
 
@@ -84,7 +86,7 @@ def run_score(args) -> None:
     text = _read_text(args.file)
     if not text:
         raise RnnlmError(f"{args.file} is empty: nothing to score")
-    result = score_text(lm, text)
+    result = score_text(lm, text, precision=args.precision)
     if args.json:
         print(json.dumps(result.summary()))
     else:

@@ -151,7 +151,9 @@ def _starting_point(cfg, train_text, init_from, resume_from, ranks) -> tuple[RNN
 
 
 def _nats_per_char(net: RNNLM, tokenizer: Tokenizer, text: str) -> float:
-    return float(-token_logprobs(net, tokenizer.encode(text), tokenizer.context_id()).sum() / len(text))
+    # float32: a recorded figure must not depend on the machine that trained the model
+    return float(-token_logprobs(net, tokenizer.encode(text), tokenizer.context_id(), precision="float32").sum()
+                 / len(text))
 
 
 def _val_facts(val: float | None, chars: int) -> dict:

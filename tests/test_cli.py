@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from conftest import ROOT, tiny_model
-from rnnlm import save_model
+from rnnlm import load, save_model, score_text
 from rnnlm.zoo import read_manifest
 
 
@@ -45,6 +45,17 @@ def test_score_text_and_json(model_dir, tmp_path):
     data = json.loads(cli("score", "--model", str(model_dir), str(text_file), "--json").stdout)
     assert data["chars"] == 43 and data["tokens"] == 43
     assert abs(data["bits_per_char"] * 0.6931471805599453 - data["nats_per_char"]) < 1e-9
+
+
+def test_score_precision_flag_reaches_the_scorer(model_dir, tmp_path):
+    text = "To be, or not to be: that is the question.\n" * 20
+    text_file = tmp_path / "t.txt"
+    text_file.write_text(text, encoding="utf-8")
+    lm = load(str(model_dir))
+    for precision in ("float32", "bfloat16"):
+        out = cli("score", "--model", str(model_dir), str(text_file), "--json", "--precision", precision)
+        expected = score_text(lm, text, precision=precision).nats_per_char
+        assert json.loads(out.stdout)["nats_per_char"] == pytest.approx(expected, abs=1e-9)
 
 
 def test_models_lists_the_manifest():

@@ -7,13 +7,13 @@ import pytest
 import torch
 
 from conftest import tiny_model
-from rnnlm import generate, SamplingSettings, score_text
+from rnnlm import generate, SamplingSettings, SettingsError, score_text
 from rnnlm.scoring import token_logprobs
 
 
 def test_scores_match_the_step_path(any_model, shakespeare_text):
     text = shakespeare_text[:300]
-    result = score_text(any_model, text)
+    result = score_text(any_model, text, precision="float32")  # the step path is float32
     steps = list(generate(any_model, text, SamplingSettings(max_new_tokens=1)))
     prompt_probs = [s.model_prob for s in steps if s.from_prompt]
     np.testing.assert_allclose(result.logprobs, np.log(prompt_probs), atol=1e-4)
@@ -30,10 +30,10 @@ def test_figures_are_per_character(any_model, shakespeare_text):
 def test_batched_streams_match_exact_single_stream(char_tokenizer, shakespeare_text):
     lm = tiny_model(char_tokenizer, hidden=32)
     text = shakespeare_text[:8_000]
-    exact = score_text(lm, text, streams=1)
-    batched = score_text(lm, text, streams=4, warmup=256)
+    exact = score_text(lm, text, streams=1, precision="float32")
+    batched = score_text(lm, text, streams=4, warmup=256, precision="float32")
     assert abs(exact.nats_per_char - batched.nats_per_char) < 1e-3
-    window_sizes = score_text(lm, text, streams=1, window=37)  # state carried across windows
+    window_sizes = score_text(lm, text, streams=1, window=37, precision="float32")  # state carried across windows
     np.testing.assert_allclose(window_sizes.logprobs, exact.logprobs, atol=1e-5)
 
 
@@ -57,3 +57,28 @@ def test_scoring_leaves_the_model_mode_alone(char_tokenizer):
 def test_empty_text_scores_to_nothing(char_tokenizer):
     result = score_text(tiny_model(char_tokenizer), "")
     assert result.tokens == 0 and result.nats_per_char == 0.0
+
+
+def test_bfloat16_scoring_stays_close_to_float32(char_tokenizer, shakespeare_text):
+    lm = tiny_model(char_tokenizer, hidden=32)
+    text = shakespeare_text[:3_000]
+    exact = score_text(lm, text, precision="float32")
+    fast = score_text(lm, text, precision="bfloat16")
+    assert not np.array_equal(fast.logprobs, exact.logprobs)  # the products really ran in bfloat16
+    assert abs(fast.nats_per_char - exact.nats_per_char) < 2e-3
+    np.testing.assert_allclose(fast.logprobs, exact.logprobs, atol=0.05)
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_auto_precision_uses_bfloat16_only_where_the_cpu_has_it(char_tokenizer, shakespeare_text, monkeypatch,
+                                                                 native):
+    lm = tiny_model(char_tokenizer, hidden=32)
+    text = shakespeare_text[:1_000]
+    monkeypatch.setattr("rnnlm.scoring.native_bfloat16", lambda: native)
+    expected = score_text(lm, text, precision="bfloat16" if native else "float32")
+    np.testing.assert_array_equal(score_text(lm, text).logprobs, expected.logprobs)
+
+
+def test_unknown_precision_is_refused_with_the_choices(char_tokenizer):
+    with pytest.raises(SettingsError, match="auto, float32, bfloat16"):
+        score_text(tiny_model(char_tokenizer), "hello", precision="float16")
