@@ -182,7 +182,8 @@ def _train(manager: "JobManager", job: _Job) -> JobResult | None:
     train, val = held_out_split(spec.text)
     cfg = train_config(spec, train, manager.train_threads)
     manager._update(job, phase="preparing", message="scoring the base model on the held-out text")
-    before = score_text(spec.base, val, precision="float32").nats_per_char  # as the trainer scores if spec.base is not None else None
+    # float32, as the trainer scores: before and after must differ only by the training
+    before = score_text(spec.base, val, precision="float32").nats_per_char if spec.base is not None else None
     sample_before = _sample(spec.base, spec) if spec.base is not None else None
     if job.cancel.is_set():
         return None
