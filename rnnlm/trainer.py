@@ -42,7 +42,7 @@ from .language_model import LanguageModel
 from .model import RNNLM, detach_state
 from .runtime import available_cores
 from .sampling import SamplingSettings, sample_text
-from .scoring import token_logprobs
+from .scoring import token_logprobs, uses_bfloat16
 from .tokenizers import CharTokenizer, Tokenizer, WordTokenizer
 from .train_config import TrainConfig
 from .train_process import Ranks, stop_on_interrupt, torch_threads
@@ -177,6 +177,7 @@ class _Run:
         # Every evaluation scores the same text, so "best" compares like with like.
         self.val_text, self.eval_text = val_text, val_text[:cfg.eval_chars] if cfg.eval_chars else val_text
         self.optimizer = _optimizer(self.net, cfg)
+        self.bfloat16 = uses_bfloat16(cfg.precision)
         self.average = WeightAverage(self.net, cfg.ema_decay) if cfg.ema_decay else None
         self.counters, self.hidden = Counters(), None
         if resume_from is not None:
@@ -219,8 +220,9 @@ class _Run:
         inputs, targets, restart = self.batcher.next()
         if restart:
             self.hidden = None  # streams wrapped to the start of the text: no context to carry
-        logits, hidden = self.model(inputs, self.hidden)  # (batch, window, vocab)
-        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bfloat16):
+            logits, hidden = self.model(inputs, self.hidden)  # (batch, window, vocab)
+        loss = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), targets.reshape(-1))
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         limit = cfg.grad_clip if cfg.grad_clip > 0 else float("inf")
@@ -229,7 +231,8 @@ class _Run:
             self.optimizer.step()
             if self.average:
                 self.average.update(self.net)
-        self.hidden = detach_state(hidden)
+        # float32 between windows: checkpoints and resumed runs hold the same state either way
+        self.hidden = tuple(h.float() for h in detach_state(hidden))
         seconds = time.perf_counter() - started
         counters.step += 1
         counters.clipped_steps += int(grad_norm > limit)
@@ -294,7 +297,8 @@ class _Run:
         return {
             "train_config": self.cfg.to_dict(), "facts": self.facts, **_val_facts(c.best_val, len(self.eval_text)),
             "best_step": c.best_step, "best_weights": c.best_weights, "steps": c.step, "tokens_seen": c.tokens_seen,
-            "minutes": round(c.elapsed_seconds / 60, 2), "hardware": hardware(), "world_size": self.ranks.world,
+            "minutes": round(c.elapsed_seconds / 60, 2), "hardware": hardware(),
+            "matmul_precision": "bfloat16" if self.bfloat16 else "float32", "world_size": self.ranks.world,
             "torch": torch.__version__, "eval_history": c.history,
         }
 

@@ -69,6 +69,7 @@ def one_error_line(capsys, argv) -> str:
     (["cell=transformer"], "cell must be one of lstm, gru, rnn"),
     (["tie_weights=maybe"], "tie_weights must be true or false"),
     (["ema_decay=1"], "ema_decay must be in [0, 1), got 1.0"),
+    (["precision=half"], "precision must be one of auto, float32, bfloat16, got 'half'"),
     (["dropout_from_epoch=-1"], "dropout_from_epoch must not be negative"),
     (["corpus=nowhere-to-be-found"], "unknown corpus 'nowhere-to-be-found'"),
 ])

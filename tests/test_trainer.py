@@ -61,10 +61,11 @@ def test_a_few_steps_lower_the_training_and_held_out_loss(texts, tmp_path):
     assert result.best_val < math.log(66) - 0.5  # well below a uniform guess over the characters
 
 
-@pytest.mark.parametrize("ema_decay", [0.0, 0.8])
-def test_resumed_run_continues_exactly_like_an_uninterrupted_one(texts, tmp_path, ema_decay):
+@pytest.mark.parametrize("ema_decay, precision", [(0.0, "float32"), (0.8, "float32"), (0.0, "bfloat16")])
+def test_resumed_run_continues_exactly_like_an_uninterrupted_one(texts, tmp_path, ema_decay, precision):
     # Dropout, two layers, evaluations and checkpoints in between: every piece of state matters.
-    cfg = tiny_config(num_layers=2, dropout=0.3, eval_every=2, eval_chars=800, sample_tokens=5, ema_decay=ema_decay)
+    cfg = tiny_config(num_layers=2, dropout=0.3, eval_every=2, eval_chars=800, sample_tokens=5, ema_decay=ema_decay,
+                      precision=precision)
     straight = Recorder()
     whole = fit(cfg, *texts, tmp_path / "a", callbacks=straight)
     first, second = Recorder(), Recorder()
@@ -81,6 +82,30 @@ def test_resumed_run_continues_exactly_like_an_uninterrupted_one(texts, tmp_path
     steps_logged = [json.loads(line)["step"] for line in (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()
                     if json.loads(line)["kind"] == "step"]
     assert steps_logged == [1, 2, 3, 4, 5, 6]
+
+
+def test_bfloat16_products_train_float32_weights_and_record_the_precision(texts, tmp_path):
+    def run(precision):
+        recorder = Recorder()
+        result = fit(tiny_config(num_layers=2, max_steps=40, eval_every=40, precision=precision), *texts,
+                     tmp_path / precision, callbacks=recorder)
+        return result, [p.loss for p in recorder.steps]
+
+    (fp32, fp32_losses), (bf16, bf16_losses) = run("float32"), run("bfloat16")
+    assert bf16_losses != fp32_losses  # the products really ran in bfloat16
+    assert sum(bf16_losses[-5:]) / 5 < sum(bf16_losses[:5]) / 5 - 0.5  # and it learns
+    assert abs(bf16.best_val - fp32.best_val) < 0.05
+    assert all(p.dtype == torch.float32 for p in bf16.net.parameters())
+    checkpoint = load_model(tmp_path / "bfloat16" / "checkpoint")
+    assert [load_model(r.model_dir).metadata["matmul_precision"] for r in (fp32, bf16)] == ["float32", "bfloat16"]
+    assert checkpoint.metadata["train_config"]["precision"] == "bfloat16"
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_auto_precision_trains_in_bfloat16_only_where_the_cpu_has_it(texts, tmp_path, monkeypatch, native):
+    monkeypatch.setattr("rnnlm.scoring.native_bfloat16", lambda: native)
+    result = fit(tiny_config(max_steps=2, precision="auto"), *texts, tmp_path)
+    assert load_model(result.model_dir).metadata["matmul_precision"] == ("bfloat16" if native else "float32")
 
 
 def test_resuming_a_finished_run_trains_no_further(texts, tmp_path):
