@@ -1,6 +1,6 @@
 """Training throughput of a 2x512 char LSTM against this machine's fp32 GEMM peak.
 
-    python bench/bench_train.py [--batch 32 64] [--window 128] [--steps 20]
+    python bench/bench_train.py [--batch 32 64] [--window 128] [--steps 20] [--precision float32 bfloat16]
 
 The fraction of peak counts the model's forward+backward FLOPs (3x forward: the LSTM
 matrix products plus the output layer) per second over a large square sgemm measured
@@ -21,8 +21,8 @@ from rnnlm.model import RNNLM, ModelConfig  # noqa: E402
 from rnnlm.runtime import configure_threads  # noqa: E402
 
 
-def gemm_peak_flops(size: int = 2048, repeats: int = 10) -> float:
-    a, b = torch.randn(size, size), torch.randn(size, size)
+def gemm_peak_flops(size: int = 2048, repeats: int = 10, dtype=torch.float32) -> float:
+    a, b = torch.randn(size, size, dtype=dtype), torch.randn(size, size, dtype=dtype)
     a @ b
     start = time.perf_counter()
     for _ in range(repeats):
@@ -37,7 +37,7 @@ def training_flops_per_token(cfg: ModelConfig) -> float:
     return 3 * forward  # backward costs about twice the forward
 
 
-def tokens_per_second(cfg: ModelConfig, batch: int, window: int, steps: int) -> float:
+def tokens_per_second(cfg: ModelConfig, batch: int, window: int, steps: int, bfloat16: bool) -> float:
     torch.manual_seed(0)
     net = RNNLM(cfg)
     optimizer = torch.optim.AdamW(net.parameters(), lr=1e-3)
@@ -46,13 +46,14 @@ def tokens_per_second(cfg: ModelConfig, batch: int, window: int, steps: int) -> 
     for step in range(steps + 3):
         if step == 3:
             start = time.perf_counter()
-        logits, state = net(x[:, :-1], state)
-        loss = F.cross_entropy(logits.reshape(-1, cfg.vocab_size), x[:, 1:].reshape(-1))
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bfloat16):
+            logits, state = net(x[:, :-1], state)
+        loss = F.cross_entropy(logits.float().reshape(-1, cfg.vocab_size), x[:, 1:].reshape(-1))
         optimizer.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
         optimizer.step()
-        state = tuple(s.detach() for s in state)
+        state = tuple(s.detach().float() for s in state)
     return batch * window * steps / (time.perf_counter() - start)
 
 
@@ -62,17 +63,23 @@ def main():
     parser.add_argument("--window", type=int, nargs="+", default=[128])
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--cell", default="lstm")
+    parser.add_argument("--precision", nargs="+", choices=["float32", "bfloat16"], default=["float32"])
     args = parser.parse_args()
     threads = configure_threads()
     peak = gemm_peak_flops()
+    peaks = {"float32": peak, "bfloat16": gemm_peak_flops(dtype=torch.bfloat16)}
     cfg = ModelConfig(vocab_size=66, cell=args.cell, embed_dim=128, hidden_size=512, num_layers=2, dropout=0.2)
-    print(f"{threads} threads; fp32 GEMM peak {peak / 1e9:.0f} GFLOP/s")
-    for batch in args.batch:
-        for window in args.window:
-            rate = tokens_per_second(cfg, batch, window, args.steps)
-            used = rate * training_flops_per_token(cfg)
-            print(f"2x512 char {args.cell} B={batch} T={window}: {rate:,.0f} tokens/s = "
-                  f"{used / 1e9:.0f} GFLOP/s = {used / peak:.0%} of peak (target >= 65%)")
+    print(f"{threads} threads; GEMM peak fp32 {peak / 1e9:.0f} GFLOP/s, bf16 {peaks['bfloat16'] / 1e9:.0f} GFLOP/s")
+    for precision in args.precision:
+        for batch in args.batch:
+            for window in args.window:
+                rate = tokens_per_second(cfg, batch, window, args.steps, precision == "bfloat16")
+                used = rate * training_flops_per_token(cfg)
+                versus = f"{used / peak:.0%} of the fp32 peak (target >= 65%)"
+                if precision == "bfloat16":
+                    versus += f", {used / peaks['bfloat16']:.0%} of the bf16 peak"
+                print(f"2x512 char {args.cell} {precision} B={batch} T={window}: {rate:,.0f} tokens/s = "
+                      f"{used / 1e9:.0f} GFLOP/s = {versus}")
 
 
 if __name__ == "__main__":
