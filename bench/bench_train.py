@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from rnnlm.model import RNNLM, ModelConfig  # noqa: E402
+from rnnlm.model import RNNLM, ModelConfig, detach_state  # noqa: E402
 from rnnlm.runtime import configure_threads  # noqa: E402
 
 
@@ -53,7 +53,7 @@ def tokens_per_second(cfg: ModelConfig, batch: int, window: int, steps: int, bfl
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
         optimizer.step()
-        state = tuple(s.detach().float() for s in state)
+        state = detach_state(state)
     return batch * window * steps / (time.perf_counter() - start)
 
 

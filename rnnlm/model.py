@@ -146,5 +146,6 @@ class RNNLM(nn.Module):
 
 
 def detach_state(state: State) -> State:
-    """Cut the graph between truncated-BPTT windows while keeping the values."""
-    return tuple(s.detach() for s in state)
+    """Cut the graph between truncated-BPTT windows while keeping the values, in float32 even
+    when the window ran under bfloat16 autocast: checkpoints and resumed runs hold one dtype."""
+    return tuple(s.detach().float() for s in state)

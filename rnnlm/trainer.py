@@ -231,8 +231,7 @@ class _Run:
             self.optimizer.step()
             if self.average:
                 self.average.update(self.net)
-        # float32 between windows: checkpoints and resumed runs hold the same state either way
-        self.hidden = tuple(h.float() for h in detach_state(hidden))
+        self.hidden = detach_state(hidden)
         seconds = time.perf_counter() - started
         counters.step += 1
         counters.clipped_steps += int(grad_norm > limit)
