@@ -12,7 +12,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
+from .corpus import clean_text
 from .errors import RnnlmError
 from .runtime import configure_threads
 from .sampling import SamplingSettings, generate
@@ -68,17 +70,15 @@ def run_sample(args) -> None:
 
 
 def _read_text(path: str) -> str:
+    """The file cleaned as the Score page cleans an upload (BOM dropped, CRLF -> LF), so the
+    CLI and the page give the same figure for the same file."""
     try:
-        if path == "-":
-            return sys.stdin.read()
-        with open(path, encoding="utf-8", newline="") as handle:
-            return handle.read()
+        data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
     except FileNotFoundError:
         raise RnnlmError(f"no such file: {path}") from None
-    except UnicodeDecodeError:
-        raise RnnlmError(f"{path} is not UTF-8 text; convert it (e.g. iconv -t utf-8) and try again") from None
     except OSError as exc:
         raise RnnlmError(f"cannot read {path}: {exc.strerror}") from None
+    return clean_text(data, "stdin" if path == "-" else path)
 
 
 def run_score(args) -> None:

@@ -77,7 +77,10 @@ def _is_int(value) -> bool:
 def apply_temperature(logits: np.ndarray, temperature: float) -> np.ndarray:
     if temperature <= 0:
         raise SettingsError("temperature scaling needs temperature > 0; use greedy decoding for 0")
-    return logits / temperature
+    # Shifted first: softmax ignores the shift, and a tiny temperature then sends the other
+    # logits to -inf (near-greedy) instead of every logit to +-inf (NaN probabilities).
+    with np.errstate(over="ignore"):
+        return (logits - logits.max()) / temperature
 
 
 def apply_top_k(logits: np.ndarray, top_k: int) -> np.ndarray:
@@ -178,6 +181,11 @@ def _draw_distribution(logits: np.ndarray, model_probs: np.ndarray, settings: Sa
 def validate_prompt(prompt: str) -> str:
     if not isinstance(prompt, str):
         raise SettingsError("prompt must be text")
+    try:
+        prompt.encode("utf-8")
+    except UnicodeEncodeError as exc:  # lone surrogates: undecodable bytes passed on a command line
+        raise SettingsError(f"prompt is not valid Unicode text (position {exc.start}); "
+                            "pass UTF-8 text") from None
     if len(prompt) > MAX_PROMPT_CHARS:
         raise SettingsError(f"prompt is {len(prompt):,} characters; the limit is {MAX_PROMPT_CHARS:,}")
     return prompt

@@ -87,3 +87,12 @@ def test_non_utf8_file_is_refused_clearly(model_dir, tmp_path):
     bad.write_bytes("café".encode("latin-1"))
     out = cli("score", "--model", str(model_dir), str(bad))
     assert out.returncode == 2 and "not UTF-8" in out.stderr
+
+
+def test_score_reads_crlf_and_bom_as_the_score_page_does(model_dir, tmp_path):
+    text = "ROMEO:\nBut soft, what light\nthrough yonder window breaks?\n"
+    plain, windows = tmp_path / "lf.txt", tmp_path / "crlf.txt"
+    plain.write_bytes(text.encode("utf-8"))
+    windows.write_bytes(b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode("utf-8"))
+    figures = [json.loads(cli("score", "--model", str(model_dir), str(f), "--json").stdout) for f in (plain, windows)]
+    assert figures[0] == figures[1] and figures[0]["chars"] == len(text)

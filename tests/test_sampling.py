@@ -57,6 +57,14 @@ def test_greedy_picks_the_most_likely_token_every_time(any_model):
     assert all(s.token_id == s.top[0][1] and s.prob == 1.0 for s in steps)
 
 
+def test_a_vanishing_temperature_samples_like_greedy(char_tokenizer):
+    lm = tiny_model(char_tokenizer)
+    greedy = sample_text(lm, "Th", SamplingSettings(temperature=0, max_new_tokens=30))
+    with np.errstate(all="raise"):  # no NaN or overflow on the way
+        tiny = sample_text(lm, "Th", SamplingSettings(temperature=1e-320, max_new_tokens=30, seed=4))
+    assert tiny == greedy
+
+
 def test_stop_strings_end_generation(char_tokenizer):
     lm = tiny_model(char_tokenizer)
     full = sample_text(lm, "", SamplingSettings(max_new_tokens=200, seed=3, temperature=1.0))
@@ -95,6 +103,11 @@ def test_invalid_settings_say_what_is_allowed(bad, message, char_tokenizer):
 def test_prompt_too_long_is_refused(char_tokenizer):
     with pytest.raises(SettingsError, match="limit"):
         list(generate(tiny_model(char_tokenizer), "a" * 30_000, SamplingSettings()))
+
+
+def test_prompt_with_undecodable_bytes_is_refused(char_tokenizer):
+    with pytest.raises(SettingsError, match="not valid Unicode"):
+        list(generate(tiny_model(char_tokenizer), "ab\udcff", SamplingSettings()))
 
 
 def test_same_text_in_a_fresh_process(tmp_path, char_tokenizer):
