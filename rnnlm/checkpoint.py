@@ -117,8 +117,9 @@ def read_config(folder: Path) -> dict:
         raise CheckpointError(f"{path}: unknown fields {unknown}, missing fields {missing}")
     if config["format"] != FORMAT or config["version"] != VERSION:
         raise CheckpointError(f"{path}: format {config['format']!r} v{config['version']!r} is not {FORMAT!r} v{VERSION}")
-    if not isinstance(config["training"], dict) or not isinstance(config["files"], dict):
-        raise CheckpointError(f"{path}: 'training' and 'files' must be JSON objects")
+    not_objects = [field for field in ("model", "tokenizer", "training", "files") if not isinstance(config[field], dict)]
+    if not_objects:
+        raise CheckpointError(f"{path}: {', '.join(map(repr, not_objects))} must be JSON objects")
     return config
 
 

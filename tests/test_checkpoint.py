@@ -73,6 +73,8 @@ def _rewrite_config(folder, change):
     (lambda c: c["model"].update(hidden_size=25), "shape"),
     (lambda c: c["model"].update(vocab_size=70), "tokenizer has"),
     (lambda c: c["files"].update({"../evil.py": "0"}), "not allowed"),
+    (lambda c: c.update(tokenizer="char"), "'tokenizer' must be JSON objects"),
+    (lambda c: c.update(model=[1, 2]), "'model' must be JSON objects"),
 ])
 def test_mismatched_config_is_refused(saved, change, message):
     _, folder = saved

@@ -72,6 +72,7 @@ def one_error_line(capsys, argv) -> str:
     (["precision=half"], "precision must be one of auto, float32, bfloat16, got 'half'"),
     (["dropout_from_epoch=-1"], "dropout_from_epoch must not be negative"),
     (["corpus=nowhere-to-be-found"], "unknown corpus 'nowhere-to-be-found'"),
+    (["corpus="], "corpus is empty"),
 ])
 def test_bad_settings_give_one_error_line(files, capsys, extra, expected):
     err = one_error_line(capsys, ["--config", files / "tiny.toml", "--out", files / "run", *extra])
@@ -105,6 +106,20 @@ def test_bad_corpora_are_refused_with_what_was_found(files, capsys, source, expe
     err = one_error_line(capsys, ["--config", files / "tiny.toml", "--from", files / source, "--out", files / "run"])
     assert expected in err
     assert not (files / "run").exists()
+
+
+def test_out_naming_a_file_is_refused_before_any_work(files, capsys):
+    err = one_error_line(capsys, ["--config", files / "tiny.toml", "--out", files / "corpus.txt"])
+    assert "is a file; give a folder" in err
+
+
+def test_a_corpus_prepared_under_a_name_trains_by_that_name(files, capsys, monkeypatch):
+    import train.prepare
+    monkeypatch.setattr(train.prepare, "DATA_DIR", files)  # files/corpus.txt plays data/corpus.txt
+    run = files / "run"
+    assert main(["--config", str(files / "tiny.toml"), "--out", str(run), "--max-steps", "3", "corpus=corpus"]) == 0
+    saved = json.loads((run / "model" / "config.json").read_text())["training"]
+    assert saved["facts"]["corpus"] == "corpus" and saved["val_chars"] == 1000  # the last 5% of 20,000
 
 
 def test_budget_flags_are_overrides(files, capsys):

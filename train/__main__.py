@@ -19,14 +19,13 @@ import sys
 from pathlib import Path
 
 from rnnlm.checkpoint import read_config
-from rnnlm.corpus import read_corpus, split_corpus
 from rnnlm.errors import CheckpointError, RnnlmError
 from rnnlm.train_config import TrainConfig, load_train_config
 from rnnlm.train_state import checkpoint_folder
 from rnnlm.trainer import Callbacks, Progress, fit
 from rnnlm.zoo import load
 
-from .prepare import CORPORA, corpus_split
+from .texts import corpus_texts
 
 
 def _duration(seconds: float) -> str:
@@ -95,19 +94,10 @@ def _settings(args) -> tuple[TrainConfig, Path]:
         return load_train_config(None, overrides, base=saved), args.resume
     if args.config is None:
         raise RnnlmError("give --config FILE (see train/configs/) or --resume RUN_DIR")
-    return load_train_config(args.config, overrides), args.out or Path("runs") / args.config.stem
-
-
-def _texts(corpus: str) -> tuple[str, str, dict]:
-    """(train, held-out, facts) of a prepared corpus name or a file/folder path."""
-    if corpus in CORPORA:
-        train, val = corpus_split(corpus)
-        return train, val, {"corpus": corpus}
-    if not Path(corpus).exists():
-        raise RnnlmError(f"unknown corpus {corpus!r}: use one of {', '.join(CORPORA)} or --from PATH")
-    report = read_corpus(Path(corpus))
-    train, val = split_corpus(report.text)
-    return train, val, {"corpus": corpus, "files_used": len(report.files_used), "files_skipped": len(report.skipped)}
+    run_dir = args.out or Path("runs") / args.config.stem
+    if run_dir.exists() and not run_dir.is_dir():  # found now, not after the corpus and tokenizer are built
+        raise RnnlmError(f"--out {run_dir} is a file; give a folder for the run")
+    return load_train_config(args.config, overrides), run_dir
 
 
 def main(argv=None) -> int:
@@ -115,7 +105,7 @@ def main(argv=None) -> int:
     try:
         args = build_parser().parse_args(argv)
         cfg, run_dir = _settings(args)
-        train, val, facts = _texts(cfg.corpus)
+        train, val, facts = corpus_texts(cfg.corpus)
         base = load(args.init_from) if args.init_from and args.resume is None else None
         result = fit(cfg, train, val, run_dir, init_from=base, resume=args.resume is not None,
                      callbacks=ProgressBar() if leader else None, facts=facts)
@@ -124,6 +114,9 @@ def main(argv=None) -> int:
         return 2
     except FileNotFoundError as exc:
         print(f"error: {exc.filename} not found", file=sys.stderr)
+        return 2
+    except OSError as exc:  # unwritable run folder, disk full: the checkpoint so far is kept
+        print(f"error: {exc.filename or 'a file'}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # a second Ctrl-C; the first one stops after the current step
         print("\ninterrupted; continue with --resume RUN_DIR from the last checkpoint", file=sys.stderr)
