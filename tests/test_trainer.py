@@ -298,8 +298,17 @@ def test_bad_corpora_are_refused_before_any_work(train, val, message, tmp_path):
     assert not run_dir.exists()
 
 
-def test_word_level_training_writes_a_word_model(shakespeare_text, tmp_path):
-    cfg = tiny_config(level="word", vocab_size=300, window=8, max_steps=3)
+def test_word_level_training_writes_a_word_model(shakespeare_text, tmp_path, monkeypatch):
+    from rnnlm.tokenizers import WordTokenizer
+    threads_asked, build = [], WordTokenizer.build
+
+    def recording_build(*args, threads, **kwargs):
+        threads_asked.append(threads)
+        return build(*args, threads=threads, **kwargs)
+
+    monkeypatch.setattr(WordTokenizer, "build", recording_build)
+    cfg = tiny_config(level="word", vocab_size=300, window=8, max_steps=3)  # threads=1: the playground's job budget
     result = fit(cfg, shakespeare_text[:30000], shakespeare_text[30000:33000], tmp_path)
     lm = load_model(result.model_dir)
     assert lm.level == "word" and lm.tokenizer.vocab_size == 300 and math.isfinite(result.best_val)
+    assert threads_asked == [1]  # SentencePiece keeps to the run's thread budget too

@@ -129,3 +129,23 @@ def test_every_card_gives_the_command_its_run_used():
         trained = json.loads((PRETRAINED_DIR / entry["name"] / "config.json").read_text())["training"]
         card = (PRETRAINED_DIR / entry["name"] / "card.md").read_text(encoding="utf-8")
         assert f"- Command: `{training_command(entry['name'], trained['train_config'])}`" in card, entry["name"]
+
+
+@pytest.mark.parametrize("name, corpus, message", [
+    ("../escaped", "tinyshakespeare", "model name '../escaped'"),
+    ("mine-char-lstm", "/no/such/corpus.txt", "unknown corpus"),
+])
+def test_publish_refuses_before_writing_anything(tmp_path, monkeypatch, char_tokenizer, name, corpus, message):
+    import train.publish
+    from conftest import tiny_model
+    from rnnlm import save_model
+    from rnnlm.errors import RnnlmError
+
+    lm = tiny_model(char_tokenizer)
+    source = save_model(lm.net, lm.tokenizer, tmp_path / "run" / "model", {"facts": {"corpus": corpus}})
+    zoo = tmp_path / "zoo" / "pretrained"
+    zoo.mkdir(parents=True)
+    monkeypatch.setattr(train.publish, "PRETRAINED_DIR", zoo)
+    with pytest.raises(RnnlmError, match=message):
+        train.publish.publish(source, name)
+    assert not any((tmp_path / "zoo").rglob("*.*"))  # no model folder, card or manifest, inside or outside

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 import shutil
 import sys
 import time
@@ -27,7 +28,7 @@ from rnnlm.train_config import TrainConfig, load_train_config
 from rnnlm.zoo import PRETRAINED_DIR, update_manifest
 
 from .cells import record as record_cells
-from .prepare import corpus_split
+from .texts import corpus_texts
 
 SLICE_CHARS = 20_000
 SAMPLE_PROMPTS = {"tinyshakespeare": "ROMEO:", "shakespeare": "ROMEO:", "c": "static int", "linux": "static int"}
@@ -112,13 +113,20 @@ def card_text(name: str, entry: dict, training: dict, sample: str, settings: Sam
     return "\n".join(lines)
 
 
+def check_name(name: str) -> None:
+    """A zoo name is one folder inside pretrained/, never a path out of it."""
+    if not re.fullmatch(r"[\w.-]+", name) or name.startswith("."):
+        raise RnnlmError(f"model name {name!r}: use letters, digits, '.', '-' or '_' (<corpus>-<char|word>-<lstm|gru>)")
+
+
 def publish(source: Path, name: str, fp16: bool = False, smoke: bool = False, note: str = "") -> dict:
+    check_name(name)
     target = PRETRAINED_DIR / name
     lm = load_model(source)
     training = lm.metadata
     corpus = training.get("facts", {}).get("corpus") or training["train_config"]["corpus"]
+    _, val, _ = corpus_texts(corpus)  # before anything is written: an unreadable corpus leaves no half-published model
     save_model(lm.net, lm.tokenizer, target, training, storage_dtype="float16" if fp16 else "float32")
-    _, val = corpus_split(corpus)
     figures = measure(target, val)
     prompt = SAMPLE_PROMPTS.get(corpus, "")
     settings = SamplingSettings(temperature=0.8, max_new_tokens=300 if lm.level == "char" else 120, seed=1)
