@@ -27,6 +27,7 @@ NEWLINE_SYMBOL = "\ue00a"
 # Training-only separator: BPE merges never cross it, so pieces stay inside one pre-token.
 PRETOKEN_DELIMITER = "\ue00b"
 SPACE_SYMBOL = "\u2581"  # SentencePiece's own escape for ' '
+OWN_SYMBOLS = re.compile(f"([{SPACE_SYMBOL}{NEWLINE_SYMBOL}])")  # in a text, these are unknown characters
 
 # Pre-tokens: identifiers/words (with one leading space), numbers, C operators, single
 # punctuation, and whitespace runs (indentation). Prose gets whole words; code gets
@@ -162,10 +163,24 @@ class WordTokenizer(_TokenTexts):
     def encode(self, text: str) -> list[int]:
         ids: list[int] = []
         lines = text.split("\n")
-        for index, line_ids in enumerate(self._sp.encode(lines)):
-            ids.extend(line_ids)
+        for index, (line, line_ids) in enumerate(zip(lines, self._sp.encode(lines))):
+            ids.extend(self._encode_exactly(line) if UNKNOWN_ID in line_ids or OWN_SYMBOLS.search(line) else line_ids)
             if index < len(lines) - 1:
                 ids.append(self._newline_id)
+        return ids
+
+    def _encode_exactly(self, line: str) -> list[int]:
+        """The slow path, for lines with something outside the vocabulary. SentencePiece folds a
+        run of unknown characters into one piece and reads its own escapes ('\u2581', the newline
+        symbol) as a space and a newline; here every such character is one unknown id, as in the
+        char tokenizer, so nats/char stays comparable and decode marks each one."""
+        ids: list[int] = []
+        for part in OWN_SYMBOLS.split(line):
+            if OWN_SYMBOLS.fullmatch(part):
+                ids.append(UNKNOWN_ID)
+            elif part:
+                for piece in self._sp.encode(part, return_type="proto").pieces:
+                    ids.extend([UNKNOWN_ID] * len(piece.surface) if piece.id == UNKNOWN_ID else [piece.id])
         return ids
 
     def context_id(self) -> int:
