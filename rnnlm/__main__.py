@@ -24,7 +24,8 @@ from .zoo import load, read_manifest
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # one line, not the whole usage block
-        raise RnnlmError(f"{message} (see python -m rnnlm {self.prog.split()[-1]} --help)")
+        command = self.prog.split()[1:]  # "rnnlm sample" for a subcommand's parser, "rnnlm" for the top one
+        raise RnnlmError(f"{message} (see {' '.join(['python -m rnnlm', *command, '--help'])})")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -67,6 +67,14 @@ def load_train_state(folder: Path, optimizer: torch.optim.Optimizer, rank: int =
         meta = json.loads((folder / STATE_JSON).read_text())
     except (OSError, ValueError) as exc:
         raise CheckpointError(f"{folder} has no readable trainer state ({exc}); it cannot be resumed") from None
+    try:
+        return _restore(tensors, meta, optimizer, rank, world, streams)
+    except (KeyError, TypeError, ValueError, RuntimeError, IndexError) as exc:  # a damaged or hand-edited state
+        raise CheckpointError(f"{folder}: the trainer state is damaged ({type(exc).__name__}: {exc}); "
+                              "resume from an earlier copy of the run or start a new one") from None
+
+
+def _restore(tensors: dict, meta: dict, optimizer, rank: int, world: int, streams: int | None):
     state: dict[int, dict] = {}
     for name, tensor in tensors.items():
         if name.startswith("optimizer."):

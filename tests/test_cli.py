@@ -74,6 +74,7 @@ def test_models_lists_the_manifest():
     (["sample", "--model", "MODEL", "--seed", "abc"], "invalid int value"),
     (["score", "--model", "MODEL", "/no/such/file.txt"], "no such file"),
     (["sample"], "required"),
+    ([], "(see python -m rnnlm --help)"),
 ])
 def test_user_mistakes_give_one_line_and_status_2(model_dir, args, message):
     out = cli(*[str(model_dir) if a == "MODEL" else a for a in args])

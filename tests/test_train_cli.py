@@ -87,6 +87,7 @@ def test_bad_settings_give_one_error_line(files, capsys, extra, expected):
     ([], "give --config FILE"),
     (["--resume", "no-run"], "no checkpoint/ folder: nothing to resume"),
     (["--resume", "no-run", "--config", "tiny.toml"], "give name=value overrides, not --config"),
+    (["--resume", "no-run", "--init-from", "smoke-char-lstm"], "drop --init-from"),
     (["--config", "tiny.toml", "--bogus"], "unrecognized arguments: --bogus"),
 ])
 def test_bad_invocations_give_one_error_line(files, capsys, argv, expected):
@@ -120,6 +121,14 @@ def test_a_corpus_prepared_under_a_name_trains_by_that_name(files, capsys, monke
     assert main(["--config", str(files / "tiny.toml"), "--out", str(run), "--max-steps", "3", "corpus=corpus"]) == 0
     saved = json.loads((run / "model" / "config.json").read_text())["training"]
     assert saved["facts"]["corpus"] == "corpus" and saved["val_chars"] == 1000  # the last 5% of 20,000
+
+
+def test_a_damaged_trainer_state_is_refused_in_one_line(files, capsys):
+    run = files / "run"
+    assert main(["--config", str(files / "tiny.toml"), "--out", str(run), "--max-steps", "3"]) == 0
+    capsys.readouterr()  # the first run's progress
+    (run / "checkpoint" / "trainer_state.json").write_text('{"param_groups": []}')
+    assert "the trainer state is damaged" in one_error_line(capsys, ["--resume", run])
 
 
 def test_budget_flags_are_overrides(files, capsys):

@@ -88,6 +88,8 @@ def _settings(args) -> tuple[TrainConfig, Path]:
         if args.config is not None:
             raise RnnlmError("--resume continues with the run's saved settings; give name=value overrides, "
                              "not --config")
+        if args.init_from is not None:
+            raise RnnlmError("--resume continues from the run's own weights; drop --init-from")
         saved = read_config(checkpoint_folder(args.resume))["training"].get("train_config")
         if not isinstance(saved, dict):
             raise CheckpointError(f"{args.resume}/checkpoint records no training settings; it cannot be resumed")
@@ -106,7 +108,7 @@ def main(argv=None) -> int:
         args = build_parser().parse_args(argv)
         cfg, run_dir = _settings(args)
         train, val, facts = corpus_texts(cfg.corpus)
-        base = load(args.init_from) if args.init_from and args.resume is None else None
+        base = load(args.init_from) if args.init_from else None
         result = fit(cfg, train, val, run_dir, init_from=base, resume=args.resume is not None,
                      callbacks=ProgressBar() if leader else None, facts=facts)
     except RnnlmError as exc:
