@@ -17,10 +17,10 @@ from rnnlm.model_zip import HOW_TO_FIX
 from rnnlm.uploads import UploadReport
 
 from . import catalogue as cat
-from . import finetune_render as fr
 from . import jobs_resource, resources, session_models, state
 from .catalogue import ModelInfo
 from .finetune_settings import FinetuneSettings
+from .render import markdown_literal
 
 log = logging.getLogger(__name__)
 START_LABELS = {"model": "A trained model (fine-tune it)", "scratch": "Nothing (train a new model from scratch)"}
@@ -111,7 +111,7 @@ def start_button(report: UploadReport | None, base: ModelInfo | None, busy: bool
                  disabled=report is None or busy, help=help_text):
         problem = submit(report, base)
         if problem:
-            st.error(fr.markdown_escaped(problem))
+            st.error(markdown_literal(problem))
         else:
             st.rerun()  # redraw the page with the job panel and the button disabled
 
@@ -130,7 +130,7 @@ def model_zip_section(settings: FinetuneSettings) -> None:
     if kind == "ok":
         st.success(message)  # a name state accepted: letters, digits, '.', '_', '-'
     else:
-        st.error(fr.markdown_escaped(message))
+        st.error(markdown_literal(message))
 
 
 def import_upload(upload, settings: FinetuneSettings) -> tuple[str, str]:

@@ -19,6 +19,7 @@ from rnnlm.model_zip import model_zip_bytes
 
 from . import finetune_render as fr
 from . import blocks, jobs_resource, session_models, state
+from .render import markdown_literal
 
 POLL_SECONDS = 1.0
 GENERATE_PAGE = "views/generate.py"
@@ -100,7 +101,7 @@ def loss_chart(snap: JobSnapshot, key: str) -> None:
 
 def result_panel(snap: JobSnapshot) -> None:
     if snap.status == "failed":
-        st.error(fr.markdown_escaped(f"Training failed: {snap.message}"))
+        st.error(markdown_literal(f"Training failed: {snap.message}"))
         return
     result = snap.result
     if result is None:
@@ -129,7 +130,7 @@ def before_after(result, entry: dict) -> None:
     after_col.metric("Held-out loss after", "not measured" if math.isnan(after) else f"{after:.3f} nats/char",
                      delta=fr.change_text(result.val_before, after) or None, delta_color="inverse")
     start = f"prompt {result.prompt!r}" if result.prompt else "a fresh line"
-    st.caption(f"The same {fr.markdown_escaped(start)} and seed {result.seed}, before and after training:")
+    st.caption(f"The same {markdown_literal(start)} and seed {result.seed}, before and after training:")
     before_col, after_col = st.columns(2)
     if result.sample_before is not None:
         before_col.html(fr.sample_html(result.prompt, result.sample_before))

@@ -16,17 +16,10 @@ from rnnlm.uploads import UploadReport, VocabularyFit
 
 from .render import visible_token
 
-MARKDOWN_SPECIALS = set("\\`*_{}[]()<>#+-.!|~$:")
 MAX_FILES_LISTED = 50  # a zip of 2,000 files: the counts say the rest
 RECEIVED_CSS = "rnnlm-received"
 STOP_REASONS = {"max_minutes": "the time budget", "max_steps": "the step budget", "early_stop": "no more progress",
                 "diverged": "a loss that blew up", "cancelled": "Cancel"}
-
-
-def markdown_escaped(text: str) -> str:
-    """Text for st.error / st.info, which read markdown: a file named '[x](http://…)' or
-    '**big**' shows as typed (':' too, so ':red[…]' and emoji codes stay text)."""
-    return "".join("\\" + c if c in MARKDOWN_SPECIALS else c for c in text)
 
 
 def _items(names: list[str]) -> str:

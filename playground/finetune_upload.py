@@ -18,6 +18,7 @@ from rnnlm.uploads import UploadLimits, UploadReport, read_uploads, vocabulary_f
 from . import finetune_render as fr
 from . import state
 from .finetune_settings import FinetuneSettings
+from .render import markdown_literal
 
 UPLOAD_HELP = ("UTF-8 text: .txt, .md, source code, or a .zip of them. Binary, non-UTF-8 and other files are "
                "skipped and listed below. Everything you upload is joined into one training text.")
@@ -87,7 +88,7 @@ def show_report(kept: KeptUpload | None) -> UploadReport | None:
         st.info("Upload files or paste text to train on.")
         return None
     if kept.error:
-        st.error(fr.markdown_escaped(kept.error))
+        st.error(markdown_literal(kept.error))
         return None
     report = kept.report
     chars, lines, used, skipped = st.columns(4)

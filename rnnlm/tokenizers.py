@@ -151,9 +151,7 @@ class WordTokenizer(_TokenTexts):
                 num_threads=threads, minloglevel=2,
             )
         except RuntimeError as exc:
-            # SentencePiece says "Vocabulary size too high" when the text is too small.
-            raise CorpusError(f"could not build a {vocab_size}-piece word vocabulary: {exc}. "
-                              "Use a larger corpus or a smaller vocabulary size.") from None
+            raise CorpusError(_vocabulary_problem(str(exc), vocab_size)) from None
         return cls(buffer.getvalue())
 
     @property
@@ -190,6 +188,16 @@ class WordTokenizer(_TokenTexts):
         (Path(folder) / SENTENCEPIECE_FILE).write_bytes(self.model_proto)
         (Path(folder) / TOKENIZER_FILE).write_text(json.dumps({"kind": "word", "model": SENTENCEPIECE_FILE}))
         return [TOKENIZER_FILE, SENTENCEPIECE_FILE]
+
+
+def _vocabulary_problem(message: str, vocab_size: int) -> str:
+    # SentencePiece says "Vocabulary size too high (N). Please set it to a value <= M." when the
+    # text is too small; its file and line prefix mean nothing to a user.
+    most = re.search(r"Vocabulary size too high.*?<= (\d+)", message)
+    if most:
+        return (f"the text is too small for a {vocab_size:,}-piece word vocabulary (it supports at most "
+                f"{int(most.group(1)):,}): use a larger corpus or a smaller vocabulary size")
+    return f"could not build a {vocab_size:,}-piece word vocabulary ({message.rstrip('. ')})"
 
 
 Tokenizer = CharTokenizer | WordTokenizer

@@ -103,3 +103,10 @@ def test_load_refuses_bad_tokenizer_files(tmp_path):
     (tmp_path / "tokenizer.model").write_bytes(b"not a protobuf")
     with pytest.raises(CheckpointError, match="SentencePiece"):
         load_tokenizer(tmp_path)
+
+
+def test_word_vocabulary_too_large_for_the_text_says_what_fits():
+    from rnnlm.errors import CorpusError
+    from rnnlm.tokenizers import WordTokenizer
+    with pytest.raises(CorpusError, match=r"too small for a 500-piece word vocabulary \(it supports at most \d+\)"):
+        WordTokenizer.build("ab ab ab\n" * 100, 500)

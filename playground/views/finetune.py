@@ -9,7 +9,7 @@ downloaded as a zip and uploaded again later.
 import streamlit as st
 
 from playground import blocks, finetune_blocks, finetune_job, finetune_upload, jobs_resource, resources, state
-from playground import finetune_render as fr
+from playground.render import markdown_literal
 from rnnlm import RnnlmError
 
 
@@ -22,7 +22,7 @@ def show() -> None:
     st.caption("Teach a model your own text: a novel, your C code, song lyrics. Training runs on the server "
                "while you watch; the result is yours for this session, and as a download.")
     for problem in problems:
-        st.warning(fr.markdown_escaped(f"Server setting ignored: {problem}"))
+        st.warning(markdown_literal(f"Server setting ignored: {problem}"))
     kept = finetune_upload.upload_section(settings)
     report = finetune_upload.show_report(kept)
     base = finetune_blocks.base_section(catalogue)
@@ -30,7 +30,7 @@ def show() -> None:
         try:
             finetune_upload.show_fit(kept, resources.load(base))
         except RnnlmError as exc:  # a session model whose folder fails its checks
-            st.error(fr.markdown_escaped(str(exc)))
+            st.error(markdown_literal(str(exc)))
     finetune_blocks.budget_section(settings, report)
     busy_slot = st.container()
     busy = finetune_job.job_section()
