@@ -79,9 +79,10 @@ def _model_fields(spec: JobSpec, train_chars: int) -> dict:
                     hidden_size=config.hidden_size, num_layers=config.num_layers, dropout=config.dropout,
                     tie_weights=config.tie_weights)
     preset = dict(PRESETS[spec.preset])
-    # SentencePiece refuses a vocabulary larger than a small text supports.
+    # A small text supports a small vocabulary; the page has no size to adjust, so a text
+    # with even fewer distinct pieces gets as many as it has (vocab_fits_text).
     preset["vocab_size"] = min(preset["vocab_size"], max(300, train_chars // 100))
-    return dict(level=spec.level, cell=spec.cell, **preset)
+    return dict(level=spec.level, cell=spec.cell, vocab_fits_text=True, **preset)
 
 
 def _fit_batches(tokens: int, batch: int, window: int) -> tuple[int, int]:

@@ -130,29 +130,21 @@ class WordTokenizer(_TokenTexts):
         return piece.replace(SPACE_SYMBOL, " ").replace(NEWLINE_SYMBOL, "\n")
 
     @classmethod
-    def build(cls, text: str, vocab_size: int, max_sentences: int = 400_000, threads: int = 2) -> "WordTokenizer":
+    def build(cls, text: str, vocab_size: int, max_sentences: int = 400_000, threads: int = 2,
+              fit_text: bool = False) -> "WordTokenizer":
+        """A BPE vocabulary of vocab_size pieces. A text too small for that many is refused, or,
+        with fit_text, gets as many pieces as it supports (the browser's jobs: no size to adjust)."""
         if not text.strip():
             raise CorpusError("cannot build a word vocabulary from empty text")
-        lines = text.split("\n")
         sentences = [PRETOKEN_DELIMITER.join(PRETOKEN_PATTERN.findall(line)) + PRETOKEN_DELIMITER + NEWLINE_SYMBOL
-                     for line in lines]
-        buffer = io.BytesIO()
+                     for line in text.split("\n")]
         try:
-            spm.SentencePieceTrainer.train(
-                sentence_iterator=iter(sentences), model_writer=buffer, vocab_size=vocab_size,
-                model_type="bpe", character_coverage=1.0,
-                # identity + no extra-whitespace removal: indentation and tabs survive.
-                normalization_rule_name="identity", remove_extra_whitespaces=False, add_dummy_prefix=False,
-                user_defined_symbols=[NEWLINE_SYMBOL], allow_whitespace_only_pieces=True,
-                split_by_unicode_script=False, split_by_whitespace=False, split_digits=False,
-                pretokenization_delimiter=PRETOKEN_DELIMITER,
-                unk_id=UNKNOWN_ID, bos_id=-1, eos_id=-1, pad_id=-1, unk_surface=UNKNOWN_TEXT,
-                input_sentence_size=max_sentences, shuffle_input_sentence=True, max_sentence_length=1 << 16,
-                num_threads=threads, minloglevel=2,
-            )
+            return cls(_train_sentencepiece(sentences, vocab_size, max_sentences, threads))
         except RuntimeError as exc:
-            raise CorpusError(_vocabulary_problem(str(exc), vocab_size)) from None
-        return cls(buffer.getvalue())
+            supported = _supported_size(str(exc))
+            if not (fit_text and supported):
+                raise CorpusError(_vocabulary_problem(str(exc), vocab_size, supported)) from None
+        return cls(_train_sentencepiece(sentences, supported, max_sentences, threads))
 
     @property
     def vocab_size(self) -> int:
@@ -190,13 +182,34 @@ class WordTokenizer(_TokenTexts):
         return [TOKENIZER_FILE, SENTENCEPIECE_FILE]
 
 
-def _vocabulary_problem(message: str, vocab_size: int) -> str:
-    # SentencePiece says "Vocabulary size too high (N). Please set it to a value <= M." when the
-    # text is too small; its file and line prefix mean nothing to a user.
+def _train_sentencepiece(sentences: list[str], vocab_size: int, max_sentences: int, threads: int) -> bytes:
+    buffer = io.BytesIO()
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(sentences), model_writer=buffer, vocab_size=vocab_size,
+        model_type="bpe", character_coverage=1.0,
+        # identity + no extra-whitespace removal: indentation and tabs survive.
+        normalization_rule_name="identity", remove_extra_whitespaces=False, add_dummy_prefix=False,
+        user_defined_symbols=[NEWLINE_SYMBOL], allow_whitespace_only_pieces=True,
+        split_by_unicode_script=False, split_by_whitespace=False, split_digits=False,
+        pretokenization_delimiter=PRETOKEN_DELIMITER,
+        unk_id=UNKNOWN_ID, bos_id=-1, eos_id=-1, pad_id=-1, unk_surface=UNKNOWN_TEXT,
+        input_sentence_size=max_sentences, shuffle_input_sentence=True, max_sentence_length=1 << 16,
+        num_threads=threads, minloglevel=2,
+    )
+    return buffer.getvalue()
+
+
+def _supported_size(message: str) -> int | None:
+    """SentencePiece's "Vocabulary size too high (N). Please set it to a value <= M.": M."""
     most = re.search(r"Vocabulary size too high.*?<= (\d+)", message)
-    if most:
+    return int(most.group(1)) if most else None
+
+
+def _vocabulary_problem(message: str, vocab_size: int, supported: int | None) -> str:
+    # SentencePiece's own message starts with its source file and line: nothing a user can act on.
+    if supported:
         return (f"the text is too small for a {vocab_size:,}-piece word vocabulary (it supports at most "
-                f"{int(most.group(1)):,}): use a larger corpus or a smaller vocabulary size")
+                f"{supported:,}): use a larger corpus or a smaller vocabulary size")
     return f"could not build a {vocab_size:,}-piece word vocabulary ({message.rstrip('. ')})"
 
 

@@ -19,6 +19,7 @@ class TrainConfig:
     corpus: str = "tinyshakespeare"  # a prepared corpus name, or a path given with --from
     level: str = "char"  # char | word
     vocab_size: int = 8000  # word level only: SentencePiece pieces
+    vocab_fits_text: bool = False  # word level: fewer pieces if the text supports fewer (else it is refused)
     cell: str = "lstm"
     embed_dim: int = 128
     hidden_size: int = 512

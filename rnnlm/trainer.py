@@ -131,8 +131,8 @@ def _tokenizer(cfg: TrainConfig, train_text: str, ranks: Ranks) -> Tokenizer:
     # SentencePiece samples sentences at random from large corpora, so ranks could build
     # different vocabularies: rank 0 builds it and sends the others its model file. It uses the
     # run's thread budget, so a playground job still leaves the server its core.
-    proto = WordTokenizer.build(train_text, cfg.vocab_size, threads=torch.get_num_threads()).model_proto \
-        if ranks.leader else None
+    proto = WordTokenizer.build(train_text, cfg.vocab_size, threads=torch.get_num_threads(),
+                                fit_text=cfg.vocab_fits_text).model_proto if ranks.leader else None
     return WordTokenizer(ranks.share_bytes(proto))
 
 

@@ -130,9 +130,20 @@ def test_a_second_job_waits_in_the_queue_and_sees_its_position(tmp_path):
 
 
 def test_a_failing_job_reports_why(manager):
-    spec = tiny_spec(None, level="word", overrides={**TINY, "vocab_size": 50_000})
+    spec = tiny_spec(None, level="word", overrides={**TINY, "vocab_size": 50_000, "vocab_fits_text": False})
     snap = manager.wait(manager.submit("a", spec), timeout=60)
-    assert snap.status == "failed" and "vocabulary" in snap.message and snap.result is None
+    assert snap.status == "failed" and snap.result is None
+    assert "too small for a 50,000-piece word vocabulary" in snap.message and "trainer_interface" not in snap.message
+
+
+def test_a_word_job_on_a_low_variety_text_gets_the_vocabulary_the_text_supports(manager):
+    spec = tiny_spec(None, level="word", preset="small", steps=4, overrides={**TINY, "hidden_size": 32, "embed_dim": 16})
+    planned = train_config(spec, spec.text, threads=1).vocab_size
+    snap = manager.wait(manager.submit("a", spec), timeout=60)
+    assert snap.status == "done", snap.message
+    tuned = rnnlm.load_model(snap.result.model_dir)
+    assert tuned.level == "word" and tuned.tokenizer.vocab_size < planned
+    assert tuned.tokenizer.decode(tuned.tokenizer.encode(corpus(5))) == corpus(5)
 
 
 def test_from_scratch_presets_train_the_chosen_level(manager):
