@@ -76,5 +76,5 @@ def downloads(result: Generation, file_stem: str, key: str) -> None:
 
 
 def notices() -> None:
-    for notice in state.notices():
-        st.warning(notice, icon="⚠️")
+    for notice in state.notices():  # they quote the link's values: a crafted link must not format the banner
+        st.warning(render.markdown_literal(notice), icon="⚠️")

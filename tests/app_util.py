@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -54,4 +55,5 @@ def coloured_texts(at: AppTest) -> list[str]:
 
 
 def warnings(at: AppTest) -> str:
-    return "\n".join(w.value for w in at.warning)
+    """The warnings' text as shown (their markdown escapes removed)."""
+    return re.sub(r"\\(.)", r"\1", "\n".join(w.value for w in at.warning))

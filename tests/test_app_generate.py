@@ -92,6 +92,15 @@ def test_malformed_parameters_show_a_notice_and_use_defaults():
     assert not warnings(at)  # acting on the page dismisses the notice about the link
 
 
+def test_a_crafted_link_cannot_format_the_notice():
+    crafted = "**bold** [click](https://evil.example) :red[RED] $x^2$"
+    at = app({"model": crafted})
+    assert not at.exception
+    source = "\n".join(w.value for w in at.warning)  # the markdown the banner renders
+    assert "\\*\\*bold\\*\\*" in source and "\\[click\\]\\(https\\:" in source and "\\$x^2\\$" in source
+    assert crafted in warnings(at)  # shown as typed
+
+
 def pick(at, entry: dict) -> None:
     """Use the cascading picker as a person would: corpus, then level, cell and model."""
     for attribute in ("corpus", "level", "cell", "name"):
