@@ -32,8 +32,15 @@ def share_url(base: str | None, query: dict) -> str:
     return f"{(base or '').rstrip('/') or '.'}/?{urlencode(query, doseq=True, quote_via=quote)}"
 
 
-def share_link(keys: tuple[str, ...]) -> None:
+def share_link(keys: tuple[str, ...], models: list[ModelInfo]) -> None:
+    """The link, and a warning when it names a model that exists only in this session (another
+    browser would get the default model instead: the same settings, not the same text)."""
     st.caption(":material/link: Share link: opens this page with these settings and gives the same text")
+    private = [info.name for info in models if info.from_session]
+    if private:
+        st.caption(f":material/warning: {render.markdown_literal(', '.join(private))} exists only in this browser "
+                   "session: elsewhere the link falls back to a shipped model. Download the model (.zip) from the "
+                   "Fine-tune page to keep it, and add it there in any other session.")
     st.code(share_url(st.context.url, state.share_query(keys)), language=None, wrap_lines=True)
 
 

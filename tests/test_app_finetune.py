@@ -192,6 +192,8 @@ def test_a_short_fine_tune_joins_the_picker_with_before_and_after_and_samples_on
     request_prompt = at.query_params["prompt"]
     expected = sample_text(tuned, request_prompt, SamplingSettings(temperature=0.8, max_new_tokens=40, seed=1))
     assert coloured_texts(at) == [request_prompt + expected]
+    captions = "\n".join(c.value for c in at.caption)
+    assert "exists only in this browser session" in captions and "this server's copy of the model" in captions
     at.switch_page("views/inspect.py").run()  # Inspect reads what the new model just wrote
     assert not at.exception and not at.error and at.get("plotly_chart")
 

@@ -80,7 +80,7 @@ def show() -> None:
         results.append((info, result, loss))
     state.remember(PAGE, kept)
     st.dataframe(summary_rows(results), hide_index=True, width="stretch")
-    blocks.share_link(state.COMPARE_PARAMS)
+    blocks.share_link(state.COMPARE_PARAMS, [info for info, _, _ in results])
 
 
 show()

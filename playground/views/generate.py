@@ -24,8 +24,9 @@ def sampled_or_kept(output, info, request, pressed: bool) -> Generation:
 
 
 def reproduce(info, result: Generation) -> None:
-    blocks.share_link(state.GENERATE_PARAMS)
-    st.caption("The same text from the command line:")
+    blocks.share_link(state.GENERATE_PARAMS, [info])
+    where = " (the path is this server's copy of the model: unzip the model download and point --model at it)"
+    st.caption(f"The same text from the command line{where if info.from_session else ''}:")
     st.code(result.request.cli_command(info.path), language="bash", wrap_lines=True)
 
 
