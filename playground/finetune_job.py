@@ -129,8 +129,8 @@ def before_after(result, entry: dict) -> None:
         before_col.metric("Held-out loss before", f"{result.val_before:.3f} nats/char")
     after_col.metric("Held-out loss after", "not measured" if math.isnan(after) else f"{after:.3f} nats/char",
                      delta=fr.change_text(result.val_before, after) or None, delta_color="inverse")
-    start = f"prompt {result.prompt!r}" if result.prompt else "a fresh line"
-    st.caption(f"The same {markdown_literal(start)} and seed {result.seed}, before and after training:")
+    start = f"the prompt {markdown_literal(repr(result.prompt))}" if result.prompt else "a fresh line (no prompt)"
+    st.caption(f"Sampled from {start} with seed {result.seed}, before and after training:")
     before_col, after_col = st.columns(2)
     if result.sample_before is not None:
         before_col.html(fr.sample_html(result.prompt, result.sample_before))

@@ -74,8 +74,10 @@ def spans(tokens: list[str], bits, level: str) -> None:
 
 
 def comparison_rows(catalogue, current, text: str) -> list[dict]:
-    rows = []
-    for info in cat.options(catalogue, level=current.level):
+    rows, models = [], cat.options(catalogue, level=current.level)
+    bar = st.progress(0.0)  # every model reads the whole text: seconds each for long texts (cached afterwards)
+    for done, info in enumerate(models):
+        bar.progress(done / len(models), text=f"Scoring with {markdown_literal(info.name)} ({done + 1} of {len(models)})")
         try:
             result = computed.score(computed.model_key(info), text, resources.load(info))
         except RnnlmError as exc:  # one broken model folder should not hide the others
@@ -84,6 +86,7 @@ def comparison_rows(catalogue, current, text: str) -> list[dict]:
         rows.append({"model": info.name, "trained on": cat.corpus_label(info.corpus), "shape": info.shape,
                      "nats/char": round(result.nats_per_char, 4), "bits/char": round(result.bits_per_char, 3),
                      "its validation nats/char": round(info.val_nats_per_char, 4)})
+    bar.empty()
     best = min((row["nats/char"] for row in rows), default=None)
     for row in rows:
         row["best"] = "◀ recognises it best" if row["nats/char"] == best else ""
