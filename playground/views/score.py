@@ -77,7 +77,8 @@ def comparison_rows(catalogue, current, text: str) -> list[dict]:
     rows, models = [], cat.options(catalogue, level=current.level)
     bar = st.progress(0.0)  # every model reads the whole text: seconds each for long texts (cached afterwards)
     for done, info in enumerate(models):
-        bar.progress(done / len(models), text=f"Scoring with {markdown_literal(info.name)} ({done + 1} of {len(models)})")
+        bar.progress(done / len(models),
+                     text=f"Scoring with {markdown_literal(info.name)} ({done + 1} of {len(models)})")
         try:
             result = computed.score(computed.model_key(info), text, resources.load(info))
         except RnnlmError as exc:  # one broken model folder should not hide the others
