@@ -16,7 +16,7 @@ import streamlit as st
 from rnnlm import LanguageModel, ScoreResult, score_text
 from rnnlm.corpus import split_corpus
 from rnnlm.interpret import (CellMatch, Saturation, Trace, gate_saturation, search_cells, token_feature_tracks,
-                             trace_text)
+                             trace_ids, trace_text)
 
 from .catalogue import ModelInfo
 from .traces import order_and_strip
@@ -34,8 +34,9 @@ def model_key(info: ModelInfo) -> str:
 
 
 @st.cache_resource(max_entries=TRACES_KEPT, ttl=MINUTES_KEPT * 60, show_spinner="Reading the text through the model…")
-def trace(model: str, text: str, _lm: LanguageModel) -> Trace:
-    return trace_text(_lm, text, top_n=TOP_GUESSES)
+def trace(model: str, text: str, _lm: LanguageModel, ids: tuple[int, ...] | None = None) -> Trace:
+    """text read through the model; ids, when given, are text's own tokens (a generation's)."""
+    return trace_text(_lm, text, top_n=TOP_GUESSES) if ids is None else trace_ids(_lm, list(ids), top_n=TOP_GUESSES)
 
 
 @st.cache_resource(max_entries=4, show_spinner="Reading the validation text…")

@@ -42,6 +42,13 @@ def fit_to_budget(text: str, budget: int) -> str:
     return text[:budget]
 
 
+def ids_within(ids: tuple[int, ...], token_texts: list[str], budget: int) -> tuple[tuple[int, ...], int]:
+    """The longest prefix of ids whose text fits in budget characters, and that text's length."""
+    ends = np.cumsum([len(t) for t in token_texts])
+    count = int(np.searchsorted(ends, budget, side="right"))
+    return tuple(ids[:count]), int(ends[count - 1]) if count else 0
+
+
 def corpus_path(root: Path, corpus: str) -> Path | None:
     """Where a model's training corpus lives: ../shared/data/<corpus>.txt from the project root.
 

@@ -41,8 +41,14 @@ class Trace:
 
 def trace_text(lm: LanguageModel, text: str, top_n: int = 3) -> Trace:
     """Read text (after the context newline) and keep every state and next-token guess."""
+    return trace_ids(lm, lm.tokenizer.encode(text), top_n)
+
+
+def trace_ids(lm: LanguageModel, ids: list[int], top_n: int = 3) -> Trace:
+    """The same for given token ids: a sampled text's own tokens, which re-encoding its text
+    may not give back (a word model can sample ' h' 'us' 'es' where encode reads ' hus' 'es')."""
     tokenizer, stepper = lm.tokenizer, lm.stepper
-    ids = tokenizer.encode(text)
+    ids = list(ids)
     state, _ = stepper.step(tokenizer.context_id(), stepper.initial_state())
     states = np.empty((len(ids),) + state.shape, dtype=np.float32)
     guesses = []

@@ -102,6 +102,16 @@ def test_after_generate_it_reads_the_generated_text_and_draws_every_section():
     assert len(at.dataframe) == 1 and at.selectbox(key=state.widget_key(state.IN_CELL)).options
 
 
+def test_a_word_model_reads_the_tokens_it_sampled_not_a_re_encoding():
+    at = app({"model": WORD_GRU, "prompt": "ROMEO:", "temperature": "0.8", "seed": "1", "length": "60"}, page=PAGE)
+    assert not at.exception
+    lm = rnnlm.load(WORD_GRU)
+    steps = list(rnnlm.generate(lm, "ROMEO:", rnnlm.SamplingSettings(temperature=0.8, seed=1, max_new_tokens=60)))
+    sampled = [s.text for s in steps]
+    assert lm.tokenizer.encode("".join(sampled)) != [s.token_id for s in steps]  # this seed splits differently
+    assert heatmap_trace(at)["x"] == heatmaps.time_labels(sampled)
+
+
 def test_layer_quantity_sort_and_squash_controls_change_the_heatmap():
     at = inspect()
     assert widget(at, "radio", state.IN_SOURCE).value == "validation"  # nothing generated in this session
@@ -248,6 +258,8 @@ def test_trace_helpers_budget_windows_slices_and_corpus_names(tmp_path):
     assert traces.corpus_path(tmp_path, "../../etc/passwd") is None
     assert traces.readable_tokens(["\ufffd", "a", "\ufffd"], "<a>") == ["<", "a", ">"]  # a char model's unknowns
     assert traces.readable_tokens(["\ufffd", " c"], "<x> c") == ["\ufffd", " c"]  # a word model's: kept
+    assert traces.ids_within((1, 2, 3), ["ab", "c", "de"], 4) == ((1, 2), 3)  # never half a token
+    assert traces.ids_within((1, 2), ["ab", "c"], 1) == ((), 0) and traces.ids_within((1,), ["ab"], 9) == ((1,), 2)
 
 
 def test_cell_rows_group_by_layer_and_feature():

@@ -38,27 +38,30 @@ class View:
 
 # --- the text ---------------------------------------------------------------------------
 
-def chosen_text(info) -> str:
+def chosen_text(info) -> tuple[str, tuple[int, ...] | None]:
+    """The text to read, with its own token ids when it is this model's generation."""
     st.radio("Text to read", list(SOURCES), format_func=SOURCES.get, horizontal=True, **state.bind(state.IN_SOURCE))
     source = state.value(state.IN_SOURCE)
     if source == "generated":
-        return generated_text()
+        return generated_text(info)
     if source == "pasted":
         st.text_area("Text", height=140, max_chars=MAX_PASTED_CHARS, placeholder="Paste any text: code, a poem…",
                      **state.bind(state.IN_PASTED))
-        return state.value(state.IN_PASTED)
-    return validation_slice(info)
+        return state.value(state.IN_PASTED), None
+    return validation_slice(info), None
 
 
-def generated_text() -> str:
+def generated_text(info) -> tuple[str, tuple[int, ...] | None]:
     generation = state.last_generation()
     if generation is None:
         st.info("Nothing generated in this session yet: generate a text on the Generate page, "
                 "or read a pasted text or a validation slice.")
-        return ""
+        return "", None
     st.caption(f"The prompt and the {len(generation.new_steps):,} tokens that "
                f"{markdown_literal(generation.request.model)} generated last.")
-    return generation.text
+    # The generating model reads its own tokens: re-encoding the text can split it differently.
+    own = generation.request.model == info.name
+    return generation.text, tuple(step.token_id for step in generation.steps) if own else None
 
 
 def validation_slice(info) -> str:
@@ -209,14 +212,18 @@ def explorer(model: str, text: str, trace: Trace, tracks: dict) -> None:
 
 
 def read_text(info, lm) -> tuple[str, Trace] | None:
-    text = chosen_text(info)
+    text, ids = chosen_text(info)
     if not text:
         return None
     budget = traces.token_budget(lm.config.num_layers, len(lm.quantities), lm.config.hidden_size)
     if len(text) > budget:
         st.caption(f"Reading the first {budget:,} of {len(text):,} characters (the memory budget for this model).")
-        text = traces.fit_to_budget(text, budget)
-    trace = computed.trace(computed.model_key(info), text, lm)
+        if ids is None:
+            text = traces.fit_to_budget(text, budget)
+        else:
+            ids, chars = traces.ids_within(ids, [lm.tokenizer.token_text(i) for i in ids], budget)
+            text = text[:chars]
+    trace = computed.trace(computed.model_key(info), text, lm, ids)
     if not trace.token_ids:
         st.info("This text has no tokens to read.")
         return None
