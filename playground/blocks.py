@@ -61,10 +61,11 @@ def summary(result: Generation) -> str:
     new = result.new_steps
     if not new:
         return "No tokens were generated."
-    mean_probability = sum(step.model_prob for step in new) / len(new)
+    model_probability = sum(step.model_prob for step in new) / len(new)  # the model's own, at temperature 1
+    sampled_probability = sum(step.prob for step in new) / len(new)  # after temperature, top-k and top-p
     mean_entropy = sum(step.entropy for step in new) / len(new)
-    return (f"{len(new):,} new tokens, {len(result.generated_text):,} characters · mean p(chosen) "
-            f"{mean_probability:.1%} · mean entropy {mean_entropy:.2f} nats · "
+    return (f"{len(new):,} new tokens, {len(result.generated_text):,} characters · mean p(chosen): model "
+            f"{model_probability:.1%}, as sampled {sampled_probability:.1%} · mean entropy {mean_entropy:.2f} nats · "
             f"{result.tokens_per_second:,.0f} tokens/s")
 
 

@@ -21,12 +21,12 @@ def tick_positions(count: int, max_labels: int = MAX_TICK_LABELS) -> list[int]:
 
 
 def probability_entropy_figure(steps: Sequence[Step]) -> go.Figure:
-    """Chosen-token probability (left axis) and the model's entropy (right axis) per step."""
+    """The model's probability of each chosen token, at temperature 1 (left axis) and the model's entropy (right axis) per step."""
     positions = [step.index for step in steps]
     labels = [visible_token(step.text) for step in steps]
     figure = make_subplots(specs=[[{"secondary_y": True}]])
     figure.add_trace(go.Scatter(
-        x=positions, y=[step.model_prob for step in steps], name="p(chosen token)", mode="lines+markers",
+        x=positions, y=[step.model_prob for step in steps], name="model p(chosen token)", mode="lines+markers",
         marker={"size": 4}, customdata=labels, hovertemplate="%{customdata}<br>p = %{y:.1%}<extra></extra>"),
         secondary_y=False)
     figure.add_trace(go.Scatter(

@@ -1,5 +1,7 @@
 """AppTest of the Compare page: one prompt and seed through several models, side by side."""
 
+import math
+
 import rnnlm
 from app_util import app, coloured_texts, manifest_names, warnings
 from playground import state
@@ -32,9 +34,12 @@ def test_share_parameters_reproduce_each_models_text_and_prompt_loss():
     assert not at.exception and not warnings(at)
     assert at.query_params == query
     assert coloured_texts(at) == [expected(m, query) for m in models]
-    losses = [rnnlm.score_text(rnnlm.load(m), query["prompt"]).nats_per_char for m in models]
-    shown = "\n".join(md.value for md in at.markdown)
-    assert all(f"{loss:.3f} nats/char" in shown for loss in losses)
+    # the prompt's loss agrees with the probabilities Generate shows for the prompt's tokens
+    prompt, settings = query["prompt"], rnnlm.SamplingSettings(max_new_tokens=1)
+    losses = [-sum(math.log(s.model_prob) for s in rnnlm.generate(rnnlm.load(m), prompt, settings) if s.from_prompt)
+              / len(prompt) for m in models]
+    shown = [md.value for md in at.markdown if md.value.startswith("Prompt:")]
+    assert shown == [f"Prompt: **{loss:.3f} nats/char**" for loss in losses]
 
 
 def test_changing_the_line_up_and_settings_samples_again():

@@ -69,7 +69,7 @@ def test_whitespace_is_made_visible_in_labels():
 def test_chart_has_probability_and_entropy_with_token_ticks():
     steps = [step(i, f"t{i}", prob=i / 200, from_prompt=i < 3) for i in range(150)]
     figure = charts.probability_entropy_figure(steps)
-    assert [trace.name for trace in figure.data] == ["p(chosen token)", "entropy (nats)"]
+    assert [trace.name for trace in figure.data] == ["model p(chosen token)", "entropy (nats)"]
     assert list(figure.data[0].y) == [s.model_prob for s in steps]
     ticks = figure.layout.xaxis.ticktext
     assert ticks[0] == "t0" and len(ticks) <= charts.MAX_TICK_LABELS
@@ -118,3 +118,17 @@ def test_picker_moves_to_the_closest_model():
     assert cat.closest(catalogue, catalogue[2], level="word").name == "c-wg"
     assert [i.name for i in cat.contrasting(catalogue, catalogue[0])] == ["s-cl", "s-cg"]
     assert cat.default_model([info("x", "c", "char", "gru", smoke=True), catalogue[0]]).name == "s-cl"
+
+
+def test_summary_gives_the_models_probability_and_the_sampled_one():
+    import rnnlm
+    from playground.blocks import summary
+    from playground.generation import Generation
+    from playground.request import Request
+
+    request = Request("smoke-char-lstm", "ROMEO:", 0.0, 0, 1.0, 1, 30)  # greedy: every choice had p = 1
+    steps = list(rnnlm.generate(rnnlm.load(request.model), request.prompt, request.settings()))
+    new = [s for s in steps if not s.from_prompt]
+    model = sum(s.model_prob for s in new) / len(new)
+    assert model < 0.99  # so the two figures differ
+    assert f"mean p(chosen): model {model:.1%}, as sampled 100.0%" in summary(Generation(request, steps, 1.0))
