@@ -38,14 +38,14 @@ def configure_threads_once() -> None:
 @st.cache_resource(show_spinner="Loading the model…")
 def load_shipped(name: str) -> LanguageModel:
     configure_threads_once()
-    return rnnlm.load(name)
+    return rnnlm.load(name).warm_up()
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=SESSION_MODELS_KEPT, ttl=SESSION_MODEL_SECONDS)
 def load_folder(folder: str, modified: float) -> LanguageModel:
     """`modified` is part of the cache key: a folder rewritten in place is loaded afresh."""
     configure_threads_once()
-    return rnnlm.load_model(folder)
+    return rnnlm.load_model(folder).warm_up()
 
 
 def load(info: ModelInfo) -> LanguageModel:

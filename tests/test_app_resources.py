@@ -23,6 +23,12 @@ def test_a_refresh_and_a_second_session_do_not_reload_the_model(monkeypatch):
     assert model is resources.load_shipped(loads[0])  # the one shared object
 
 
+def test_a_model_is_warmed_up_when_it_loads():
+    resources.load_shipped.clear()
+    model = resources.load_shipped("smoke-char-lstm")
+    assert "stepper" in vars(model)  # built at load: the first generation's tokens/s is not charged for it
+
+
 def test_session_models_are_registered_and_odd_names_refused():
     from streamlit.testing.v1 import AppTest
 
