@@ -172,6 +172,8 @@ def test_word_gru_offers_its_own_gates():
     assert widget(at, "selectbox", state.IN_QUANTITY).options == ["hidden state h", "reset gate", "update gate",
                                                                    "candidate (new content)"]
     assert [t["name"] for t in figures(at)[1]["data"]] == ["layer 1 reset", "layer 1 update"]
+    captions = "\n".join(c.value for c in at.caption)
+    assert "Update gates high up keep their old state" in captions and "Forget gates" not in captions
     widget(at, "selectbox", state.IN_QUANTITY).set_value("update").run()
     assert colour_range(heatmap_trace(at)) == (0.0, 1.0) and not at.exception
 

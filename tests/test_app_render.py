@@ -132,3 +132,8 @@ def test_summary_gives_the_models_probability_and_the_sampled_one():
     model = sum(s.model_prob for s in new) / len(new)
     assert model < 0.99  # so the two figures differ
     assert f"mean p(chosen): model {model:.1%}, as sampled 100.0%" in summary(Generation(request, steps, 1.0))
+
+
+def test_small_probabilities_read_as_percentages_too():
+    assert [render.percent(p) for p in (0.815, 8.7e-4, 1.23e-5, 3e-9, 0.0)] == [
+        "81.5%", "0.087%", "0.0012%", "<0.0001%", "0%"]

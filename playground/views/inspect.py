@@ -183,8 +183,10 @@ def saturation(model: str, text: str, trace: Trace) -> None:
     if not traces.has_gates(trace.quantities):
         return
     st.subheader("Gate saturation")
+    memory = ("Forget gates high up keep their memory for long" if "forget" in trace.quantities else
+              "Update gates high up keep their old state for long (PyTorch's GRU: h = (1 - z) · candidate + z · h)")
     st.caption("Each dot is one unit's gate: how often it is nearly closed (< 0.1, left) or nearly open (> 0.9, up) "
-               "over this text. Forget gates high up keep their memory for long; click a dot to see that gate.")
+               f"over this text. {memory}; click a dot to see that gate.")
     found = computed.saturation(model, text, trace)
 
     def pick() -> None:
