@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import tomllib
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 from .errors import CheckpointError, RnnlmError
@@ -69,6 +69,14 @@ class TrainConfig:
         return ModelConfig(vocab_size=vocab_size, cell=self.cell, embed_dim=self.embed_dim,
                            hidden_size=self.hidden_size, num_layers=self.num_layers,
                            dropout=self.dropout, tie_weights=self.tie_weights)
+
+    def adopting_architecture(self, config: ModelConfig, level: str) -> "TrainConfig":
+        """A fine-tune trains its base's network: the run records that architecture, not the
+        config file's (which --init-from does not use), so its card and resume tell the truth."""
+        return replace(self, level=level, cell=config.cell, embed_dim=config.embed_dim,
+                       hidden_size=config.hidden_size, num_layers=config.num_layers,
+                       tie_weights=config.tie_weights,
+                       vocab_size=config.vocab_size if level == "word" else self.vocab_size)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -396,6 +396,8 @@ def fit(cfg: TrainConfig, train_text: str, val_text: str, run_dir: Path | str, *
         should_stop: Callable[[], bool] | None = None, facts: dict | None = None) -> FitResult:
     """Train until a stop condition; returns where the best model was written."""
     check_trainable(train_text, val_text, cfg.window)  # before anything is built or written
+    if init_from is not None:
+        cfg = cfg.adopting_architecture(init_from.config, init_from.level)
     with torch_threads(cfg.threads or max(1, available_cores() // int(os.environ.get("LOCAL_WORLD_SIZE", "1")))):
         run = _Run(cfg, train_text, val_text, run_dir, init_from, resume, callbacks, should_stop, facts)
         try:

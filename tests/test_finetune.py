@@ -80,7 +80,9 @@ def test_word_models_keep_their_tokenizer_and_report_unknown_tokens(word_tokeniz
     expected = sum(1 for i in ids if word_tokenizer.is_unknown(i)) / len(ids)
     assert facts["unknown_rate"] == pytest.approx(expected) and 0 < expected < 0.2
     assert unknown_rate(word_tokenizer, "ROMEO and JULIET") == 0
-    result = fit(tiny_config(window=8), *new_text, tmp_path, init_from=base)
+    result = fit(tiny_config(window=8, hidden_size=40), *new_text, tmp_path, init_from=base)
     tuned = load_model(result.model_dir)
     assert tuned.tokenizer.model_proto == word_tokenizer.model_proto
+    recorded = tuned.metadata["train_config"]  # the base's architecture, not the config's unused one
+    assert (recorded["level"], recorded["hidden_size"], recorded["vocab_size"]) == ("word", 16, base.config.vocab_size)
     assert tuned.metadata["facts"]["unknown_rate"] == pytest.approx(expected)
