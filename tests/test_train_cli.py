@@ -123,6 +123,37 @@ def test_a_corpus_prepared_under_a_name_trains_by_that_name(files, capsys, monke
     assert saved["facts"]["corpus"] == "corpus" and saved["val_chars"] == 1000  # the last 5% of 20,000
 
 
+def test_a_new_run_never_replaces_an_existing_one(files, capsys):
+    run = files / "run"
+    assert main(["--config", str(files / "tiny.toml"), "--out", str(run), "--max-steps", "3"]) == 0
+    capsys.readouterr()
+    before = (run / "model" / "model.safetensors").read_bytes()
+    err = one_error_line(capsys, ["--config", files / "tiny.toml", "--out", run, "--max-steps", "5"])
+    assert f"already holds a run: continue it with --resume {run}" in err
+    assert (run / "model" / "model.safetensors").read_bytes() == before
+
+
+def test_a_missing_from_path_is_named_as_missing(files, capsys):
+    err = one_error_line(capsys, ["--config", files / "tiny.toml", "--from", files / "nowhere.txt", "--out", files / "run"])
+    assert f"no such file or folder: {files / 'nowhere.txt'}" in err
+
+
+def test_fine_tuning_says_which_config_settings_it_does_not_use(files, capsys):
+    run = files / "run"
+    argv = ["--config", files / "tiny.toml", "--init-from", "smoke-char-lstm", "--from", files / "corpus.txt",
+            "--out", run, "--max-steps", "2"]
+    assert main([str(a) for a in argv]) == 0
+    err = capsys.readouterr().err
+    assert "note: fine-tuning keeps smoke-char-lstm's architecture; the config's " in err and "hidden_size=16" in err
+
+
+def test_resume_hint_names_the_run_only_when_it_can_be_resumed(tmp_path):
+    from train.__main__ import _resume_hint
+    assert "nothing to resume" in _resume_hint(None) and "nothing to resume" in _resume_hint(tmp_path)
+    (tmp_path / "checkpoint").mkdir()
+    assert _resume_hint(tmp_path) == f"continue with: python -m train --resume {tmp_path}"
+
+
 def test_a_damaged_trainer_state_is_refused_in_one_line(files, capsys):
     run = files / "run"
     assert main(["--config", str(files / "tiny.toml"), "--out", str(run), "--max-steps", "3"]) == 0
@@ -134,7 +165,7 @@ def test_a_damaged_trainer_state_is_refused_in_one_line(files, capsys):
 def test_budget_flags_are_overrides(files, capsys):
     run = files / "run"
     assert main(["--config", str(files / "tiny.toml"), "--out", str(run), "--max-steps", "3", "--max-minutes", "5"]) == 0
-    assert "stopped by max_steps after 3 steps" in capsys.readouterr().out
+    assert "stopped (step budget reached) after 3 steps" in capsys.readouterr().out
     saved = json.loads((run / "model" / "config.json").read_text())["training"]["train_config"]
     assert (saved["max_steps"], saved["max_minutes"]) == (3, 5.0)
 
@@ -199,7 +230,7 @@ def test_sigkilled_run_resumes_losing_at_most_one_checkpoint_interval(files, cap
     target = saved + 5
     capsys.readouterr()
     assert main(["--resume", str(run), f"max_steps={target}"]) == 0
-    assert f"stopped by max_steps after {target} steps" in capsys.readouterr().out
+    assert f"stopped (step budget reached) after {target} steps" in capsys.readouterr().out
     assert logged_steps(run) == list(range(1, target + 1))  # the lost steps were redone, once each
     assert checkpoint_step(run) == target
 

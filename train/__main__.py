@@ -35,6 +35,13 @@ def _duration(seconds: float) -> str:
     return f"{minutes}:{secs:02d}"
 
 
+RUN_FILES = ("model", "checkpoint", ".checkpoint.old", "metrics.jsonl")
+ARCHITECTURE = ("level", "cell", "embed_dim", "hidden_size", "num_layers", "tie_weights", "vocab_size")
+STOP_REASONS = {"max_steps": "step budget reached", "max_minutes": "time budget reached",
+                "early_stop": "no improvement: early stop", "interrupted": "interrupted by Ctrl-C or SIGTERM",
+                "diverged": "the loss diverged", "cancelled": "cancelled"}
+
+
 class ProgressBar(Callbacks):
     """One self-rewriting line per step; a full line per evaluation."""
 
@@ -99,16 +106,31 @@ def _settings(args) -> tuple[TrainConfig, Path]:
     run_dir = args.out or Path("runs") / args.config.stem
     if run_dir.exists() and not run_dir.is_dir():  # found now, not after the corpus and tokenizer are built
         raise RnnlmError(f"--out {run_dir} is a file; give a folder for the run")
+    if any((run_dir / name).exists() for name in RUN_FILES):  # a new run would replace its model and checkpoint
+        raise RnnlmError(f"{run_dir} already holds a run: continue it with --resume {run_dir}, or give another "
+                         "--out (or delete that folder to start again)")
     return load_train_config(args.config, overrides), run_dir
+
+
+def _note_unused_architecture(cfg: TrainConfig, base) -> None:
+    """--init-from trains the base's own network: say so when the config asked for another one."""
+    adopted = cfg.adopting_architecture(base.config, base.level)
+    unused = [f"{name}={getattr(cfg, name)}" for name in ARCHITECTURE if getattr(cfg, name) != getattr(adopted, name)]
+    if unused:
+        print(f"note: fine-tuning keeps {base.name}'s architecture; the config's {', '.join(unused)} "
+              "are not used", file=sys.stderr)
 
 
 def main(argv=None) -> int:
     leader = int(os.environ.get("RANK", "0")) == 0
+    run_dir = None
     try:
         args = build_parser().parse_args(argv)
         cfg, run_dir = _settings(args)
         train, val, facts = corpus_texts(cfg.corpus)
         base = load(args.init_from) if args.init_from else None
+        if base is not None and leader:
+            _note_unused_architecture(cfg, base)
         result = fit(cfg, train, val, run_dir, init_from=base, resume=args.resume is not None,
                      callbacks=ProgressBar() if leader else None, facts=facts)
     except RnnlmError as exc:
@@ -121,13 +143,21 @@ def main(argv=None) -> int:
         print(f"error: {exc.filename or 'a file'}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # a second Ctrl-C; the first one stops after the current step
-        print("\ninterrupted; continue with --resume RUN_DIR from the last checkpoint", file=sys.stderr)
+        print(f"\ninterrupted; {_resume_hint(run_dir)}", file=sys.stderr)
         return 130
     if leader:
         figure = "none" if result.best_val is None else f"{result.best_val:.4f} nats/char"
-        print(f"\nstopped by {result.stopped_by} after {result.steps} steps ({result.minutes:.1f} min); "
-              f"best held-out {figure}; model: {result.model_dir}")
+        print(f"\nstopped ({STOP_REASONS.get(result.stopped_by, result.stopped_by)}) after {result.steps} steps "
+              f"({result.minutes:.1f} min); best held-out {figure}; model: {result.model_dir}")
+        if result.stopped_by == "interrupted":
+            print(_resume_hint(run_dir))
     return 0
+
+
+def _resume_hint(run_dir: Path | None) -> str:
+    if run_dir is not None and (run_dir / "checkpoint").is_dir():
+        return f"continue with: python -m train --resume {run_dir}"
+    return "no checkpoint was written yet, so there is nothing to resume"
 
 
 if __name__ == "__main__":

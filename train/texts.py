@@ -29,6 +29,8 @@ def corpus_texts(corpus: str) -> tuple[str, str, dict]:
     if is_prepared_name(corpus):
         train, val = corpus_split(corpus)
         return train, val, {"corpus": corpus}
+    if not Path(corpus).exists() and ("/" in corpus or "\\" in corpus):  # a path, not a name
+        raise RnnlmError(f"no such file or folder: {corpus}")
     if not Path(corpus).exists():
         raise RnnlmError(f"unknown corpus {corpus!r}: use one of {', '.join(CORPORA)}, a name prepared with "
                          "python -m train.prepare --from PATH --name NAME, or --from PATH")
