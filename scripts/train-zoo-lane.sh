@@ -8,6 +8,8 @@ set -u
 main_repo=$(cd "$1" && pwd); shift
 for name in "$@"; do
   echo "== $name: training $(date +%T)"
+  run="$main_repo/runs/$name"
+  [ -e "$run" ] && mv "$run" "$run.before-$(date +%Y%m%d-%H%M%S)"  # python -m train never replaces a run
   python -m train --config "train/configs/$name.toml" --out "$main_repo/runs/$name" > "$main_repo/runs/$name.log" 2>&1 \
     || { echo "== $name: training failed, see runs/$name.log"; continue; }
   echo "== $name: publishing $(date +%T)"
