@@ -133,7 +133,7 @@ def test_every_card_gives_the_command_its_run_used():
 
 @pytest.mark.parametrize("name, corpus, message", [
     ("../escaped", "tinyshakespeare", "model name '../escaped'"),
-    ("mine-char-lstm", "/no/such/corpus.txt", "unknown corpus"),
+    ("mine-char-lstm", "/no/such/corpus.txt", "no such file or folder: /no/such/corpus.txt"),
 ])
 def test_publish_refuses_before_writing_anything(tmp_path, monkeypatch, char_tokenizer, name, corpus, message):
     import train.publish
