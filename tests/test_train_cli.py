@@ -237,3 +237,19 @@ def test_sigkilled_run_resumes_losing_at_most_one_checkpoint_interval(files, cap
     # The model folder samples through the rnnlm CLI.
     assert rnnlm_cli.main(["sample", "--model", str(run / "model"), "--max-new-tokens", "40", "--seed", "1"]) == 0
     assert len(capsys.readouterr().out) >= 40
+
+
+def test_progress_in_a_log_file_is_plain_lines_every_half_minute():
+    import io
+
+    from rnnlm.trainer import Progress
+    from train.__main__ import ProgressBar
+
+    log = io.StringIO()  # not a terminal, like nohup ... > log
+    bar = ProgressBar(log)
+    for second in range(0, 95, 5):  # a step every 5 s for 95 s
+        bar.on_step(Progress(step=second // 5 + 1, max_steps=100, loss=2.0, lr=1e-3, grad_norm=0.5, clipped=False,
+                             clip_rate=0.0, tokens_per_second=1000.0, elapsed_seconds=float(second),
+                             eta_seconds=10.0, fraction=second / 100))
+    lines = log.getvalue().splitlines()
+    assert "\r" not in log.getvalue() and [line.split(" step ")[1].split()[0] for line in lines] == ["1", "7", "13", "19"]

@@ -14,6 +14,7 @@ continues from there. Mistakes print one line `error: ...` and exit with status 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from pathlib import Path
@@ -43,17 +44,26 @@ STOP_REASONS = {"max_steps": "step budget reached", "max_minutes": "time budget 
 
 
 class ProgressBar(Callbacks):
-    """One self-rewriting line per step; a full line per evaluation."""
+    """One self-rewriting line per step on a terminal; in a log file (nohup ... > log), a plain
+    line every LOG_SECONDS instead of carriage returns. A full line per evaluation."""
+
+    LOG_SECONDS = 30.0
 
     def __init__(self, stream=None, width: int = 30):
         self.stream, self.width = stream or sys.stderr, width
+        self.terminal = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.last_logged = -math.inf
 
     def on_step(self, p: Progress) -> None:
+        if not self.terminal and p.elapsed_seconds - self.last_logged < self.LOG_SECONDS:
+            return
+        self.last_logged = p.elapsed_seconds
         filled = int(self.width * p.fraction)
         bar = "#" * filled + "-" * (self.width - filled)
-        self.stream.write(f"\r[{bar}] {p.fraction:4.0%} step {p.step} loss {p.loss:.3f} |g| {p.grad_norm:.2f} "
-                          f"clipped {p.clip_rate:.0%} {p.tokens_per_second:,.0f} tok/s "
-                          f"elapsed {_duration(p.elapsed_seconds)} eta {_duration(p.eta_seconds)}   ")
+        line = (f"[{bar}] {p.fraction:4.0%} step {p.step} loss {p.loss:.3f} |g| {p.grad_norm:.2f} "
+                f"clipped {p.clip_rate:.0%} {p.tokens_per_second:,.0f} tok/s "
+                f"elapsed {_duration(p.elapsed_seconds)} eta {_duration(p.eta_seconds)}")
+        self.stream.write(f"\r{line}   " if self.terminal else line + "\n")
         self.stream.flush()
 
     def on_eval(self, p: Progress) -> None:
