@@ -21,7 +21,8 @@ def tick_positions(count: int, max_labels: int = MAX_TICK_LABELS) -> list[int]:
 
 
 def probability_entropy_figure(steps: Sequence[Step]) -> go.Figure:
-    """The model's probability of each chosen token, at temperature 1 (left axis) and the model's entropy (right axis) per step."""
+    """Per step: the model's probability of the chosen token at temperature 1 (left axis) and the
+    model's entropy (right axis)."""
     positions = [step.index for step in steps]
     labels = [visible_token(step.text) for step in steps]
     figure = make_subplots(specs=[[{"secondary_y": True}]])

@@ -36,7 +36,7 @@ def model_key(info: ModelInfo) -> str:
 @st.cache_resource(max_entries=TRACES_KEPT, ttl=MINUTES_KEPT * 60, show_spinner="Reading the text through the model…")
 def trace(model: str, text: str, _lm: LanguageModel, ids: tuple[int, ...] | None = None) -> Trace:
     """text read through the model; ids, when given, are text's own tokens (a generation's)."""
-    return trace_text(_lm, text, top_n=TOP_GUESSES) if ids is None else trace_ids(_lm, list(ids), top_n=TOP_GUESSES)
+    return trace_text(_lm, text, top_n=TOP_GUESSES) if ids is None else trace_ids(_lm, ids, top_n=TOP_GUESSES)
 
 
 @st.cache_resource(max_entries=4, show_spinner="Reading the validation text…")

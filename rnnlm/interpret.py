@@ -11,6 +11,7 @@ by hand in "Visualizing and Understanding Recurrent Networks" (2015).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,7 +45,7 @@ def trace_text(lm: LanguageModel, text: str, top_n: int = 3) -> Trace:
     return trace_ids(lm, lm.tokenizer.encode(text), top_n)
 
 
-def trace_ids(lm: LanguageModel, ids: list[int], top_n: int = 3) -> Trace:
+def trace_ids(lm: LanguageModel, ids: Sequence[int], top_n: int = 3) -> Trace:
     """The same for given token ids: a sampled text's own tokens, which re-encoding its text
     may not give back (a word model can sample ' h' 'us' 'es' where encode reads ' hus' 'es')."""
     tokenizer, stepper = lm.tokenizer, lm.stepper

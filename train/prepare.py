@@ -342,10 +342,15 @@ def corpus_split(name: str) -> tuple[str, str]:
     return split_corpus(corpus_text(name), name)
 
 
+def is_plain_name(name: str) -> bool:
+    """A name that is one file or folder name: never a path, never hidden."""
+    return bool(re.fullmatch(r"[\w.-]+", name)) and not name.startswith(".")
+
+
 def prepare_from(path: Path, name: str | None = None) -> tuple[Path, CorpusReport]:
     """Any text file or folder of sources -> data/NAME.txt, with the cleaning rules of rnnlm.corpus."""
     name = name or Path(path).resolve().stem or "corpus"
-    if not re.fullmatch(r"[\w.-]+", name) or name.startswith("."):
+    if not is_plain_name(name):
         raise CorpusError(f"--name {name!r}: use letters, digits, '.', '-' or '_' (it becomes data/NAME.txt)")
     report = read_corpus(Path(path))
     data = report.text.encode("utf-8")

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import re
 import shutil
 import sys
 import time
@@ -28,6 +27,7 @@ from rnnlm.train_config import TrainConfig, load_train_config
 from rnnlm.zoo import PRETRAINED_DIR, update_manifest
 
 from .cells import record as record_cells
+from .prepare import is_plain_name
 from .texts import corpus_texts
 
 SLICE_CHARS = 20_000
@@ -115,7 +115,7 @@ def card_text(name: str, entry: dict, training: dict, sample: str, settings: Sam
 
 def check_name(name: str) -> None:
     """A zoo name is one folder inside pretrained/, never a path out of it."""
-    if not re.fullmatch(r"[\w.-]+", name) or name.startswith("."):
+    if not is_plain_name(name):
         raise RnnlmError(f"model name {name!r}: use letters, digits, '.', '-' or '_' (<corpus>-<char|word>-<lstm|gru>)")
 
 

@@ -10,16 +10,14 @@ from rnnlm.corpus import read_corpus, split_corpus
 from rnnlm.errors import RnnlmError
 
 from . import prepare
-from .prepare import CORPORA, corpus_split
-
-NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+from .prepare import CORPORA, corpus_split, is_plain_name
 
 
 def is_prepared_name(corpus: str) -> bool:
     """A standard corpus, or a data/NAME.txt written by prepare --from (a plain name, not a path)."""
     if corpus in CORPORA:
         return True
-    return set(corpus) <= NAME_CHARS and not corpus.startswith(".") and (prepare.DATA_DIR / f"{corpus}.txt").is_file()
+    return is_plain_name(corpus) and (prepare.DATA_DIR / f"{corpus}.txt").is_file()
 
 
 def corpus_texts(corpus: str) -> tuple[str, str, dict]:
@@ -29,9 +27,9 @@ def corpus_texts(corpus: str) -> tuple[str, str, dict]:
     if is_prepared_name(corpus):
         train, val = corpus_split(corpus)
         return train, val, {"corpus": corpus}
-    if not Path(corpus).exists() and ("/" in corpus or "\\" in corpus):  # a path, not a name
-        raise RnnlmError(f"no such file or folder: {corpus}")
     if not Path(corpus).exists():
+        if "/" in corpus or "\\" in corpus:  # a path, not a name
+            raise RnnlmError(f"no such file or folder: {corpus}")
         raise RnnlmError(f"unknown corpus {corpus!r}: use one of {', '.join(CORPORA)}, a name prepared with "
                          "python -m train.prepare --from PATH --name NAME, or --from PATH")
     report = read_corpus(Path(corpus))
