@@ -74,10 +74,9 @@ class JobSpec:
 def _model_fields(spec: JobSpec, train_chars: int) -> dict:
     """TrainConfig's architecture fields: the base's own (recorded, not rebuilt) or the preset's."""
     if spec.base is not None:
-        config: ModelConfig = spec.base.config
-        return dict(level=spec.base.level, cell=config.cell, embed_dim=config.embed_dim,
-                    hidden_size=config.hidden_size, num_layers=config.num_layers, dropout=config.dropout,
-                    tie_weights=config.tie_weights)
+        adopted = TrainConfig().adopting_architecture(spec.base.config, spec.base.level)
+        return {**{name: getattr(adopted, name) for name in TrainConfig.ARCHITECTURE},
+                "dropout": spec.base.config.dropout}
     preset = dict(PRESETS[spec.preset])
     # A small text supports a small vocabulary; the page has no size to adjust, so a text
     # with even fewer distinct pieces gets as many as it has (vocab_fits_text).

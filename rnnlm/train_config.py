@@ -70,6 +70,9 @@ class TrainConfig:
                            hidden_size=self.hidden_size, num_layers=self.num_layers,
                            dropout=self.dropout, tie_weights=self.tie_weights)
 
+    # the settings a fine-tune takes from its base model (not a field: no annotation)
+    ARCHITECTURE = ("level", "cell", "embed_dim", "hidden_size", "num_layers", "tie_weights", "vocab_size")
+
     def adopting_architecture(self, config: ModelConfig, level: str) -> "TrainConfig":
         """A fine-tune trains its base's network: the run records that architecture, not the
         config file's (which --init-from does not use), so its card and resume tell the truth."""

@@ -37,7 +37,6 @@ def _duration(seconds: float) -> str:
 
 
 RUN_FILES = ("model", "checkpoint", ".checkpoint.old", "metrics.jsonl")
-ARCHITECTURE = ("level", "cell", "embed_dim", "hidden_size", "num_layers", "tie_weights", "vocab_size")
 STOP_REASONS = {"max_steps": "step budget reached", "max_minutes": "time budget reached",
                 "early_stop": "no improvement: early stop", "interrupted": "interrupted by Ctrl-C or SIGTERM",
                 "diverged": "the loss diverged", "cancelled": "cancelled"}
@@ -125,7 +124,7 @@ def _settings(args) -> tuple[TrainConfig, Path]:
 def _note_unused_architecture(cfg: TrainConfig, base) -> None:
     """--init-from trains the base's own network: say so when the config asked for another one."""
     adopted = cfg.adopting_architecture(base.config, base.level)
-    unused = [f"{name}={getattr(cfg, name)}" for name in ARCHITECTURE if getattr(cfg, name) != getattr(adopted, name)]
+    unused = [f"{name}={getattr(cfg, name)}" for name in cfg.ARCHITECTURE if getattr(cfg, name) != getattr(adopted, name)]
     if unused:
         print(f"note: fine-tuning keeps {base.name}'s architecture; the config's {', '.join(unused)} "
               "are not used", file=sys.stderr)
