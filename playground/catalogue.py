@@ -9,8 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 CORPUS_LABELS = {"tinyshakespeare": "Shakespeare (tiny)", "shakespeare": "Shakespeare",
-                 "c": "C code", "linux": "Linux kernel"}
-DEFAULT_PROMPTS = {"tinyshakespeare": "ROMEO:", "shakespeare": "ROMEO:", "c": "static int", "linux": "static int"}
+                 "c": "C code", "c-libs": "C code (zstd, lz4, brotli: previous corpus)",
+                 "linux": "Linux kernel"}
+DEFAULT_PROMPTS = {"tinyshakespeare": "ROMEO:", "shakespeare": "ROMEO:", "c": "static int", "c-libs": "static int",
+                   "linux": "static int"}
 CELL_LABELS = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN"}
 
 

