@@ -3,6 +3,7 @@
     python -m rnnlm models
     python -m rnnlm sample --model shakespeare-char-lstm --prompt "ROMEO:" --seed 1 [--json]
     python -m rnnlm score --model shakespeare-char-lstm FILE [--json] [--precision auto|float32|bfloat16]
+    python -m rnnlm score --model shakespeare-char-lstm FILE --adapt [--adapt-lr 1e-4 --adapt-window 50 ...]
 
 User mistakes print one line on stderr and exit with status 2.
 """
@@ -12,10 +13,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
 from .corpus import clean_text
-from .errors import RnnlmError
+from .dynamic_eval import ADAPT_PRECISIONS, RULES, AdaptSettings, adapt_text
+from .errors import RnnlmError, SettingsError
 from .runtime import configure_threads
 from .sampling import SamplingSettings, generate
 from .scoring import PRECISIONS, score_text
@@ -48,8 +51,83 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--json", action="store_true")
     score.add_argument("--precision", choices=PRECISIONS, default="auto",
                        help="matrix products in bfloat16 where the CPU has it natively (auto), or always float32")
+    _add_adapt_arguments(score)
     commands.add_parser("models", help="list the shipped models")
     return parser
+
+
+# Each --adapt-X flag and the AdaptSettings field it sets. Their defaults are None, so that a flag
+# given without --adapt can be told apart from one left out (it is refused: it would do nothing).
+ADAPT_FLAGS = {"rule": "--adapt-rule", "lr": "--adapt-lr", "window": "--adapt-window", "decay": "--adapt-decay",
+               "clip": "--adapt-clip", "precision": "--adapt-precision"}
+
+
+def _add_adapt_arguments(score: argparse.ArgumentParser) -> None:
+    d = AdaptSettings()
+    score.add_argument("--adapt", action="store_true",
+                       help="dynamic evaluation: a copy of the model learns from each window after scoring it "
+                            "(slow: one stream; see docs/ADAPT.md); also prints the static figure")
+    score.add_argument("--adapt-rule", choices=RULES, help=f"update rule (default {d.rule})")
+    score.add_argument("--adapt-lr", type=float, help=f"step size (default {d.lr:g}; 0 = static)")
+    score.add_argument("--adapt-window", type=int, help=f"tokens scored between updates (default {d.window})")
+    score.add_argument("--adapt-decay", type=float,
+                       help=f"pull toward the trained weights after each step, 0-1 (default {d.decay:g})")
+    score.add_argument("--adapt-clip", type=float, help=f"largest gradient norm, 0 = off (default {d.clip:g})")
+    score.add_argument("--adapt-precision", choices=ADAPT_PRECISIONS,
+                       help=f"precision of the adapting pass (default {d.precision})")
+
+
+def adapt_settings(args) -> AdaptSettings | None:
+    """The --adapt-X flags as AdaptSettings (None without --adapt), checked before any model loads."""
+    given = {field: getattr(args, f"adapt_{field}") for field in ADAPT_FLAGS}
+    given = {field: value for field, value in given.items() if value is not None}
+    if not args.adapt:
+        if given:
+            raise RnnlmError(f"{ADAPT_FLAGS[next(iter(given))]} needs --adapt")
+        return None
+    try:
+        return AdaptSettings(**given).validate()
+    except SettingsError as exc:
+        raise SettingsError(f"--adapt settings: {exc}") from None
+
+
+class AdaptProgress:
+    """Progress of the adapting pass on stderr: one self-rewriting line on a terminal; in a log file,
+    a plain line every LOG_SECONDS (as python -m train does), since carriage returns make one huge line."""
+
+    LOG_SECONDS = 30.0
+
+    def __init__(self, stream=None, width: int = 30):
+        self.stream, self.width = stream or sys.stderr, width
+        self.terminal = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.start = time.perf_counter()
+        self.last_logged = -float("inf")  # a log file gets the first window's line at once, and the last
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.perf_counter()
+        if not self.terminal and now - self.last_logged < self.LOG_SECONDS and done < total:
+            return
+        self.last_logged = now
+        fraction = done / max(total, 1)
+        filled = int(self.width * fraction)
+        rate = done / max(now - self.start, 1e-9)
+        eta = (total - done) / rate if rate > 0 else float("inf")
+        line = (f"adapting [{'#' * filled}{'-' * (self.width - filled)}] {fraction:4.0%} {done:,}/{total:,} chars "
+                f"{rate:,.0f} chars/s eta {_duration(eta)}")
+        self.stream.write(f"\r{line}   " if self.terminal else line + "\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.terminal:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _duration(seconds: float) -> str:
+    if seconds == float("inf"):
+        return "?"
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes}:{secs:02d}"
 
 
 def run_sample(args) -> None:
@@ -83,16 +161,38 @@ def _read_text(path: str) -> str:
 
 
 def run_score(args) -> None:
+    settings = adapt_settings(args)
     lm = load(args.model)
     text = _read_text(args.file)
     if not text:
         raise RnnlmError(f"{args.file} is empty: nothing to score")
     result = score_text(lm, text, precision=args.precision)
+    if settings is None:
+        if args.json:
+            print(json.dumps(result.summary()))
+        else:
+            print(f"{result.nats_per_char:.4f} nats/char  {result.bits_per_char:.4f} bits/char  "
+                  f"({result.chars:,} chars, {result.tokens:,} tokens, model {lm.name})")
+        return
+    progress = AdaptProgress()
+    try:
+        adapted = adapt_text(lm, text, settings, on_window=progress)
+    finally:
+        progress.close()
+    seconds = time.perf_counter() - progress.start
     if args.json:
-        print(json.dumps(result.summary()))
+        print(json.dumps({**adapted.summary(), "static_nats_per_char": result.nats_per_char,
+                          "static_bits_per_char": result.bits_per_char, "adapt": settings.to_dict(),
+                          "adapt_seconds": round(seconds, 3)}))
     else:
-        print(f"{result.nats_per_char:.4f} nats/char  {result.bits_per_char:.4f} bits/char  "
-              f"({result.chars:,} chars, {result.tokens:,} tokens, model {lm.name})")
+        print(f"{adapted.nats_per_char:.4f} nats/char  {adapted.bits_per_char:.4f} bits/char adapted; "
+              f"static {result.nats_per_char:.4f} nats/char ({adapted.nats_per_char - result.nats_per_char:+.4f})  "
+              f"({adapted.chars:,} chars, {adapted.tokens:,} tokens, model {lm.name}, "
+              f"{adapted.chars / max(seconds, 1e-9):,.0f} chars/s adapting; {_settings_text(settings)})")
+
+
+def _settings_text(s: AdaptSettings) -> str:
+    return f"{s.rule} lr {s.lr:g} window {s.window} decay {s.decay:g} clip {s.clip:g} {s.precision}"
 
 
 def run_models(_args) -> None:
