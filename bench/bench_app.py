@@ -21,7 +21,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path[:0] = [str(ROOT / "tests" / "app"), str(ROOT / "tests" / "browser")]  # the tests' server and browser helpers
 
 
 def parse_args() -> argparse.Namespace:

@@ -8,19 +8,17 @@ has them natively, float32 elsewhere; float32 is printed too).
 """
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import torch  # noqa: E402
+import torch
 
-from rnnlm import CharTokenizer, LanguageModel, ModelConfig, RNNLM, SamplingSettings, generate, load, score_text  # noqa: E402
-from rnnlm.runtime import configure_threads  # noqa: E402
-from rnnlm.scoring import uses_bfloat16  # noqa: E402
+from rnnlm import CharTokenizer, LanguageModel, ModelConfig, RNNLM, SamplingSettings, generate, load, score_text
+from rnnlm.runtime import configure_threads
+from rnnlm.scoring import uses_bfloat16
 
-from bench_train import gemm_peak_flops, training_flops_per_token  # noqa: E402
+from bench_train import gemm_peak_flops, training_flops_per_token
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "data" / "tinyshakespeare.txt"
 

@@ -4,7 +4,7 @@
 
 For each text (default: 200 KB of C code and 200 KB of Shakespeare's plays, both from
 ../shared/data): fine-tunes shakespeare-char-lstm (or, if it is not shipped, the best
-char model in pretrained/manifest.json, said so) through rnnlm.jobs.JobManager exactly
+char model in pretrained/manifest.json, said so) through rnnlm.service.jobs.JobManager exactly
 as the page does, and prints the held-out loss before/after (target: >= 15% lower) and
 the time of a 500-token generation ("another session") on an idle server vs while the
 fine-tune runs (target: <= 2x), from the base model and, when the fallback is a smaller
@@ -21,18 +21,17 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 from threadpoolctl import threadpool_info  # noqa: E402
 
 import rnnlm  # noqa: E402
-from rnnlm.job_config import JobSpec  # noqa: E402
-from rnnlm.jobs import JobManager  # noqa: E402
+from rnnlm.service.job_spec import JobSpec  # noqa: E402
+from rnnlm.service.jobs import JobManager  # noqa: E402
 from rnnlm.runtime import available_cores, configure_threads  # noqa: E402
 from rnnlm.sampling import SamplingSettings, sample_text  # noqa: E402
-from rnnlm.sessions import SessionStore  # noqa: E402
-from rnnlm.uploads import read_uploads  # noqa: E402
+from rnnlm.service.session_store import SessionStore  # noqa: E402
+from rnnlm.service.uploads import read_uploads  # noqa: E402
 
 WANTED = "shakespeare-char-lstm"
 DATA = ROOT.parent / "shared" / "data"

@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "bench")]
+sys.path[:0] = [str(ROOT / "tests" / "app"), str(ROOT / "tests" / "browser"), str(ROOT / "bench")]  # test helpers, sibling benches
 
 HEATMAP_IMAGE = ".js-plotly-plot .heatmaplayer image"
 # Times (performance.now(), ms) of the click on an option and of the next heatmap drawn.
@@ -69,7 +69,7 @@ def figure_build_seconds() -> tuple[float, float, int]:
     import numpy as np
     import plotly.io
 
-    from playground import heatmaps
+    from playground.pages.inspect import heatmaps
 
     values = np.random.default_rng(0).uniform(-1, 1, (1000, 512)).astype(np.float32)
     start = time.perf_counter()
@@ -82,7 +82,7 @@ def figure_build_seconds() -> tuple[float, float, int]:
 def quantity_labels(cell: str) -> list[str]:
     """The "Show" options to cycle through: every quantity but h (shown first), then h."""
     import rnnlm
-    from playground.traces import QUANTITY_LABELS
+    from playground.pages.inspect.traces import QUANTITY_LABELS
 
     return [QUANTITY_LABELS[q] for q in rnnlm.QUANTITIES[cell][1:]] + [QUANTITY_LABELS["h"]]
 

@@ -6,17 +6,14 @@ Prints figures; asserts nothing (targets: trace <= 1.5 s, search over 20k chars 
 """
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench_core import CORPUS, random_model  # noqa: E402
+from bench_core import CORPUS, random_model
 
-from rnnlm import load  # noqa: E402
-from rnnlm.interpret import gate_saturation, search_cells, trace_text  # noqa: E402
-from rnnlm.runtime import configure_threads  # noqa: E402
+from rnnlm import load
+from rnnlm.interpret import gate_saturation, search_cells, trace_text
+from rnnlm.runtime import configure_threads
 
 
 def timed(function, *args, **kwargs):

@@ -8,17 +8,14 @@ in the same run. Prints figures; asserts nothing (target: >= 65% of peak).
 """
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
+import torch
+import torch.nn.functional as F
 
-from rnnlm.model import RNNLM, ModelConfig, detach_state  # noqa: E402
-from rnnlm.runtime import configure_threads  # noqa: E402
+from rnnlm.model import RNNLM, ModelConfig, detach_state
+from rnnlm.runtime import configure_threads
 
 
 def gemm_peak_flops(size: int = 2048, repeats: int = 10, dtype=torch.float32) -> float:

@@ -22,11 +22,10 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rnnlm import load, read_manifest  # noqa: E402
-from rnnlm.runtime import configure_threads  # noqa: E402
-from rnnlm.zoo import PRETRAINED_DIR  # noqa: E402
+from rnnlm import load, read_manifest
+from rnnlm.runtime import configure_threads
+from rnnlm.zoo import PRETRAINED_DIR
 
 
 def folder_megabytes(folder: Path) -> float:

@@ -2,21 +2,17 @@
 
 Draws what every page shares (page config, the stylesheet, the sidebar's model picker and
 sampling controls, notices about the opened link), writes the controls to the URL, then
-runs the selected page. A new page is one PageSpec line below plus its file in views/.
+runs the selected page. A new page is one PageSpec line below plus its folder in pages/.
 """
 
-import sys
 from dataclasses import dataclass
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # `streamlit run` puts only playground/ on the path
-    sys.path.insert(0, str(ROOT))
+import streamlit as st
 
-import streamlit as st  # noqa: E402
-
-from playground import blocks, jobs_resource, render, sidebar, state  # noqa: E402
-from rnnlm import RnnlmError  # noqa: E402
+from playground import jobs_resource, sidebar, state
+from playground.widgets import blocks
+from playground.widgets import token_html as render
+from rnnlm import RnnlmError
 
 
 @dataclass(frozen=True)
@@ -30,12 +26,12 @@ class PageSpec:
 
 
 PAGES = (
-    PageSpec("views/generate.py", "Generate", ":material/edit_note:", "generate", state.GENERATE_PARAMS, True),
-    PageSpec("views/compare.py", "Compare", ":material/compare_arrows:", "compare", state.COMPARE_PARAMS, True),
-    PageSpec("views/inspect.py", "Inspect", ":material/biotech:", "inspect", state.MODEL_PARAMS, False),
-    PageSpec("views/score.py", "Score", ":material/speed:", "score", state.MODEL_PARAMS, False),
-    PageSpec("views/models.py", "Models", ":material/menu_book:", "models", state.MODEL_PARAMS, False),
-    PageSpec("views/finetune.py", "Fine-tune", ":material/model_training:", "finetune", state.MODEL_PARAMS, False),
+    PageSpec("pages/generate/generate.py", "Generate", ":material/edit_note:", "generate", state.GENERATE_PARAMS, True),
+    PageSpec("pages/compare/compare.py", "Compare", ":material/compare_arrows:", "compare", state.COMPARE_PARAMS, True),
+    PageSpec("pages/inspect/inspect.py", "Inspect", ":material/biotech:", "inspect", state.MODEL_PARAMS, False),
+    PageSpec("pages/score/score.py", "Score", ":material/speed:", "score", state.MODEL_PARAMS, False),
+    PageSpec("pages/models/models.py", "Models", ":material/menu_book:", "models", state.MODEL_PARAMS, False),
+    PageSpec("pages/finetune/finetune.py", "Fine-tune", ":material/model_training:", "finetune", state.MODEL_PARAMS, False),
 )
 
 

@@ -21,13 +21,13 @@ from typing import TYPE_CHECKING, Callable
 import streamlit as st
 
 from rnnlm import RnnlmError
-from rnnlm.sessions import SessionStore
+from rnnlm.service.session_store import SessionStore
 
-from . import session_models, state
-from .finetune_settings import FinetuneSettings, from_env
+from playground import session_models, state
+from rnnlm.service.settings import FinetuneSettings, from_env
 
 if TYPE_CHECKING:  # annotations only: the first page is drawn before torch is imported
-    from rnnlm.jobs import JobManager
+    from rnnlm.service.jobs import JobManager
 
 log = logging.getLogger(__name__)
 SWEEP_SECONDS = 60.0
@@ -44,7 +44,7 @@ def settings() -> tuple[FinetuneSettings, tuple[str, ...]]:
 
 @st.cache_resource(show_spinner=False)
 def job_manager() -> JobManager:
-    from rnnlm.jobs import JobManager
+    from rnnlm.service.jobs import JobManager
 
     chosen = settings()[0]
     store = SessionStore(chosen.sessions_dir, max_age_seconds=chosen.session_hours * 3600)
@@ -119,7 +119,7 @@ def janitor() -> SessionJanitor:
 
 def collect_finished_job() -> None:
     """Put this session's finished job's model in the picker (if not there yet)."""
-    job = state.finetune_job()
+    job = finetune_job()
     if job is None:
         return
     try:
@@ -152,3 +152,20 @@ def after_page() -> None:
     cleaner = janitor()
     cleaner.visit(state.session_id(), _runtime_id())
     cleaner.tidy()
+
+
+# --- this session's latest job ---------------------------------------------------------
+
+_FT_JOB = "_ft_job"
+
+def finetune_job() -> dict | None:
+    """This session's latest job: {"id", "held_out" (the text it is scored on), "level"}."""
+    return st.session_state.get(_FT_JOB)
+
+
+def set_finetune_job(job_id: str, held_out: str, level: str) -> None:
+    st.session_state[_FT_JOB] = {"id": job_id, "held_out": held_out, "level": level}
+
+
+def forget_finetune_job() -> None:
+    st.session_state.pop(_FT_JOB, None)

@@ -2,7 +2,7 @@
 
 st.cache_resource hands the same LanguageModel object to every session and rerun, so a
 page refresh never reloads weights. Because it is shared, nothing may mutate it: the
-fine-tune page trains a copy (rnnlm.finetune.start_from deep-copies the network).
+fine-tune page trains a copy (rnnlm.training.warm_start.start_from deep-copies the network).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import streamlit as st
 
 import rnnlm
 
-from .catalogue import ModelInfo
+from playground.catalogue import ModelInfo
 
 if TYPE_CHECKING:  # annotations only: the first page is drawn before torch is imported
     from rnnlm import LanguageModel
@@ -48,10 +48,21 @@ def load_folder(folder: str, modified: float) -> LanguageModel:
     return rnnlm.load_model(folder).warm_up()
 
 
+def modified_time(info: ModelInfo) -> float:
+    """When a session model's folder was last written (0 if it is gone): part of cache keys,
+    so a folder rewritten in place is loaded and computed afresh."""
+    config = Path(info.path) / "config.json"
+    return config.stat().st_mtime if config.exists() else 0.0
+
+
+def model_key(info: ModelInfo) -> str:
+    """Names a model's weights in the pages' caches: a session model rewritten in place gets a new key."""
+    return f"{info.name}|{info.path}|{modified_time(info)}" if info.from_session else info.name
+
+
 def load(info: ModelInfo) -> LanguageModel:
     if info.from_session:
-        folder = Path(info.path)
-        return load_folder(str(folder), (folder / "config.json").stat().st_mtime)
+        return load_folder(str(Path(info.path)), modified_time(info))
     return load_shipped(info.name)
 
 

@@ -9,26 +9,26 @@ shipped model's name would be hidden by it.
 from __future__ import annotations
 
 import math
-import re
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # annotations only: the first page is drawn before torch is imported
     from rnnlm import LanguageModel
-    from rnnlm.jobs import JobResult
-    from rnnlm.model_zip import ModelZipLimits
+    from rnnlm.service.jobs import JobResult
+    from rnnlm.service.model_zip import ModelZipLimits
 
-from . import resources, state
+from rnnlm.units import NOT_IN_PLAIN_NAME, is_plain_name
+
+from playground import resources, state
 
 UPLOAD_CORPUS = "uploaded_text"  # what the picker's "Trained on" shows for text from this page
 MAX_NAME = 64
-UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def safe_name(text: str) -> str:
     """A name state.add_session_model accepts, as close to text as possible."""
-    name = UNSAFE.sub("-", text).lstrip("._-")[:MAX_NAME].rstrip("._-")
+    name = NOT_IN_PLAIN_NAME.sub("-", text).lstrip("._-")[:MAX_NAME].rstrip("._-")
     return name or "model"
 
 
@@ -50,7 +50,7 @@ def _corpus(lm: LanguageModel) -> str:
     """The corpus the model says it was trained on, if that is one of ours to show; a zip's
     config.json is the uploader's text, so anything unusual becomes UPLOAD_CORPUS."""
     corpus = str((lm.metadata.get("train_config") or {}).get("corpus", ""))
-    known = corpus and corpus != "upload" and state.SESSION_MODEL_NAME.fullmatch(corpus)
+    known = corpus and corpus != "upload" and is_plain_name(corpus)
     return corpus if known else UPLOAD_CORPUS
 
 
@@ -93,7 +93,7 @@ def register_result(result: JobResult, held_out: str) -> dict:
 
 def import_zip(data: bytes, file_name: str, folder: Path, limits: ModelZipLimits) -> dict:
     """Validate a model zip into folder and add it to the picker; CheckpointError if refused."""
-    from rnnlm.model_zip import import_model_zip
+    from rnnlm.service.model_zip import import_model_zip
 
     try:
         lm = import_model_zip(data, folder, limits=limits)

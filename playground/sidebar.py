@@ -9,10 +9,11 @@ from __future__ import annotations
 import streamlit as st
 
 from rnnlm.sampling import MAX_SEED
+from rnnlm.units import nats_to_bits
 
-from . import catalogue as cat
-from . import state
-from .catalogue import ModelInfo
+from playground import catalogue as cat
+from playground import state
+from playground.catalogue import ModelInfo
 
 LEVEL_LABELS = {"char": "characters", "word": "words"}
 
@@ -37,7 +38,7 @@ def model_picker(catalogue: list[ModelInfo]) -> None:
 
 
 def model_facts(info: ModelInfo) -> str:
-    bits = info.val_nats_per_char / 0.6931471805599453
+    bits = nats_to_bits(info.val_nats_per_char)
     facts = (f"{info.shape} · {info.parameters:,} parameters · validation "
              f"**{info.val_nats_per_char:.3f} nats/char** ({bits:.2f} bits/char, lower is better)")
     if info.smoke:

@@ -13,17 +13,17 @@ written back to the URL, so the address bar is always a share link.
 from __future__ import annotations
 
 import random
-import re
 from typing import Any, Mapping
 
 import streamlit as st
 
 from rnnlm.sampling import MAX_SEED
+from rnnlm.units import is_plain_name
 
-from . import catalogue as cat
-from .catalogue import ModelInfo
-from .parsing import parse_choice, parse_choices, parse_float, parse_int, parse_text
-from .request import Request
+from playground import catalogue as cat
+from playground.catalogue import ModelInfo
+from playground.parsing import parse_choice, parse_choices, parse_float, parse_int, parse_text
+from playground.request import Request
 
 # Controls, named as in the URL.
 MODEL, PROMPT, TEMPERATURE, TOP_K, TOP_P, SEED, LENGTH, MODELS = (
@@ -208,14 +208,11 @@ def _picked(attribute: str, catalogue: list[ModelInfo]) -> None:
 
 # --- models made in this session (the fine-tune page adds them) -----------------------
 
-SESSION_MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
-
-
 def add_session_model(entry: dict) -> None:
     """entry: manifest fields (rnnlm.zoo.ENTRY_FIELDS) plus "path", the model folder.
 
     Names are restricted because pages show them in markdown and in the URL."""
-    if not SESSION_MODEL_NAME.fullmatch(str(entry.get("name", ""))):
+    if not is_plain_name(str(entry.get("name", ""))):
         raise ValueError(f"model name {entry.get('name')!r}: use 1-64 letters, digits, '.', '_' or '-'")
     st.session_state.setdefault(SESSION_MODELS_KEY, {})[entry["name"]] = dict(entry)
 
@@ -235,33 +232,13 @@ def recall(page: str) -> Any:
 
 
 def last_generation():
-    """The Generate page's latest playground.generation.Generation (None before the first)."""
+    """The Generate page's latest playground.widgets.generation.Generation (None before the first)."""
     return recall("generate")
 
 
-# --- the fine-tune page --------------------------------------------------------------
-# Its controls are canonical values like the sampling ones (bind() works on them), so a
-# visit to another page loses nothing the user typed. Uploaded files cannot be restored
-# into st.file_uploader, so the text read from them is kept instead (keep_upload).
+# --- mechanism the pages share ---------------------------------------------------------
 
-FT_START, FT_BASE, FT_LEVEL, FT_PRESET, FT_CELL, FT_BUDGET, FT_MINUTES, FT_STEPS = (
-    "ft_start", "ft_base", "ft_level", "ft_preset", "ft_cell", "ft_budget", "ft_minutes", "ft_steps")
-FT_NAME, FT_PROMPT, FT_SEED, FT_PASTED = "ft_name", "ft_prompt", "ft_seed", "ft_pasted"
-FINETUNE_DEFAULTS = {FT_START: "model", FT_LEVEL: "char", FT_PRESET: "small", FT_CELL: "lstm",
-                     FT_BUDGET: "minutes", FT_MINUTES: 2.0, FT_STEPS: 500, FT_NAME: "", FT_PROMPT: "",
-                     FT_SEED: 1, FT_PASTED: ""}
-FT_UPLOADER, FT_ZIP_UPLOADER = "ft_files", "ft_model_zip"  # widget keys (file uploaders hold no canonical value)
-_SESSION_ID, _FT_JOB, _FT_UPLOAD, _FT_ZIPS_READ = "_session_id", "_ft_job", "_ft_upload", "_ft_zips_read"
-
-
-def start_finetune(model_names: list[str], default_model: str, max_minutes: float) -> None:
-    """Defaults on the first visit; the base model stays one that exists, the budget one allowed."""
-    for key, default in FINETUNE_DEFAULTS.items():
-        st.session_state.setdefault(key, default)
-    if st.session_state.get(FT_BASE) not in model_names:
-        st.session_state[FT_BASE] = default_model
-    st.session_state[FT_MINUTES] = min(float(st.session_state[FT_MINUTES]), max_minutes)
-
+_SESSION_ID = "_session_id"
 
 def session_id() -> str:
     """This session's own id (Streamlit's AppTest gives every test session the same one)."""
@@ -271,62 +248,9 @@ def session_id() -> str:
     return st.session_state[_SESSION_ID]
 
 
-def finetune_job() -> dict | None:
-    """This session's latest job: {"id", "held_out" (the text it is scored on), "level"}."""
-    return st.session_state.get(_FT_JOB)
-
-
-def set_finetune_job(job_id: str, held_out: str, level: str) -> None:
-    st.session_state[_FT_JOB] = {"id": job_id, "held_out": held_out, "level": level}
-
-
-def forget_finetune_job() -> None:
-    st.session_state.pop(_FT_JOB, None)
-
-
-def kept_upload() -> Any:
-    return st.session_state.get(_FT_UPLOAD)
-
-
-def keep_upload(kept: Any) -> None:
-    st.session_state[_FT_UPLOAD] = kept
-
-
-def forget_upload() -> None:
-    """The user changed the uploaded files: what was read from the old ones no longer applies."""
-    st.session_state.pop(_FT_UPLOAD, None)
-
-
-def model_zip_outcome(file_id: str) -> tuple[str, str] | None:
-    """(kind, message) once this uploaded model zip was read: a file stays in its widget
-    across reruns, and must be imported once, its message shown every time."""
-    return st.session_state.get(_FT_ZIPS_READ, {}).get(file_id)
-
-
-def set_model_zip_outcome(file_id: str, kind: str, message: str) -> None:
-    st.session_state.setdefault(_FT_ZIPS_READ, {})[file_id] = (kind, message)
-
-
 def remove_session_model(name: str) -> None:
     """A session model whose folder is gone (swept after the session sat unused)."""
     st.session_state.get(SESSION_MODELS_KEY, {}).pop(name, None)
-
-
-# --- the Inspect and Score pages ------------------------------------------------------
-# Session-only canonical controls (bind() works on them), so a visit to another page
-# loses nothing. The inspected text can be long, so it stays out of the URL.
-
-IN_SOURCE, IN_PASTED, IN_SLICE_SEED, IN_SLICE_CHARS = "in_source", "in_pasted", "in_slice_seed", "in_slice_chars"
-IN_LAYER, IN_QUANTITY, IN_SQUASH, IN_SORT, IN_FEATURE, IN_WINDOW, IN_UNIT = (
-    "in_layer", "in_quantity", "in_squash", "in_sort", "in_feature", "in_window", "in_unit")
-IN_CELL = "in_cell"  # the interpretable cell picked in the search results
-INSPECT_DEFAULTS = {IN_SOURCE: "validation", IN_PASTED: "", IN_SLICE_SEED: 0, IN_SLICE_CHARS: 2000, IN_LAYER: 0,
-                    IN_QUANTITY: "h", IN_SQUASH: True, IN_SORT: "variance", IN_FEATURE: "position in line",
-                    IN_WINDOW: 0, IN_UNIT: 0, IN_CELL: 0}
-IN_HEATMAP, IN_SATURATION = "in_heatmap", "in_saturation"  # chart widget keys: clicking a unit picks it
-SC_PASTED = "sc_pasted"
-SCORE_DEFAULTS = {SC_PASTED: ""}
-SC_UPLOADER = "sc_upload"  # widget key (a file uploader holds no canonical value)
 
 
 def start_page(defaults: dict) -> None:
@@ -344,7 +268,3 @@ def chart_points(chart_key: str) -> list[dict]:
     """The points selected (clicked) in the chart drawn with this key; [] when none."""
     event = st.session_state.get(chart_key) or {}
     return list((event.get("selection") or {}).get("points") or [])
-
-
-def roll_slice() -> None:
-    st.session_state[IN_SLICE_SEED] = random.randrange(0, 1_000_000)

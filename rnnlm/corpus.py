@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import CorpusError
+from .units import is_plain_name
 
 # Extensions read when a folder is given as a corpus; anything else is skipped and counted.
 TEXT_SUFFIXES = {".txt", ".md", ".rst", ".c", ".h", ".cc", ".cpp", ".hpp", ".py", ".js", ".ts", ".java", ".go",
@@ -26,7 +27,20 @@ DEFAULT_HOLDOUT = 0.05
 # source files whose characters are more than this share digits, commas or 'x' are dropped.
 MAX_TABLE_SHARE = 0.30
 SNIFF_BYTES = 8192
+# Where the standard corpora live: prepared copies in the project's data/ (python -m
+# train.prepare writes them), else the shared folder beside the project that they come from.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PREPARED_DIR = PROJECT_ROOT / "data"
+SHARED_DATA_DIR = PROJECT_ROOT.parent / "shared" / "data"
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def corpus_file(corpus: str, folders: tuple[Path, ...] = (PREPARED_DIR, SHARED_DATA_DIR)) -> Path | None:
+    """The first folder's <corpus>.txt that exists; None when none does, or when the name is
+    not a plain name (a session model's corpus is user-given, and must never become a path)."""
+    if not is_plain_name(corpus):
+        return None
+    return next((folder / f"{corpus}.txt" for folder in folders if (folder / f"{corpus}.txt").is_file()), None)
 
 
 def binary_reason(data: bytes) -> str | None:
@@ -38,10 +52,6 @@ def binary_reason(data: bytes) -> str | None:
     if head and controls / len(head) > 0.1:
         return f"control bytes ({controls} in the first {len(head):,} bytes)"
     return None
-
-
-def looks_binary(data: bytes) -> bool:
-    return binary_reason(data) is not None
 
 
 def clean_text(data: bytes, source: str = "text") -> str:

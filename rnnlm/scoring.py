@@ -33,8 +33,8 @@ import torch.nn.functional as F
 from .errors import SettingsError
 from .language_model import LanguageModel
 from .model import RNNLM
+from .units import nats_to_bits
 
-LN2 = math.log(2.0)
 PRECISIONS = ("auto", "float32", "bfloat16")
 
 
@@ -71,7 +71,7 @@ class ScoreResult:
 
     @property
     def bits_per_char(self) -> float:
-        return self.nats_per_char / LN2
+        return nats_to_bits(self.nats_per_char)
 
     def summary(self) -> dict:
         return {"nats_per_char": self.nats_per_char, "bits_per_char": self.bits_per_char,

@@ -8,13 +8,11 @@ distance to the 2015 paper's figure. Publishing rewrites a card, so run this aft
 
 import json
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rnnlm.corpus import DEFAULT_HOLDOUT, SPLIT_FRACTIONS  # noqa: E402
-from rnnlm.zoo import PRETRAINED_DIR, read_manifest  # noqa: E402
-from train.cells import replace_section  # noqa: E402
+from rnnlm.corpus import DEFAULT_HOLDOUT, SPLIT_FRACTIONS
+from rnnlm.zoo import PRETRAINED_DIR, read_manifest
+from train.cells import replace_section
 
 
 def train_chars(entry: dict) -> float:

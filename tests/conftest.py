@@ -1,16 +1,19 @@
-"""Shared fixtures: tiny models built in the test, for every level x cell."""
+"""Shared fixtures: tiny models built in the test, for every level x cell.
 
-import sys
+Folders: core/ (rnnlm), service/ (the fine-tune service), train/ (the trainer and its CLI),
+app/ (Streamlit AppTest), browser/ (a real server driven in Chromium). Tests under browser/
+are marked `browser`; tests that take more than a few seconds are marked `slow`, so
+`pytest -m "not slow and not browser"` is the quick run while working."""
+
 from pathlib import Path
 
 import pytest
 import torch
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-SHARED_DATA = ROOT.parent / "shared" / "data"
+from rnnlm import CharTokenizer, LanguageModel, ModelConfig, RNNLM, WordTokenizer
 
-from rnnlm import CharTokenizer, LanguageModel, ModelConfig, RNNLM, WordTokenizer  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = ROOT.parent / "shared" / "data"
 
 # One thread: tests use tiny models, and CI shares 2 cores with the browser test server.
 torch.set_num_threads(1)
@@ -42,3 +45,9 @@ def char_tokenizer(shakespeare_text) -> CharTokenizer:
 def any_model(request, char_tokenizer, word_tokenizer) -> LanguageModel:
     level, cell = request.param.split("-")
     return tiny_model(char_tokenizer if level == "char" else word_tokenizer, cell=cell)
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "browser" in item.path.parts:  # every test there starts a server and Chromium
+            item.add_marker(pytest.mark.browser)

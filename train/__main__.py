@@ -21,9 +21,9 @@ from pathlib import Path
 
 from rnnlm.checkpoint import read_config
 from rnnlm.errors import CheckpointError, RnnlmError
-from rnnlm.train_config import TrainConfig, load_train_config
-from rnnlm.train_state import checkpoint_folder
-from rnnlm.trainer import Callbacks, Progress, fit
+from rnnlm.training.config import TrainConfig, load_train_config
+from rnnlm.training.run_folder import checkpoint_folder
+from rnnlm.training.fit import Callbacks, Progress, fit
 from rnnlm.zoo import load
 
 from .texts import corpus_texts

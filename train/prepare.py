@@ -26,15 +26,13 @@ import tempfile
 import urllib.request
 from pathlib import Path
 
-from rnnlm.corpus import (MAX_TABLE_SHARE, CorpusReport, decode_source, file_block, read_corpus, split_corpus,
-                          table_share)
+from rnnlm.corpus import PREPARED_DIR, SHARED_DATA_DIR, MAX_TABLE_SHARE, CorpusReport, decode_source, file_block, read_corpus, split_corpus, table_share
 from rnnlm.checkpoint import sha256_of
 from rnnlm.errors import CorpusError, RnnlmError
+from rnnlm.units import is_plain_name
 from train.c_corpus import C_PACKAGES, c_corpus_text, header_path, member_pattern, pip_setup, write_stand_ins
 
-ROOT = Path(__file__).resolve().parent.parent
-DATA_DIR = ROOT / "data"
-SHARED_DATA = ROOT.parent / "shared" / "data"
+DATA_DIR, SHARED_DATA = PREPARED_DIR, SHARED_DATA_DIR  # module attributes, so tests can point them elsewhere
 # Copied from ../shared/data/README.md (a test keeps the two equal): pinned here so that a
 # rebuilt corpus, which has no README beside it, is checked too.
 SHA256 = {
@@ -381,11 +379,6 @@ def corpus_text(name: str) -> str:
 def corpus_split(name: str) -> tuple[str, str]:
     """(training text, held-out text) of a corpus, by its standard split."""
     return split_corpus(corpus_text(name), name)
-
-
-def is_plain_name(name: str) -> bool:
-    """A name that is one file or folder name: never a path, never hidden."""
-    return bool(re.fullmatch(r"[\w.-]+", name)) and not name.startswith(".")
 
 
 def prepare_from(path: Path, name: str | None = None) -> tuple[Path, CorpusReport]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import shutil
 import sys
 import time
 from dataclasses import asdict
@@ -23,11 +22,11 @@ from rnnlm.errors import RnnlmError
 from rnnlm.runtime import configure_threads
 from rnnlm.sampling import SamplingSettings, sample_text
 from rnnlm.scoring import score_text
-from rnnlm.train_config import TrainConfig, load_train_config
+from rnnlm.training.config import TrainConfig, load_train_config
 from rnnlm.zoo import PRETRAINED_DIR, update_manifest
 
 from .cells import record as record_cells
-from .prepare import is_plain_name
+from rnnlm.units import is_plain_name
 from .texts import corpus_texts
 
 SLICE_CHARS = 20_000

@@ -10,7 +10,9 @@ from rnnlm.corpus import read_corpus, split_corpus
 from rnnlm.errors import RnnlmError
 
 from . import prepare
-from .prepare import CORPORA, corpus_split, is_plain_name
+from rnnlm.units import is_plain_name
+
+from .prepare import CORPORA, corpus_split
 
 
 def is_prepared_name(corpus: str) -> bool:

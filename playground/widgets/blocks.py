@@ -8,10 +8,14 @@ from urllib.parse import quote, urlencode
 
 import streamlit as st
 
-from . import charts, export, generation, render, resources, state
-from .catalogue import ModelInfo, build_catalogue
-from .generation import Generation
-from .request import Request
+from playground import resources, state
+from playground.widgets import charts
+from playground.widgets import export
+from playground.widgets import generation
+from playground.widgets import token_html as render
+from playground.catalogue import ModelInfo, build_catalogue
+from playground.widgets.generation import Generation
+from playground.request import Request
 
 if TYPE_CHECKING:  # annotations only: the first page is drawn before torch is imported
     from rnnlm import LanguageModel

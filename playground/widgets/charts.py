@@ -10,7 +10,7 @@ from plotly.subplots import make_subplots
 
 from rnnlm import Step
 
-from .render import visible_token
+from playground.widgets.token_html import visible_token
 
 MAX_TICK_LABELS = 60  # more token labels than this overlap into an unreadable band
 

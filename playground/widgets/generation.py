@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Callable, Sequence
 
 from rnnlm.sampling import Step, generate
 
-from .request import Request
+from playground.request import Request
 
 if TYPE_CHECKING:  # annotations only: the first page is drawn before torch is imported
     from rnnlm import LanguageModel

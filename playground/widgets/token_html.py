@@ -135,3 +135,14 @@ def markdown_literal(text: str) -> str:
     markdown (or Streamlit's LaTeX, emoji and colour extensions) would read is backslash-escaped,
     and line breaks become spaces so a name cannot start a heading or a list."""
     return MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(str(text).splitlines()))
+
+
+UNKNOWN_MARK = "\ufffd"  # the text of the tokenizers' unknown token
+
+def readable_tokens(token_texts: Sequence[str], text: str) -> list[str]:
+    """The tokens as the user wrote them: a char model reads one token per character, so its
+    unknown tokens (shown as UNKNOWN_MARK) can be given back their characters. A word model's
+    unknown token may span several characters, so its tokens are kept as they are."""
+    if len(token_texts) == len(text) and "".join(token_texts) != text:
+        return [original if token == UNKNOWN_MARK else token for token, original in zip(token_texts, text)]
+    return list(token_texts)

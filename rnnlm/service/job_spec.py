@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .errors import CorpusError, RnnlmError
-from .language_model import LanguageModel
-from .model import ModelConfig
-from .sampling import MAX_NEW_TOKENS, MAX_SEED, validate_prompt
-from .train_config import TrainConfig
+from ..errors import CorpusError, RnnlmError
+from ..language_model import LanguageModel
+from ..model import ModelConfig
+from ..sampling import MAX_NEW_TOKENS, MAX_SEED, validate_prompt
+from ..training.config import TrainConfig
 
 DEFAULT_MINUTES = 2.0
 MIN_CHARS = 2000  # below this a held-out slice and a few training windows do not fit
@@ -28,7 +28,7 @@ SCRATCH = dict(lr=3e-3, min_lr=1e-4, warmup_steps=50)
 BATCH, WINDOWS = 16, {"char": 64, "word": 32}  # ~1k tokens a step: short steps, so Cancel acts fast
 MIN_WINDOW = 8
 WORD_CHARS_PER_TOKEN = 6  # a low guess of tokens in a text not yet tokenized: batches fit for sure
-EVALS_PER_RUN = 8  # each scores the held-out slice (rnnlm.jobs keeps it short) and samples
+EVALS_PER_RUN = 8  # each scores the held-out slice (rnnlm.service.jobs keeps it short) and samples
 FLOPS_PER_THREAD = 40e9  # rough training rate of one CPU core (bench_train.py), only to space evaluations
 STEP_OVERHEAD_SECONDS = 0.01
 UNLIMITED_STEPS = 1_000_000

@@ -6,7 +6,7 @@
     manager.cancel(job_id)            # stops within about a step; the best model so far is kept
     manager.end_session(session_id)   # cancel its jobs, delete its folder; manager.sweep() for stale ones
 
-Each job runs rnnlm.trainer.fit in its own daemon thread, at most max_concurrent at once;
+Each job runs rnnlm.training.fit.fit in its own daemon thread, at most max_concurrent at once;
 later jobs wait in a FIFO queue and see their position. The base model is never changed
 (fit trains a deep copy). A job first scores the base model on the held-out slice and
 samples from it, so the result carries before/after loss and samples on one prompt and seed.
@@ -33,14 +33,14 @@ from pathlib import Path
 
 import torch
 
-from .checkpoint import load_model
-from .corpus import split_corpus
-from .errors import RnnlmError
-from .job_config import JobSpec, check_spec, train_config
-from .sampling import SamplingSettings, sample_text
-from .scoring import score_text
-from .sessions import SessionStore
-from .trainer import Callbacks, Progress, fit
+from ..checkpoint import load_model
+from ..corpus import split_corpus
+from ..errors import RnnlmError
+from .job_spec import JobSpec, check_spec, train_config
+from ..sampling import SamplingSettings, sample_text
+from ..scoring import score_text
+from .session_store import SessionStore
+from ..training.fit import Callbacks, Progress, fit
 from .uploads import label
 
 log = logging.getLogger(__name__)

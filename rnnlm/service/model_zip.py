@@ -17,10 +17,10 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .checkpoint import CONFIG_FILE, MAX_CONFIG_BYTES, WEIGHTS_FILE, atomic_folder, load_model, read_config
-from .errors import CheckpointError
-from .language_model import LanguageModel
-from .tokenizers import SENTENCEPIECE_FILE, TOKENIZER_FILE
+from ..checkpoint import CONFIG_FILE, MAX_CONFIG_BYTES, WEIGHTS_FILE, atomic_folder, load_model, read_config
+from ..errors import CheckpointError
+from ..language_model import LanguageModel
+from ..tokenizers import SENTENCEPIECE_FILE, TOKENIZER_FILE
 
 CARD_FILE = "card.md"
 MB = 1 << 20

@@ -19,10 +19,10 @@ import math
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Mapping
 
-from rnnlm.uploads import MB, UploadLimits
+from .uploads import MB, UploadLimits
 
 if TYPE_CHECKING:  # annotations only: the first page is drawn before torch is imported
-    from rnnlm.model_zip import ModelZipLimits
+    from .model_zip import ModelZipLimits
 
 ENV_NAMES = {"max_concurrent": "RNNLM_MAX_TRAINING_JOBS", "max_queue": "RNNLM_MAX_QUEUED_JOBS",
              "train_threads": "RNNLM_TRAIN_THREADS", "max_minutes": "RNNLM_MAX_TRAIN_MINUTES",
@@ -51,7 +51,7 @@ class FinetuneSettings:
 
     @property
     def model_zip_limits(self) -> ModelZipLimits:
-        from rnnlm.model_zip import ModelZipLimits
+        from .model_zip import ModelZipLimits
 
         return ModelZipLimits(max_weights_bytes=int(self.model_zip_mb * MB))
 

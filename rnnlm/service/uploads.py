@@ -2,7 +2,7 @@
 
 The fine-tune page hands over what the browser sent and shows the report:
 
-    from rnnlm.uploads import read_uploads, vocabulary_fit
+    from .uploads import read_uploads, vocabulary_fit
     report = read_uploads([("novel.txt", data), ("code.zip", more)], pasted="")
     report.text, report.chars, report.lines, report.files_used, report.skipped, report.charset
     fit = vocabulary_fit(report.text, base_model)   # share of characters / tokens it never saw
@@ -23,11 +23,11 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Iterable
 
-from .corpus import TEXT_SUFFIXES, UTF16_BOMS, text_reason
-from .errors import CorpusError
+from ..corpus import TEXT_SUFFIXES, UTF16_BOMS, text_reason
+from ..errors import CorpusError
 
 if TYPE_CHECKING:  # annotations only: checking an upload must not cost a torch import
-    from .language_model import LanguageModel
+    from ..language_model import LanguageModel
 
 MB = 1 << 20
 MAX_LABEL_CHARS = 120
@@ -281,7 +281,7 @@ def _spread_sample(text: str, limit: int) -> str:
 
 def vocabulary_fit(text: str, base: LanguageModel) -> VocabularyFit:
     """How much of text the base model has never seen: characters (char) or tokens (word)."""
-    from .finetune import unknown_rate  # here, not at the top: finetune imports torch
+    from ..training.warm_start import unknown_rate  # here, not at the top: finetune imports torch
 
     tokenizer = base.tokenizer
     counts = Counter(text)

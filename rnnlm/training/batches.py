@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .errors import CorpusError
+from ..errors import CorpusError
 
 
 class StreamBatcher:

@@ -7,10 +7,10 @@ import tomllib
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
-from .errors import CheckpointError, RnnlmError
-from .model import ModelConfig
-from .sampling import MAX_NEW_TOKENS
-from .scoring import PRECISIONS
+from ..errors import CheckpointError, RnnlmError
+from ..model import ModelConfig
+from ..sampling import MAX_NEW_TOKENS
+from ..scoring import PRECISIONS
 
 
 @dataclass

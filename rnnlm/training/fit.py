@@ -35,19 +35,19 @@ import torch
 import torch.nn.functional as F
 
 from .batches import StreamBatcher
-from .checkpoint import atomic_folder, load_model, write_model_files
-from .corpus import check_trainable
-from .finetune import start_from
-from .language_model import LanguageModel
-from .model import RNNLM, detach_state
-from .runtime import available_cores
-from .sampling import SamplingSettings, sample_text
-from .scoring import token_logprobs, uses_bfloat16
-from .tokenizers import CharTokenizer, Tokenizer, WordTokenizer
-from .train_config import TrainConfig
-from .train_process import Ranks, stop_on_interrupt, torch_threads
-from .train_state import (Counters, checkpoint_folder, load_train_state, open_metrics, save_train_state,
-                          write_loss_curve)
+from ..checkpoint import atomic_folder, load_model, write_model_files
+from ..corpus import check_trainable
+from .warm_start import start_from
+from ..language_model import LanguageModel
+from ..model import RNNLM, detach_state
+from ..runtime import available_cores
+from ..sampling import SamplingSettings, sample_text
+from ..scoring import token_logprobs, uses_bfloat16
+from ..units import nats_to_bits
+from ..tokenizers import CharTokenizer, Tokenizer, WordTokenizer
+from .config import TrainConfig
+from .process import Ranks, stop_on_interrupt, torch_threads
+from .run_folder import Counters, checkpoint_folder, load_train_state, open_metrics, save_train_state, write_loss_curve
 from .weight_average import WeightAverage
 
 NO_EVAL_STOPS = ("cancelled", "interrupted", "diverged")  # stop at once: no final evaluation
@@ -158,7 +158,7 @@ def _nats_per_char(net: RNNLM, tokenizer: Tokenizer, text: str) -> float:
 
 
 def _val_facts(val: float | None, chars: int) -> dict:
-    return {"val_nats_per_char": val, "val_bits_per_char": None if val is None else val / math.log(2),
+    return {"val_nats_per_char": val, "val_bits_per_char": None if val is None else nats_to_bits(val),
             "val_chars": chars}
 
 

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 import torch
 import torch.distributed as dist
 
-from .runtime import configure_threads
+from ..runtime import configure_threads
 
 
 class Ranks:

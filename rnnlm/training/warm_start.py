@@ -12,9 +12,9 @@ import copy
 
 import torch
 
-from .language_model import LanguageModel
-from .model import RNNLM
-from .tokenizers import CharTokenizer, Tokenizer
+from ..language_model import LanguageModel
+from ..model import RNNLM
+from ..tokenizers import CharTokenizer, Tokenizer
 
 
 def unknown_rate(tokenizer: Tokenizer, text: str) -> float:

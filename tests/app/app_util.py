@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 import rnnlm
 
-APP = Path(__file__).resolve().parent.parent / "playground" / "app.py"
+APP = Path(__file__).resolve().parents[2] / "playground" / "app.py"
 TIMEOUT = 60  # the first run imports torch and loads a model, on a machine busy training
 
 

@@ -16,11 +16,14 @@ import torch
 
 import rnnlm
 from app_util import app, coloured_texts, html_blocks, visible_text
-from playground import finetune_render, jobs_resource, resources, state
-from rnnlm.model_zip import model_zip_bytes
+from playground import jobs_resource, resources, state
+from playground.pages.finetune import report_html as finetune_render
+from playground.pages.finetune import keys as finetune_keys
+from rnnlm.service.model_zip import model_zip_bytes
 from rnnlm.sampling import SamplingSettings, sample_text
+from rnnlm.units import is_plain_name
 
-PAGE = "views/finetune.py"
+PAGE = "pages/finetune/finetune.py"
 HOSTILE_NAME = '<img src=x onerror="alert(1)">[link](http://x).txt'
 
 
@@ -50,7 +53,7 @@ def open_page():
 
 
 def upload(at, *files):
-    at.file_uploader(key=state.FT_UPLOADER).set_value(list(files)).run()
+    at.file_uploader(key=finetune_keys.FT_UPLOADER).set_value(list(files)).run()
     assert not at.exception
 
 
@@ -59,8 +62,8 @@ def text_file(name="code.c", text=None):
 
 
 def choose_steps(at, steps: int):
-    at.radio(key=state.widget_key(state.FT_BUDGET)).set_value("steps").run()
-    at.number_input(key=state.widget_key(state.FT_STEPS)).set_value(steps).run()
+    at.radio(key=state.widget_key(finetune_keys.FT_BUDGET)).set_value("steps").run()
+    at.number_input(key=state.widget_key(finetune_keys.FT_STEPS)).set_value(steps).run()
 
 
 def start(at):
@@ -78,7 +81,7 @@ def errors(at) -> str:
 
 
 def job_snapshot(at):
-    return jobs_resource.job_manager().snapshot(at.session_state[state._FT_JOB]["id"])
+    return jobs_resource.job_manager().snapshot(at.session_state[jobs_resource._FT_JOB]["id"])
 
 
 def poll_until(at, condition, timeout=120.0):
@@ -129,23 +132,23 @@ def test_bad_input_gets_a_message_and_keeps_what_was_typed(open_page):
     at = open_page()
     upload(at, ("blob.txt", bytes(range(256)) * 4, "text/plain"))
     assert "none of the uploaded text can be used (1 binary)" in errors(at)
-    at.file_uploader(key=state.FT_UPLOADER).set_value(
+    at.file_uploader(key=finetune_keys.FT_UPLOADER).set_value(
         [("empty.zip", _zip({"image.png": b"\x89PNG" + bytes(300)}), "application/zip")]).run()
     assert "empty.zip holds no usable text files (1 not a text file type)" in errors(at)
-    at.file_uploader(key=state.FT_UPLOADER).set_value(None).run()
+    at.file_uploader(key=finetune_keys.FT_UPLOADER).set_value(None).run()
 
     pasted = "Too short to train on, but kept.\n"
-    at.text_area(key=state.widget_key(state.FT_PASTED)).set_value(pasted).run()
-    at.text_input(key=state.widget_key(state.FT_NAME)).set_value("**my model**").run()
+    at.text_area(key=state.widget_key(finetune_keys.FT_PASTED)).set_value(pasted).run()
+    at.text_input(key=state.widget_key(finetune_keys.FT_NAME)).set_value("**my model**").run()
     start(at)
     assert "The name '**my model**' cannot be used: use 1 to 64 letters" in errors(at)
     assert "\\*\\*my model\\*\\*" in at.error[0].value  # shown as typed, not in bold
-    at.text_input(key=state.widget_key(state.FT_NAME)).set_value("").run()
+    at.text_input(key=state.widget_key(finetune_keys.FT_NAME)).set_value("").run()
     start(at)
-    assert "upload at least 2,000" in errors(at) and state._FT_JOB not in at.session_state
-    at.switch_page("views/generate.py").run()
+    assert "upload at least 2,000" in errors(at) and jobs_resource._FT_JOB not in at.session_state
+    at.switch_page("pages/generate/generate.py").run()
     at.switch_page(PAGE).run()  # what was pasted survives a visit to another page
-    assert at.text_area(key=state.widget_key(state.FT_PASTED)).value == pasted
+    assert at.text_area(key=state.widget_key(finetune_keys.FT_PASTED)).value == pasted
     assert not at.exception
 
 
@@ -163,7 +166,7 @@ def test_a_short_fine_tune_joins_the_picker_with_before_and_after_and_samples_on
     at = open_page({"length": "40"})
     upload(at, text_file())
     choose_steps(at, 20)
-    at.text_input(key=state.widget_key(state.FT_PROMPT)).set_value("int ").run()
+    at.text_input(key=state.widget_key(finetune_keys.FT_PROMPT)).set_value("int ").run()
     start(at)
     assert at.button(key="ft_start_button").disabled or finished(at)
     poll_until(at, finished)
@@ -194,14 +197,14 @@ def test_a_short_fine_tune_joins_the_picker_with_before_and_after_and_samples_on
     assert coloured_texts(at) == [request_prompt + expected]
     captions = "\n".join(c.value for c in at.caption)
     assert "exists only in this browser session" in captions and "this server's copy of the model" in captions
-    at.switch_page("views/inspect.py").run()  # Inspect reads what the new model just wrote
+    at.switch_page("pages/inspect/inspect.py").run()  # Inspect reads what the new model just wrote
     assert not at.exception and not at.error and at.get("plotly_chart")
 
 
 def test_uploaded_files_survive_a_visit_to_another_page_until_forgotten(open_page):
     at = open_page()
     upload(at, text_file("first.txt"), text_file("second.md", "More words.\n" * 300))
-    at.switch_page("views/models.py").run()
+    at.switch_page("pages/models/models.py").run()
     at.switch_page(PAGE).run()  # st.file_uploader comes back empty; the text read from it does not
     assert {m.label: m.value for m in at.metric}["Sources used"] == "2"
     assert any("Using the 2 file(s) you uploaded before" in c.value for c in at.caption)
@@ -213,9 +216,9 @@ def test_uploaded_files_survive_a_visit_to_another_page_until_forgotten(open_pag
 def test_training_from_scratch_makes_a_model_of_the_upload_alone(open_page):
     at = open_page()
     upload(at, text_file())
-    at.radio(key=state.widget_key(state.FT_START)).set_value("scratch").run()
+    at.radio(key=state.widget_key(finetune_keys.FT_START)).set_value("scratch").run()
     assert not [i for i in at.info if "unknown to" in i.value]  # no base model to measure against
-    at.radio(key=state.widget_key(state.FT_CELL)).set_value("gru").run()
+    at.radio(key=state.widget_key(finetune_keys.FT_CELL)).set_value("gru").run()
     choose_steps(at, 3)
     start(at)
     poll_until(at, finished)
@@ -236,13 +239,13 @@ def test_the_job_survives_leaving_the_page_and_cancel_keeps_the_best_model(open_
     while not job_snapshot(at).val_loss:
         assert time.monotonic() < deadline
         time.sleep(0.2)
-    at.switch_page("views/models.py").run()
+    at.switch_page("pages/models/models.py").run()
     at.switch_page(PAGE).run()  # coming back: still training, with its progress, curves and sample
     assert [s.value for s in at.subheader if s.value.startswith("Training")]
     assert at.get("progress") and at.get("plotly_chart") and samples_shown(at)
     assert at.button(key="ft_start_button").disabled
     at.button(key="ft_cancel").click().run()
-    snap = manager.wait(at.session_state[state._FT_JOB]["id"], timeout=30)
+    snap = manager.wait(at.session_state[jobs_resource._FT_JOB]["id"], timeout=30)
     assert snap.status == "cancelled" and snap.result.steps < 1600
     poll_until(at, finished)
     assert "Cancelled at step" in at.success[0].value
@@ -269,7 +272,7 @@ def test_a_second_session_sees_its_place_in_the_queue_and_can_leave_it(open_page
 def test_a_model_zip_uploaded_again_joins_the_picker_and_a_tampered_one_is_refused(open_page):
     at = open_page()
     data = model_zip_bytes(rnnlm.resolve(small_char_model()))
-    at.file_uploader(key=state.FT_ZIP_UPLOADER).set_value(("my model (1).zip", data, "application/zip")).run()
+    at.file_uploader(key=finetune_keys.FT_ZIP_UPLOADER).set_value(("my model (1).zip", data, "application/zip")).run()
     assert not at.exception and "Added `my-model-1` to the model picker" in at.success[0].value
     entry = at.session_state[state.SESSION_MODELS_KEY]["my-model-1"]
     assert entry["corpus"] == next(e for e in rnnlm.read_manifest() if e["name"] == small_char_model())["corpus"]
@@ -283,7 +286,7 @@ def test_a_model_zip_uploaded_again_joins_the_picker_and_a_tampered_one_is_refus
     weights_file = bytearray(members["model.safetensors"])
     weights_file[-1] ^= 1
     tampered = _zip({**members, "model.safetensors": bytes(weights_file)})
-    at.file_uploader(key=state.FT_ZIP_UPLOADER).set_value(("tampered.zip", tampered, "application/zip")).run()
+    at.file_uploader(key=finetune_keys.FT_ZIP_UPLOADER).set_value(("tampered.zip", tampered, "application/zip")).run()
     assert not at.exception and "This zip cannot be used" in errors(at) and "checksum" in errors(at)
     assert "/tmp" not in errors(at)  # server paths mean nothing to the person uploading
     assert len(at.session_state[state.SESSION_MODELS_KEY]) == 1
@@ -292,7 +295,7 @@ def test_a_model_zip_uploaded_again_joins_the_picker_and_a_tampered_one_is_refus
 # --- the page's pure parts ---------------------------------------------------------------
 
 def test_server_settings_come_from_env_vars_and_bad_values_are_reported_not_fatal():
-    from playground.finetune_settings import FinetuneSettings, from_env
+    from rnnlm.service.settings import FinetuneSettings, from_env
 
     chosen, problems = from_env({"RNNLM_MAX_TRAINING_JOBS": "2", "RNNLM_TRAIN_THREADS": "1.5",
                                  "RNNLM_UPLOAD_MB": "0.5", "RNNLM_MAX_TRAIN_MINUTES": "inf"})
@@ -307,14 +310,14 @@ def test_session_model_names_are_made_safe_and_unique():
 
     assert safe_name("my novel (draft 2)") == "my-novel-draft-2"
     assert safe_name("../../etc/passwd") == "etc-passwd" and safe_name("***") == "model"
-    assert state.SESSION_MODEL_NAME.fullmatch(safe_name("é" * 100 + "x"))
+    assert is_plain_name(safe_name("é" * 100 + "x"))
     assert unique_name("novel", {"novel", "novel-2"}) == "novel-3"
     assert len(unique_name("n" * 64, {"n" * 64})) == 64
 
 
 def test_the_janitor_ends_only_sessions_the_server_dropped_for_longer_than_the_grace(tmp_path):
-    from rnnlm.jobs import JobManager
-    from rnnlm.sessions import SessionStore
+    from rnnlm.service.jobs import JobManager
+    from rnnlm.service.session_store import SessionStore
 
     manager = JobManager(SessionStore(tmp_path))
     live = {"tab-a": True, "tab-b": True}

@@ -11,11 +11,17 @@ from streamlit.testing.v1 import AppTest
 
 from app_util import APP, TIMEOUT, app, html_blocks, visible_text
 from conftest import SHARED_DATA
-from playground import heatmaps, neuron_text, state, traces
+from playground import state
+from playground.pages.inspect import heatmaps
+from playground.pages.inspect import neuron_text
+from playground.pages.inspect import traces
+from playground.pages.inspect import keys as inspect_keys
+from playground.widgets import token_html
 from rnnlm.corpus import split_corpus
 from rnnlm.interpret import Saturation, correlations, search_cells, token_feature_tracks, trace_text, unit_order
+from rnnlm.corpus import corpus_file
 
-PAGE = "views/inspect.py"
+PAGE = "pages/inspect/inspect.py"
 CHAR_LSTM, WORD_GRU = "smoke-char-lstm", "smoke-word-gru"
 SCRIPT = '<script>alert(1)</script>\n"quoted" {braces {nested}}\n'
 
@@ -71,9 +77,9 @@ def neuron_html(at) -> str:
 
 
 def use_text(at, source: str, text: str | None = None):
-    widget(at, "radio", state.IN_SOURCE).set_value(source).run()
+    widget(at, "radio", inspect_keys.IN_SOURCE).set_value(source).run()
     if text is not None:
-        widget(at, "text_area", state.IN_PASTED).set_value(text).run()
+        widget(at, "text_area", inspect_keys.IN_PASTED).set_value(text).run()
     assert not at.exception
     return at
 
@@ -99,7 +105,7 @@ def test_after_generate_it_reads_the_generated_text_and_draws_every_section():
     assert len(figures(at)) == 2  # heatmap and gate saturation
     gates = [trace["name"] for trace in figures(at)[1]["data"]]
     assert gates == [f"layer 1 {g}" for g in ("input", "forget", "output")]
-    assert len(at.dataframe) == 1 and at.selectbox(key=state.widget_key(state.IN_CELL)).options
+    assert len(at.dataframe) == 1 and at.selectbox(key=state.widget_key(inspect_keys.IN_CELL)).options
 
 
 def test_a_word_model_reads_the_tokens_it_sampled_not_a_re_encoding():
@@ -114,32 +120,32 @@ def test_a_word_model_reads_the_tokens_it_sampled_not_a_re_encoding():
 
 def test_layer_quantity_sort_and_squash_controls_change_the_heatmap():
     at = inspect()
-    assert widget(at, "radio", state.IN_SOURCE).value == "validation"  # nothing generated in this session
-    text = traces.validation_slice(validation_text(), state.INSPECT_DEFAULTS[state.IN_SLICE_CHARS], 0)
+    assert widget(at, "radio", inspect_keys.IN_SOURCE).value == "validation"  # nothing generated in this session
+    text = traces.validation_slice(validation_text(), inspect_keys.INSPECT_DEFAULTS[inspect_keys.IN_SLICE_CHARS], 0)
     assert visible_text(neuron_html(at)) == text[:heatmaps.MAX_STEPS]  # the first time window
     trace = trace_text(rnnlm.load(CHAR_LSTM), text)
 
-    widget(at, "selectbox", state.IN_QUANTITY).set_value("forget").run()
+    widget(at, "selectbox", inspect_keys.IN_QUANTITY).set_value("forget").run()
     heat = heatmap_trace(at)
     assert colour_range(heat) == (0.0, 1.0)
     forget = trace.values(0, "forget")
     assert heat["y"] == [f"unit {u}" for u in unit_order(forget, "variance")]
 
-    widget(at, "selectbox", state.IN_SORT).set_value("correlation").run()
-    widget(at, "selectbox", state.IN_FEATURE).set_value("position in line").run()
+    widget(at, "selectbox", inspect_keys.IN_SORT).set_value("correlation").run()
+    widget(at, "selectbox", inspect_keys.IN_FEATURE).set_value("position in line").run()
     feature = token_feature_tracks(trace)["position in line"]
     order = unit_order(forget, "correlation", feature)
     assert heatmap_trace(at)["y"] == [f"unit {u}" for u in order]
     strip = [t for t in figures(at)[0]["data"] if t["type"] == "heatmap"][1]  # beside the heatmap: the sort key
     np.testing.assert_allclose(decoded(strip["z"])[:, 0], correlations(forget, feature)[order], atol=1e-4)
 
-    widget(at, "selectbox", state.IN_QUANTITY).set_value("c").run()
+    widget(at, "selectbox", inspect_keys.IN_QUANTITY).set_value("c").run()
     assert colour_range(heatmap_trace(at))[1] == 1.0  # tanh(c) by default
-    widget(at, "checkbox", state.IN_SQUASH).uncheck().run()
+    widget(at, "checkbox", inspect_keys.IN_SQUASH).uncheck().run()
     raw = trace.values(0, "c")
     assert colour_range(heatmap_trace(at))[1] == pytest.approx(np.percentile(np.abs(raw), 99), rel=1e-4)
 
-    widget(at, "selectbox", state.IN_SORT).set_value("similarity").run()
+    widget(at, "selectbox", inspect_keys.IN_SORT).set_value("similarity").run()
     assert heatmap_trace(at)["y"] == [f"unit {u}" for u in unit_order(raw, "similarity")]
     assert not at.exception
 
@@ -152,29 +158,29 @@ def test_pasted_text_is_escaped_paged_and_found_cells_link_to_the_neuron_view():
     assert visible_text(html) == long_text[:heatmaps.MAX_STEPS]
     assert any("new to this model" in c.value for c in at.caption)
 
-    widget(at, "select_slider", state.IN_WINDOW).set_value(1).run()
+    widget(at, "select_slider", inspect_keys.IN_WINDOW).set_value(1).run()
     assert heatmap_trace(at)["x"][0].startswith(f"{heatmaps.MAX_STEPS}:")
     assert visible_text(neuron_html(at)) == long_text[heatmaps.MAX_STEPS:2 * heatmaps.MAX_STEPS]
 
     trace = trace_text(rnnlm.load(CHAR_LSTM), long_text)
     best = search_cells(trace, quantity="h", per_feature=3)
-    cells = widget(at, "selectbox", state.IN_CELL)
+    cells = widget(at, "selectbox", inspect_keys.IN_CELL)
     assert cells.options[0] == traces.cell_label(best[0])
     cells.set_value(1).run()
     at.button(key="in_show_cell").click().run()
-    assert widget(at, "number_input", state.IN_UNIT).value == best[1].unit
-    assert widget(at, "selectbox", state.IN_LAYER).value == best[1].layer
+    assert widget(at, "number_input", inspect_keys.IN_UNIT).value == best[1].unit
+    assert widget(at, "selectbox", inspect_keys.IN_LAYER).value == best[1].layer
     assert f"unit {best[1].unit}, layer {best[1].layer + 1}" in html_blocks(at, "rnnlm-neuron")[0]
 
 
 def test_word_gru_offers_its_own_gates():
     at = use_text(inspect(WORD_GRU), "pasted", "ROMEO:\nWhat say you to this, my lord?\n" * 3)
-    assert widget(at, "selectbox", state.IN_QUANTITY).options == ["hidden state h", "reset gate", "update gate",
+    assert widget(at, "selectbox", inspect_keys.IN_QUANTITY).options == ["hidden state h", "reset gate", "update gate",
                                                                    "candidate (new content)"]
     assert [t["name"] for t in figures(at)[1]["data"]] == ["layer 1 reset", "layer 1 update"]
     captions = "\n".join(c.value for c in at.caption)
     assert "Update gates high up keep their old state" in captions and "Forget gates" not in captions
-    widget(at, "selectbox", state.IN_QUANTITY).set_value("update").run()
+    widget(at, "selectbox", inspect_keys.IN_QUANTITY).set_value("update").run()
     assert colour_range(heatmap_trace(at)) == (0.0, 1.0) and not at.exception
 
 
@@ -192,7 +198,7 @@ def test_a_model_whose_corpus_is_absent_says_so():
 
 def test_no_generation_yet_asks_for_one():
     at = inspect()
-    widget(at, "radio", state.IN_SOURCE).set_value("generated").run()
+    widget(at, "radio", inspect_keys.IN_SOURCE).set_value("generated").run()
     assert any("Nothing generated" in i.value for i in at.info) and not at.exception
 
 
@@ -256,10 +262,17 @@ def test_trace_helpers_budget_windows_slices_and_corpus_names(tmp_path):
     text = "".join(f"line {i}\n" for i in range(1000))
     piece = traces.validation_slice(text, 300, seed=3)
     assert len(piece) == 300 and piece.startswith("line ") and piece == traces.validation_slice(text, 300, seed=3)
-    assert traces.corpus_path(tmp_path / "main", "linux") == tmp_path / "shared" / "data" / "linux.txt"
-    assert traces.corpus_path(tmp_path, "../../etc/passwd") is None
-    assert traces.readable_tokens(["\ufffd", "a", "\ufffd"], "<a>") == ["<", "a", ">"]  # a char model's unknowns
-    assert traces.readable_tokens(["\ufffd", " c"], "<x> c") == ["\ufffd", " c"]  # a word model's: kept
+    prepared, shared = tmp_path / "data", tmp_path / "shared"
+    for folder in (prepared, shared):
+        folder.mkdir()
+    (shared / "linux.txt").write_text("shared")
+    assert corpus_file("linux", (prepared, shared)) == shared / "linux.txt"
+    (prepared / "linux.txt").write_text("prepared")
+    assert corpus_file("linux", (prepared, shared)) == prepared / "linux.txt"  # the prepared copy first
+    assert corpus_file("c", (prepared, shared)) is None
+    assert corpus_file("../shared/linux", (prepared, tmp_path)) is None  # never a path
+    assert token_html.readable_tokens(["\ufffd", "a", "\ufffd"], "<a>") == ["<", "a", ">"]  # a char model's unknowns
+    assert token_html.readable_tokens(["\ufffd", " c"], "<x> c") == ["\ufffd", " c"]  # a word model's: kept
     assert traces.ids_within((1, 2, 3), ["ab", "c", "de"], 4) == ((1, 2), 3)  # never half a token
     assert traces.ids_within((1, 2), ["ab", "c"], 1) == ((), 0) and traces.ids_within((1,), ["ab"], 9) == ((1,), 2)
 

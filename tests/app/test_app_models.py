@@ -6,7 +6,7 @@ from streamlit.testing.v1 import AppTest
 
 
 def test_table_lists_every_model_and_cards_are_shown():
-    at = app(page="views/models.py")
+    at = app(page="pages/models/models.py")
     assert not at.exception
     manifest = rnnlm.read_manifest()
     table = at.dataframe[0].value
@@ -19,14 +19,14 @@ def test_table_lists_every_model_and_cards_are_shown():
 
 
 def test_unknown_model_in_the_link_shows_a_notice():
-    at = app({"model": "../../etc"}, page="views/models.py")
+    at = app({"model": "../../etc"}, page="pages/models/models.py")
     assert not at.exception and "model" in at.warning[0].value
     assert at.query_params["model"] in [e["name"] for e in rnnlm.read_manifest()]
 
 
 def test_use_this_model_switches_the_sidebar_model():
     manifest = rnnlm.read_manifest()
-    at = app({"model": manifest[0]["name"]}, page="views/models.py")
+    at = app({"model": manifest[0]["name"]}, page="pages/models/models.py")
     target = manifest[-1]["name"]
     at.button(key=f"use-{target}").click().run()
     assert at.query_params == {"model": target}
@@ -49,7 +49,7 @@ def test_uploaded_card_is_shown_verbatim_not_rendered(tmp_path):
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.session_state[state.SESSION_MODELS_KEY] = {"mine": {**entry, "name": "mine", "path": str(folder)}}
     at.run()
-    at.switch_page("views/models.py").run()
+    at.switch_page("pages/models/models.py").run()
     assert not at.exception
     assert any(t.value.strip() == hostile.strip() for t in at.text)
     assert not any("beacon" in md.value for md in at.markdown)

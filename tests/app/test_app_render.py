@@ -8,8 +8,11 @@ import pytest
 
 from app_util import visible_text
 from playground import catalogue as cat
-from playground import charts, export, render, state
-from playground.blocks import share_url
+from playground import state
+from playground.widgets import charts
+from playground.widgets import export
+from playground.widgets import token_html as render
+from playground.widgets.blocks import share_url
 from rnnlm import Step
 
 INJECTIONS = ["<img src=x onerror=alert(1)>", "</div><script>alert(1)</script>", '" onmouseover="alert(1)']
@@ -122,8 +125,8 @@ def test_picker_moves_to_the_closest_model():
 
 def test_summary_gives_the_models_probability_and_the_sampled_one():
     import rnnlm
-    from playground.blocks import summary
-    from playground.generation import Generation
+    from playground.widgets.blocks import summary
+    from playground.widgets.generation import Generation
     from playground.request import Request
 
     request = Request("smoke-char-lstm", "ROMEO:", 0.0, 0, 1.0, 1, 30)  # greedy: every choice had p = 1

@@ -8,10 +8,12 @@ from streamlit.testing.v1 import AppTest
 
 import rnnlm
 from app_util import APP, TIMEOUT, html_blocks, manifest_names, visible_text
-from playground import state, surprisal
-from playground.render import markdown_literal
+from playground import state
+from playground.pages.score import surprisal
+from playground.widgets.token_html import markdown_literal
+from playground.pages.score import keys as score_keys
 
-PAGE = "views/score.py"
+PAGE = "pages/score/score.py"
 CHAR_LSTM = "smoke-char-lstm"
 TEXT = "KING RICHARD III:\nNow is the winter of our discontent\nMade glorious summer by this sun of York;\n"
 INJECTION = '<img src=x onerror=alert(1)> **bold** [x](javascript:alert(2)) :red[r] $x$.txt'
@@ -24,7 +26,7 @@ def score_page(model: str = CHAR_LSTM) -> AppTest:
 
 
 def paste(at: AppTest, text: str) -> AppTest:
-    at.text_area(key=state.widget_key(state.SC_PASTED)).set_value(text).run()
+    at.text_area(key=state.widget_key(score_keys.SC_PASTED)).set_value(text).run()
     assert not at.exception
     return at
 
@@ -88,7 +90,7 @@ def test_word_model_compares_word_models():
 
 def test_uploaded_utf8_file_is_scored_instead_of_the_pasted_text():
     at = paste(score_page(), "something else")
-    at.file_uploader(key=state.SC_UPLOADER).upload("speech.txt", TEXT.replace("\n", "\r\n").encode(), "text/plain")
+    at.file_uploader(key=score_keys.SC_UPLOADER).upload("speech.txt", TEXT.replace("\n", "\r\n").encode(), "text/plain")
     at.run()
     assert not at.exception and not at.error
     assert scored_text(at) == "".join(rnnlm.score_text(rnnlm.load(CHAR_LSTM), TEXT).token_texts)
@@ -100,7 +102,7 @@ def test_uploaded_utf8_file_is_scored_instead_of_the_pasted_text():
                                           (b"  \n", "no text")], ids=["png", "latin-1", "utf-16", "blank"])
 def test_bad_uploads_get_a_message_with_the_name_escaped(data, reason):
     at = score_page()
-    at.file_uploader(key=state.SC_UPLOADER).upload(INJECTION, data)
+    at.file_uploader(key=score_keys.SC_UPLOADER).upload(INJECTION, data)
     at.run()
     assert not at.exception and len(at.error) == 1
     message = at.error[0].value

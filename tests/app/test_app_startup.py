@@ -12,8 +12,8 @@ from conftest import ROOT
 
 PROBE = """
 import sys
-import playground.blocks, playground.jobs_resource, playground.render, playground.sidebar, playground.state
-import playground.generation, playground.resources, playground.session_models
+import playground.widgets.blocks, playground.jobs_resource, playground.widgets.token_html, playground.sidebar, playground.state
+import playground.widgets.generation, playground.resources, playground.session_models
 import rnnlm
 from rnnlm import RnnlmError, SamplingSettings, Step, read_manifest
 read_manifest()

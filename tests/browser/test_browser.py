@@ -4,8 +4,7 @@ import urllib.request
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import rnnlm
-from browser_util import (browser, open_app, share_link, shown_text, streamlit_server,  # noqa: F401
-                          wait_for_new_text, wait_idle)
+from browser_util import open_app, share_link, shown_text, wait_for_new_text, wait_idle
 
 INJECTION = '<img src=x onerror="window.__pwned=1;alert(1)"></div><script>window.__pwned=2;alert(2)</script>'
 WATCH_STREAM = """() => { window.__streamed = 0;

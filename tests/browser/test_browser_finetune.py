@@ -5,8 +5,8 @@ import shlex
 from urllib.parse import urlencode
 
 import rnnlm
-from browser_util import browser, shown_text, streamlit_server, wait_idle  # noqa: F401
-from rnnlm.model_zip import import_model_zip
+from browser_util import shown_text, wait_idle
+from rnnlm.service.model_zip import import_model_zip
 
 WATCH_LIVE_PANEL = """() => { window.__sawProgress = false;
   new MutationObserver(() => { if (document.querySelector('[data-testid="stProgress"]')) window.__sawProgress = true; })

@@ -3,7 +3,7 @@
 import re
 
 import rnnlm
-from browser_util import browser, streamlit_server, wait_idle  # noqa: F401  (pytest fixtures)
+from browser_util import wait_idle
 
 HEATMAP_IMAGE = ".js-plotly-plot .heatmaplayer image"
 SHOWS_UNIT = "label => [...document.querySelectorAll('.rnnlm-legend')].some(l => l.innerText.includes(label))"

@@ -1,17 +1,16 @@
 """rnnlm.corpus: cleaning rules, what a folder corpus keeps and skips, bad corpora, standard splits.
 
-    python -m pytest -q tests/test_corpus.py
+    python -m pytest -q tests/core/test_corpus.py
 """
 
 from pathlib import Path
 
 import pytest
 
-from rnnlm.corpus import (CorpusReport, check_trainable, clean_text, decode_source, file_block, read_corpus,
-                          split_corpus, table_share)
+from rnnlm.corpus import CorpusReport, check_trainable, clean_text, decode_source, file_block, read_corpus, split_corpus, table_share
 from rnnlm.errors import CorpusError
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 
 C_SOURCE = "int add(int a, int b)\n{\n\treturn a + b;\n}\n"
 HEX_TABLE = "static const unsigned t[] = {\n" + "0x00, 0x77, 0x07, 0x30,\n" * 50 + "};\n"

@@ -9,7 +9,7 @@ import torch
 from conftest import tiny_model
 from rnnlm import SettingsError, save_model, score_text
 from rnnlm.__main__ import main
-from rnnlm.dynamic_eval import AdaptSettings, adapt_text
+from rnnlm.dynamic_eval import _GRUWindow, _LSTMWindow, _RNNWindow, AdaptSettings, adapt_text, window_forward
 
 REPETITIVE = "the cat sat on the mat and the dog sat on the log. " * 30
 FAST = AdaptSettings(rule="rms", lr=3e-3, window=20)  # large steps, so that tiny models visibly adapt
@@ -57,6 +57,34 @@ def test_lr_zero_is_static_scoring(any_model, shakespeare_text):
     adapted = adapt_text(any_model, text, AdaptSettings(lr=0.0, window=7))  # state carried across 7-token windows
     np.testing.assert_allclose(adapted.logprobs, static.logprobs, atol=1e-5)
     assert abs(adapted.nats_per_char - static.nats_per_char) < 1e-5
+
+
+@pytest.mark.parametrize("layer, gates, cell_state", [(_LSTMWindow, 4, True), (_GRUWindow, 3, False),
+                                                      (_RNNWindow, 1, False)])
+def test_hand_written_backward_matches_numerical_gradients(layer, gates, cell_state):
+    torch.manual_seed(0)
+    steps, inputs, hidden = 5, 3, 4
+    shapes = [(steps, inputs), (hidden,)] + [(hidden,)] * cell_state + [
+        (gates * hidden, inputs), (gates * hidden, hidden), (gates * hidden,), (gates * hidden,)]
+    args = [torch.randn(shape, dtype=torch.float64, requires_grad=True) for shape in shapes]
+    assert torch.autograd.gradcheck(layer.apply, args)
+
+
+def test_hand_written_layers_match_the_nn_modules(any_model):
+    net = any_model.net
+    torch.manual_seed(1)
+    ids = torch.randint(0, net.config.vocab_size, (23,))
+    state = tuple(torch.randn_like(s) for s in net.initial_state(1))
+    expected, expected_state = net(ids.view(1, -1), state)
+    logits, new_state = window_forward(net, ids, state)
+    torch.testing.assert_close(logits, expected[0], atol=1e-5, rtol=1e-4)
+    for ours, theirs in zip(new_state, expected_state):
+        torch.testing.assert_close(ours, theirs, atol=1e-5, rtol=1e-4)
+    params = list(net.parameters())
+    grads = torch.autograd.grad(logits.logsumexp(-1).sum(), params)
+    expected_grads = torch.autograd.grad(expected[0].logsumexp(-1).sum(), params)
+    for ours, theirs in zip(grads, expected_grads):
+        torch.testing.assert_close(ours, theirs, atol=1e-5, rtol=1e-4)
 
 
 def test_each_window_is_scored_before_the_model_learns_from_it(char_tokenizer):

@@ -4,7 +4,6 @@ import math
 
 import numpy as np
 import pytest
-import torch
 
 from conftest import tiny_model
 from rnnlm import generate, SamplingSettings, SettingsError, score_text

@@ -60,7 +60,7 @@ def test_word_tokens_are_words_and_code_tokens(shakespeare_text):
     prose = WordTokenizer.build(shakespeare_text, vocab_size=2000)
     pieces = [prose.token_text(i) for i in prose.encode("And what is the matter, my lord?")]
     assert " what" in pieces and " matter" in pieces and " lord" in pieces
-    code = WordTokenizer.build(corpus_slice("c", 400_000), vocab_size=4000)
+    code = WordTokenizer.build(corpus_slice("linux", 400_000), vocab_size=4000)  # kernel style: tabs
     pieces = [code.token_text(i) for i in code.encode("static int size_t;\n\tif (p->next != NULL) return -1;")]
     for expected in ("static", " int", " size_t", "->", " return", " !="):
         assert expected in pieces, (expected, pieces)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from rnnlm.batches import StreamBatcher
+from rnnlm.training.batches import StreamBatcher
 from rnnlm.errors import CorpusError
 
 TOKENS, BATCH, WINDOW = 1000, 4, 16

@@ -16,8 +16,8 @@ import torch._dynamo  # noqa: F401  (the optimizer imports it: here, once, not i
 import torch.multiprocessing as mp
 from safetensors.torch import load_file, save_file
 
-from rnnlm.train_config import TrainConfig
-from rnnlm.trainer import Callbacks, fit
+from rnnlm.training.config import TrainConfig
+from rnnlm.training.fit import Callbacks, fit
 
 WORLD, BATCH, WINDOW = 2, 3, 12
 

@@ -5,9 +5,9 @@ import torch
 from conftest import tiny_model
 
 from rnnlm.checkpoint import load_model
-from rnnlm.finetune import extend_vocabulary, start_from, unknown_rate
-from rnnlm.train_config import TrainConfig
-from rnnlm.trainer import fit
+from rnnlm.training.warm_start import extend_vocabulary, start_from, unknown_rate
+from rnnlm.training.config import TrainConfig
+from rnnlm.training.fit import fit
 
 NEW_CHARS = "éλж"
 

@@ -3,7 +3,7 @@
 Offline and fast: the rebuild runs on small synthetic archives, and pip / apt-get / the network
 are replaced by fakes (a guard fails any test that would reach the real ones).
 
-    python -m pytest -q tests/test_prepare.py
+    python -m pytest -q tests/train/test_prepare.py
 """
 
 import hashlib

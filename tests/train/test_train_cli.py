@@ -18,7 +18,7 @@ import pytest
 import rnnlm.__main__ as rnnlm_cli
 from train.__main__ import main
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CHECKPOINT_EVERY = 10
 TINY_TOML = f"""
 corpus = "tinyshakespeare"
@@ -242,7 +242,7 @@ def test_sigkilled_run_resumes_losing_at_most_one_checkpoint_interval(files, cap
 def test_progress_in_a_log_file_is_plain_lines_every_half_minute():
     import io
 
-    from rnnlm.trainer import Progress
+    from rnnlm.training.fit import Progress
     from train.__main__ import ProgressBar
 
     log = io.StringIO()  # not a terminal, like nohup ... > log

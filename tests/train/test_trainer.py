@@ -16,8 +16,8 @@ import torch
 from rnnlm.checkpoint import load_model
 from rnnlm.errors import CheckpointError, CorpusError
 from rnnlm.scoring import score_text
-from rnnlm.train_config import TrainConfig
-from rnnlm.trainer import Callbacks, fit
+from rnnlm.training.config import TrainConfig
+from rnnlm.training.fit import Callbacks, fit
 
 
 def tiny_config(**overrides) -> TrainConfig:

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from rnnlm.weight_average import WeightAverage
+from rnnlm.training.weight_average import WeightAverage
 
 
 def net_with(value: float) -> torch.nn.Linear:

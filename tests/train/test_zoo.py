@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from conftest import ROOT, SHARED_DATA
+from conftest import SHARED_DATA
 from rnnlm import SamplingSettings, load, sample_text, score_text
 from rnnlm.corpus import split_corpus
 from rnnlm.zoo import PRETRAINED_DIR, read_manifest
@@ -108,7 +108,7 @@ def test_update_manifest_adds_replaces_and_keeps_names_sorted(tmp_path):
 def test_card_command_names_the_settings_a_run_changed_from_its_config():
     from dataclasses import asdict
 
-    from rnnlm.train_config import TrainConfig, load_train_config
+    from rnnlm.training.config import TrainConfig, load_train_config
     from train.publish import CONFIG_DIR, training_command
 
     as_planned = asdict(load_train_config(CONFIG_DIR / "shakespeare-char-gru.toml"))

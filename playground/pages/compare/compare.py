@@ -6,9 +6,10 @@ with the model's loss on the prompt itself: which model finds this text most nat
 
 import streamlit as st
 
-from playground import blocks, resources, state
+from playground import resources, state
+from playground.widgets import blocks
 from playground import catalogue as cat
-from playground.generation import Generation
+from playground.widgets.generation import Generation
 from rnnlm import RnnlmError, score_text
 
 PAGE = "compare"

@@ -11,16 +11,18 @@ import logging
 import streamlit as st
 
 from rnnlm import RnnlmError
-from rnnlm.job_config import PRESETS, JobSpec
-from rnnlm.jobs import held_out_split
-from rnnlm.model_zip import HOW_TO_FIX
-from rnnlm.uploads import UploadReport
+from rnnlm.service.job_spec import PRESETS, JobSpec
+from rnnlm.service.jobs import held_out_split
+from rnnlm.service.model_zip import HOW_TO_FIX
+from rnnlm.service.uploads import UploadReport
 
-from . import catalogue as cat
-from . import jobs_resource, resources, session_models, state
-from .catalogue import ModelInfo
-from .finetune_settings import FinetuneSettings
-from .render import markdown_literal
+from playground import catalogue as cat
+from playground import jobs_resource, resources, session_models, state
+from playground.catalogue import ModelInfo
+from rnnlm.service.settings import FinetuneSettings
+from rnnlm.units import is_plain_name
+from playground.widgets.token_html import markdown_literal
+from playground.pages.finetune import keys
 
 log = logging.getLogger(__name__)
 START_LABELS = {"model": "A trained model (fine-tune it)", "scratch": "Nothing (train a new model from scratch)"}
@@ -33,36 +35,36 @@ def base_section(catalogue: list[ModelInfo]) -> ModelInfo | None:
     """The model to fine-tune, or None to train from scratch (then level, preset and cell)."""
     st.subheader("2 · Start from")
     st.radio("Start from", list(START_LABELS), format_func=START_LABELS.get, horizontal=True,
-             label_visibility="collapsed", **state.bind(state.FT_START))
-    if state.value(state.FT_START) == "model":
+             label_visibility="collapsed", **state.bind(keys.FT_START))
+    if state.value(keys.FT_START) == "model":
         names = [info.name for info in catalogue]
         st.selectbox("Model to fine-tune", names, format_func=lambda name: cat.find(catalogue, name).label,
                      help="Char models add your new characters to their vocabulary; word models keep their "
                           "tokenizer. The model you pick is never changed: training works on a copy.",
-                     **state.bind(state.FT_BASE))
-        return cat.find(catalogue, state.value(state.FT_BASE))
+                     **state.bind(keys.FT_BASE))
+        return cat.find(catalogue, state.value(keys.FT_BASE))
     level, preset, cell = st.columns(3)
-    level.radio("Reads", list(LEVEL_LABELS), format_func=LEVEL_LABELS.get, **state.bind(state.FT_LEVEL))
-    preset.radio("Size", list(PRESETS), help=PRESET_HELP, **state.bind(state.FT_PRESET))
-    cell.radio("Cell", ["lstm", "gru"], format_func=lambda c: cat.CELL_LABELS[c], **state.bind(state.FT_CELL))
+    level.radio("Reads", list(LEVEL_LABELS), format_func=LEVEL_LABELS.get, **state.bind(keys.FT_LEVEL))
+    preset.radio("Size", list(PRESETS), help=PRESET_HELP, **state.bind(keys.FT_PRESET))
+    cell.radio("Cell", ["lstm", "gru"], format_func=lambda c: cat.CELL_LABELS[c], **state.bind(keys.FT_CELL))
     return None
 
 
 def budget_section(settings: FinetuneSettings, report: UploadReport | None) -> None:
     st.subheader("3 · Train")
     budget, amount = st.columns([2, 3])
-    budget.radio("Stop after", list(BUDGET_LABELS), format_func=BUDGET_LABELS.get, **state.bind(state.FT_BUDGET))
-    if state.value(state.FT_BUDGET) == "minutes":
+    budget.radio("Stop after", list(BUDGET_LABELS), format_func=BUDGET_LABELS.get, **state.bind(keys.FT_BUDGET))
+    if state.value(keys.FT_BUDGET) == "minutes":
         amount.number_input("Minutes", 0.05, settings.max_minutes, step=0.5, format="%.2f",
-                            **state.bind(state.FT_MINUTES))
+                            **state.bind(keys.FT_MINUTES))
     else:
-        amount.number_input("Steps", 1, 1_000_000, step=100, **state.bind(state.FT_STEPS))
+        amount.number_input("Steps", 1, 1_000_000, step=100, **state.bind(keys.FT_STEPS))
     with st.expander("Name, prompt and seed of the before/after samples"):
         st.text_input("Name in the model picker", max_chars=64, placeholder="Empty: made up from the base",
-                      help="Letters, digits, '.', '_' and '-'", **state.bind(state.FT_NAME))
+                      help="Letters, digits, '.', '_' and '-'", **state.bind(keys.FT_NAME))
         st.text_input("Prompt", max_chars=state.MAX_PROMPT_CHARS, placeholder="Empty: start from a fresh line",
-                      **state.bind(state.FT_PROMPT))
-        st.number_input("Seed", 0, state.LIMITS[state.SEED][1], step=1, **state.bind(state.FT_SEED))
+                      **state.bind(keys.FT_PROMPT))
+        st.number_input("Seed", 0, state.LIMITS[state.SEED][1], step=1, **state.bind(keys.FT_SEED))
     if report is not None:
         held_out = len(held_out_split(report.text)[1])
         st.caption(f"The last {held_out:,} characters of your text are held out: the model never trains on "
@@ -72,7 +74,7 @@ def budget_section(settings: FinetuneSettings, report: UploadReport | None) -> N
 def name_problem(name: str) -> str | None:
     if not name:
         return None
-    if not state.SESSION_MODEL_NAME.fullmatch(name):
+    if not is_plain_name(name):
         return f"The name {name!r} cannot be used: use 1 to 64 letters, digits, '.', '_' or '-'."
     if name in session_models.taken_names():
         return f"A model named {name!r} already exists; choose another name."
@@ -81,18 +83,18 @@ def name_problem(name: str) -> str | None:
 
 def job_spec(report: UploadReport, base: ModelInfo | None) -> JobSpec:
     """The JobSpec of the page's controls (loads the base model: the shared, cached copy)."""
-    minutes = state.value(state.FT_MINUTES) if state.value(state.FT_BUDGET) == "minutes" else 0
-    steps = int(state.value(state.FT_STEPS)) if state.value(state.FT_BUDGET) == "steps" else 0
+    minutes = state.value(keys.FT_MINUTES) if state.value(keys.FT_BUDGET) == "minutes" else 0
+    steps = int(state.value(keys.FT_STEPS)) if state.value(keys.FT_BUDGET) == "steps" else 0
     return JobSpec(text=report.text, base=resources.load(base) if base is not None else None,
-                   level=state.value(state.FT_LEVEL), preset=state.value(state.FT_PRESET),
-                   cell=state.value(state.FT_CELL), minutes=float(minutes), steps=steps,
-                   prompt=state.value(state.FT_PROMPT), seed=int(state.value(state.FT_SEED)),
-                   name=state.value(state.FT_NAME).strip())
+                   level=state.value(keys.FT_LEVEL), preset=state.value(keys.FT_PRESET),
+                   cell=state.value(keys.FT_CELL), minutes=float(minutes), steps=steps,
+                   prompt=state.value(keys.FT_PROMPT), seed=int(state.value(keys.FT_SEED)),
+                   name=state.value(keys.FT_NAME).strip())
 
 
 def submit(report: UploadReport, base: ModelInfo | None) -> str | None:
     """Queue the job; None, or the message saying why it cannot start."""
-    problem = name_problem(state.value(state.FT_NAME).strip())
+    problem = name_problem(state.value(keys.FT_NAME).strip())
     if problem:
         return problem
     try:
@@ -101,7 +103,7 @@ def submit(report: UploadReport, base: ModelInfo | None) -> str | None:
     except RnnlmError as exc:  # too little text, a busy server, a base model that fails its checks
         return str(exc)
     level = spec.base.level if spec.base is not None else spec.level
-    state.set_finetune_job(job_id, held_out_split(report.text)[1], level)
+    jobs_resource.set_finetune_job(job_id, held_out_split(report.text)[1], level)
     return None
 
 
@@ -118,15 +120,15 @@ def start_button(report: UploadReport | None, base: ModelInfo | None, busy: bool
 
 def model_zip_section(settings: FinetuneSettings) -> None:
     st.subheader("Use a model you downloaded earlier")
-    upload = st.file_uploader("Model zip (as downloaded from this page)", type="zip", key=state.FT_ZIP_UPLOADER,
+    upload = st.file_uploader("Model zip (as downloaded from this page)", type="zip", key=keys.FT_ZIP_UPLOADER,
                               max_upload_size=max(1, int(settings.model_zip_mb)),
                               help="Checked like any model: no code runs, sizes and shapes are verified.")
     if upload is None:
         return
-    if state.model_zip_outcome(upload.file_id) is None:
-        state.set_model_zip_outcome(upload.file_id, *import_upload(upload, settings))
+    if keys.model_zip_outcome(upload.file_id) is None:
+        keys.set_model_zip_outcome(upload.file_id, *import_upload(upload, settings))
         st.rerun()  # the sidebar, drawn before this page, lists the new model on the next run
-    kind, message = state.model_zip_outcome(upload.file_id)
+    kind, message = keys.model_zip_outcome(upload.file_id)
     if kind == "ok":
         st.success(message)  # a name state accepted: letters, digits, '.', '_', '-'
     else:

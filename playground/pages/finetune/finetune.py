@@ -8,15 +8,20 @@ downloaded as a zip and uploaded again later.
 
 import streamlit as st
 
-from playground import blocks, finetune_blocks, finetune_job, finetune_upload, jobs_resource, resources, state
-from playground.render import markdown_literal
+from playground import jobs_resource, resources, state
+from playground.widgets import blocks
+from playground.pages.finetune import choices as finetune_blocks
+from playground.pages.finetune import job_panel as finetune_job
+from playground.pages.finetune import upload as finetune_upload
+from playground.widgets.token_html import markdown_literal
+from playground.pages.finetune import keys
 from rnnlm import RnnlmError
 
 
 def show() -> None:
     settings, problems = jobs_resource.settings()
     catalogue = blocks.catalogue()
-    state.start_finetune([info.name for info in catalogue], state.current_model(catalogue).name,
+    keys.start_finetune([info.name for info in catalogue], state.current_model(catalogue).name,
                          settings.max_minutes)
     st.title("Fine-tune")
     st.caption("Teach a model your own text: a novel, your C code, song lyrics. Training runs on the server "

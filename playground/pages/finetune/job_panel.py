@@ -14,26 +14,27 @@ import math
 import streamlit as st
 
 from rnnlm import RnnlmError
-from rnnlm.jobs import JobSnapshot
-from rnnlm.model_zip import model_zip_bytes
+from rnnlm.service.jobs import JobSnapshot
+from rnnlm.service.model_zip import model_zip_bytes
 
-from . import finetune_render as fr
-from . import blocks, jobs_resource, session_models, state
-from .render import markdown_literal
+from playground.pages.finetune import report_html as fr
+from playground import jobs_resource, session_models, state
+from playground.widgets import blocks
+from playground.widgets.token_html import markdown_literal
 
 POLL_SECONDS = 1.0
-GENERATE_PAGE = "views/generate.py"
+GENERATE_PAGE = "pages/generate/generate.py"
 
 
 def snapshot() -> JobSnapshot | None:
     """This session's latest job; None if there is none or the server no longer knows it."""
-    job = state.finetune_job()
+    job = jobs_resource.finetune_job()
     if job is None:
         return None
     try:
         return jobs_resource.job_manager().snapshot(job["id"])
     except RnnlmError:
-        state.forget_finetune_job()
+        jobs_resource.forget_finetune_job()
         st.info("Your last training job is no longer on the server (it restarted, or the job was cleaned up "
                 "after a long pause). Start a new one.")
         return None
@@ -95,7 +96,7 @@ def live_figures(snap: JobSnapshot) -> None:
 
 def loss_chart(snap: JobSnapshot, key: str) -> None:
     if snap.train_loss or snap.val_loss:
-        level = (state.finetune_job() or {}).get("level", "char")
+        level = (jobs_resource.finetune_job() or {}).get("level", "char")
         st.plotly_chart(fr.loss_figure(snap, level), key=key, config={"displaylogo": False})
 
 

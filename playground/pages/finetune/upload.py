@@ -1,6 +1,6 @@
 """The fine-tune page's first step: the text to train on, from files and pasted text.
 
-What was uploaded is read once (rnnlm.uploads) and kept in the session with the files'
+What was uploaded is read once (rnnlm.service.uploads) and kept in the session with the files'
 bytes: st.file_uploader forgets its files when the user visits another page, and the
 text must not be lost with them. Nothing here raises for bad input; the page shows why.
 """
@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 import streamlit as st
 
 from rnnlm import LanguageModel, RnnlmError
-from rnnlm.uploads import UploadLimits, UploadReport, read_uploads, vocabulary_fit
+from rnnlm.service.uploads import UploadLimits, UploadReport, read_uploads, vocabulary_fit
 
-from . import finetune_render as fr
-from . import state
-from .finetune_settings import FinetuneSettings
-from .render import markdown_literal
+from playground.pages.finetune import report_html as fr
+from playground import state
+from rnnlm.service.settings import FinetuneSettings
+from playground.widgets.token_html import markdown_literal
+from playground.pages.finetune import keys
 
 UPLOAD_HELP = ("UTF-8 text: .txt, .md, source code, or a .zip of them. Binary, non-UTF-8 and other files are "
                "skipped and listed below. Everything you upload is joined into one training text.")
@@ -50,35 +51,35 @@ def read(files: tuple[tuple[str, bytes], ...], pasted: str, limits: UploadLimits
 def current(widget_files: list, pasted: str, limits: UploadLimits) -> KeptUpload | None:
     """What to train on now: the widget's files (or, after a page change emptied the widget,
     the files kept from before) plus the pasted text; read again only when they change."""
-    kept = state.kept_upload()
+    kept = keys.kept_upload()
     if widget_files:
         files = tuple((f.name, f.getvalue()) for f in widget_files)
     else:
         files = kept.files if kept is not None else ()
     if not files and not pasted.strip():
-        state.forget_upload()
+        keys.forget_upload()
         return None
     if kept is not None and kept.files == files and kept.pasted_digest == _digest(pasted):
         return kept
     kept = read(files, pasted, limits)
-    state.keep_upload(kept)
+    keys.keep_upload(kept)
     return kept
 
 
 def upload_section(settings: FinetuneSettings) -> KeptUpload | None:
     st.subheader("1 · Your text")
-    widget_files = st.file_uploader("Upload files", accept_multiple_files=True, key=state.FT_UPLOADER,
-                                    on_change=state.forget_upload, max_upload_size=settings.upload_widget_mb,
+    widget_files = st.file_uploader("Upload files", accept_multiple_files=True, key=keys.FT_UPLOADER,
+                                    on_change=keys.forget_upload, max_upload_size=settings.upload_widget_mb,
                                     help=UPLOAD_HELP)
     st.text_area("… or paste text", height=140, max_chars=settings.upload_limits.max_text_bytes,
                  placeholder="Paste a story, lyrics, code: at least a few thousand characters",
-                 **state.bind(state.FT_PASTED))
-    kept = current(widget_files or [], state.value(state.FT_PASTED), settings.upload_limits)
+                 **state.bind(keys.FT_PASTED))
+    kept = current(widget_files or [], state.value(keys.FT_PASTED), settings.upload_limits)
     if kept is not None and kept.files and not widget_files:
         forget_column, note_column = st.columns([1, 5], vertical_alignment="center")
         note_column.caption(f"Using the {len(kept.files)} file(s) you uploaded before (the upload box empties "
                             "when you visit another page).")
-        forget_column.button("Forget them", key="ft_forget_files", on_click=state.forget_upload)
+        forget_column.button("Forget them", key="ft_forget_files", on_click=keys.forget_upload)
     return kept
 
 

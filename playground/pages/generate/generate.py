@@ -7,8 +7,9 @@ result it kept. That same Request is in the URL, so a shared link shows the same
 
 import streamlit as st
 
-from playground import blocks, resources, state
-from playground.generation import Generation
+from playground import resources, state
+from playground.widgets import blocks
+from playground.widgets.generation import Generation
 from rnnlm import RnnlmError
 
 PAGE = "generate"  # state.last_generation() reads this result

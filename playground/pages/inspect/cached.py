@@ -1,9 +1,9 @@
-"""Expensive results, computed once per (model, text) and shared by every session.
+"""The Inspect page's expensive results, computed once per (model, text) and shared by every session.
 
 A trace of a 2 x 512 LSTM is 24 KB a token (tens of MB for a long text) and is only ever
 read, so it is kept with st.cache_resource: st.cache_data would unpickle a fresh copy on
 every rerun (every click on the page). Small results (cell matches, scores) use
-st.cache_data. Arguments starting with "_" are not hashed: `model_key` stands for the model.
+st.cache_data. Arguments starting with "_" are not hashed: `model` (resources.model_key) stands for it.
 """
 
 from __future__ import annotations
@@ -13,24 +13,14 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from rnnlm import LanguageModel, ScoreResult, score_text
+from rnnlm import LanguageModel
 from rnnlm.corpus import split_corpus
-from rnnlm.interpret import (CellMatch, Saturation, Trace, gate_saturation, search_cells, token_feature_tracks,
-                             trace_ids, trace_text)
+from rnnlm.interpret import CellMatch, Saturation, Trace, gate_saturation, search_cells, token_feature_tracks, trace_ids, trace_text
 
-from .catalogue import ModelInfo
-from .traces import order_and_strip
+from playground.pages.inspect.traces import order_and_strip
 
 TRACES_KEPT, MINUTES_KEPT = 4, 20  # a trace is up to traces.TRACE_BUDGET_BYTES (64 MB)
 TOP_GUESSES = 5
-
-
-def model_key(info: ModelInfo) -> str:
-    """Names a model's weights: a session model rewritten in place gets a new key."""
-    if not info.from_session:
-        return info.name
-    config = Path(info.path) / "config.json"
-    return f"{info.name}|{info.path}|{config.stat().st_mtime if config.exists() else 0}"
 
 
 @st.cache_resource(max_entries=TRACES_KEPT, ttl=MINUTES_KEPT * 60, show_spinner="Reading the text through the model…")
@@ -69,7 +59,3 @@ def unit_order(model: str, text: str, layer: int, quantity: str, squash: bool, b
     """traces.order_and_strip, kept: sorting by similarity takes a second for 512 units."""
     return order_and_strip(_values, by, _feature)
 
-
-@st.cache_data(max_entries=64, ttl=MINUTES_KEPT * 60, show_spinner="Scoring…")
-def score(model: str, text: str, _lm: LanguageModel) -> ScoreResult:
-    return score_text(_lm, text)

@@ -17,7 +17,7 @@ from plotly.subplots import make_subplots
 
 from rnnlm.interpret import GATES, SATURATION_HIGH, SATURATION_LOW, Saturation
 
-from .render import visible_token
+from playground.widgets.token_html import visible_token
 
 MAX_STEPS, MAX_UNITS = 1000, 512  # per figure: larger traces are paged through time by the caller
 DIVERGING = "RdBu_r"  # blue below the middle of the range, white at it, red above

@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 from typing import Sequence
 
-from .render import percent, swatch_legend, text_bar, visible_token
+from playground.widgets.token_html import percent, swatch_legend, text_bar, visible_token
 
 BLUE, RED, WHITE = (59, 111, 214), (214, 64, 58), (255, 255, 255)
 STRENGTH = 0.85  # the strongest tint leaves a little white, so dark text stays readable

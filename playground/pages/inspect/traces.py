@@ -7,15 +7,13 @@ which units one figure shows, in what order, and the found cells as table rows.
 from __future__ import annotations
 
 import random
-import re
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
 from rnnlm.interpret import GATES, CellMatch, Trace, correlations, unit_order
 
-from .heatmaps import MAX_STEPS
+from playground.pages.inspect.heatmaps import MAX_STEPS
 
 # A trace holds every layer's states and gates per token, float32: a 2 x 512 LSTM needs
 # 24 KB a token. It is cached and shared, so its size is capped per text.
@@ -28,8 +26,6 @@ QUANTITY_LABELS = {"h": "hidden state h", "c": "cell state c", "input": "input g
                    "candidate": "candidate (new content)"}
 SLICE_CHARS = (200, 5000)  # the validation slice's length limits
 NEWLINE_SEARCH = 300  # a slice starts at the next line if one begins this close
-UNKNOWN_MARK = "\ufffd"  # the text of the tokenizers' unknown token
-CORPUS_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 
 
 def token_budget(layers: int, quantities: int, hidden: int) -> int:
@@ -49,14 +45,6 @@ def ids_within(ids: tuple[int, ...], token_texts: list[str], budget: int) -> tup
     return tuple(ids[:count]), int(ends[count - 1]) if count else 0
 
 
-def corpus_path(root: Path, corpus: str) -> Path | None:
-    """Where a model's training corpus lives: ../shared/data/<corpus>.txt from the project root.
-
-    None for a corpus name that is not a plain word (a session model's corpus is user-given)."""
-    if not CORPUS_NAME.fullmatch(corpus):
-        return None
-    return root.parent / "shared" / "data" / f"{corpus}.txt"
-
 
 def validation_slice(validation: str, chars: int, seed: int) -> str:
     """A reproducible random slice of the held-out text, starting at a line where one is near."""
@@ -68,14 +56,6 @@ def validation_slice(validation: str, chars: int, seed: int) -> str:
         start = newline + 1
     return validation[start:start + chars]
 
-
-def readable_tokens(token_texts: Sequence[str], text: str) -> list[str]:
-    """The tokens as the user wrote them: a char model reads one token per character, so its
-    unknown tokens (shown as UNKNOWN_MARK) can be given back their characters. A word model's
-    unknown token may span several characters, so its tokens are kept as they are."""
-    if len(token_texts) == len(text) and "".join(token_texts) != text:
-        return [original if token == UNKNOWN_MARK else token for token, original in zip(token_texts, text)]
-    return list(token_texts)
 
 
 def windows(count: int, size: int = MAX_STEPS) -> list[tuple[int, int]]:

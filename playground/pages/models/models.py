@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from playground import blocks, resources, state
+from playground import resources, state
+from playground.widgets import blocks
 from playground import catalogue as cat
 
 

@@ -8,14 +8,17 @@ with the fewest bits per character "recognises" it best).
 
 import streamlit as st
 
-from playground import blocks, computed, resources, state, surprisal
+from playground import resources, state
+from playground.widgets import blocks
+from playground.pages.score import cached, surprisal
 from playground import catalogue as cat
-from playground.render import markdown_literal
-from playground.traces import UNKNOWN_MARK, readable_tokens
+from playground.widgets.token_html import markdown_literal
+from playground.widgets.token_html import UNKNOWN_MARK, readable_tokens
+from playground.pages.score import keys
 from rnnlm import CorpusError, RnnlmError
 from rnnlm.corpus import clean_text
-from rnnlm.scoring import LN2
-from rnnlm.uploads import label
+from rnnlm.units import nats_to_bits
+from rnnlm.service.uploads import label
 
 MAX_SCORE_CHARS = 20_000  # a word model scores about 5k characters a second on a busy core
 MAX_COLOURED_TOKENS = 5_000  # beyond this the coloured text would weigh megabytes
@@ -36,22 +39,22 @@ def uploaded_text(upload) -> tuple[str, str | None]:
 def chosen_text() -> tuple[str, str]:
     """(text, where it came from); an uploaded file wins over the pasted text."""
     st.text_area("Text to score", height=140, max_chars=MAX_SCORE_CHARS, placeholder="Paste any text…",
-                 **state.bind(state.SC_PASTED))
-    upload = st.file_uploader("…or upload a text file (UTF-8)", key=state.SC_UPLOADER)
+                 **state.bind(keys.SC_PASTED))
+    upload = st.file_uploader("…or upload a text file (UTF-8)", key=keys.SC_UPLOADER)
     if upload is not None:
         text, problem = uploaded_text(upload)
         if problem:
             st.error(problem, icon=":material/block:")
             return "", ""
         return text, f"the file {markdown_literal(label(upload.name))}"
-    return state.value(state.SC_PASTED), "the pasted text"
+    return state.value(keys.SC_PASTED), "the pasted text"
 
 
 def totals(result) -> None:
     columns = st.columns(4)
     columns[0].metric("nats / char", f"{result.nats_per_char:.3f}")
     columns[1].metric("bits / char", f"{result.bits_per_char:.3f}")
-    columns[2].metric("total", f"{result.total_nats / LN2:,.0f} bits")
+    columns[2].metric("total", f"{nats_to_bits(result.total_nats):,.0f} bits")
     columns[3].metric("characters · tokens", f"{result.chars:,} · {result.tokens:,}")
 
 
@@ -80,7 +83,7 @@ def comparison_rows(catalogue, current, text: str) -> list[dict]:
         bar.progress(done / len(models),
                      text=f"Scoring with {markdown_literal(info.name)} ({done + 1} of {len(models)})")
         try:
-            result = computed.score(computed.model_key(info), text, resources.load(info))
+            result = cached.score(resources.model_key(info), text, resources.load(info))
         except RnnlmError as exc:  # one broken model folder should not hide the others
             st.warning(f"{markdown_literal(info.name)}: {markdown_literal(str(exc))}")
             continue
@@ -103,7 +106,7 @@ def comparison(catalogue, current, text: str) -> None:
 def show() -> None:
     catalogue = blocks.catalogue()
     info = state.current_model(catalogue)
-    state.start_page(state.SCORE_DEFAULTS)
+    state.start_page(keys.SCORE_DEFAULTS)
     st.title("Score")
     st.caption(f"How surprised **{markdown_literal(info.name)}** is by a text, token by token: "
                "surprisal is -log₂ p(token | all before it), in bits.")
@@ -115,7 +118,7 @@ def show() -> None:
         st.caption(f"Scoring the first {MAX_SCORE_CHARS:,} of {len(text):,} characters.")
         text = text[:MAX_SCORE_CHARS]
     try:
-        result = computed.score(computed.model_key(info), text, resources.load(info))
+        result = cached.score(resources.model_key(info), text, resources.load(info))
     except RnnlmError as exc:
         st.error(str(exc))
         return

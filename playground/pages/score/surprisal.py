@@ -7,13 +7,14 @@ bits of news the token was to the model. Every piece of text is escaped.
 from __future__ import annotations
 
 import html
-import math
 from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
 
-from .render import EXPECTED_TO_SURPRISING, swatch_legend, visible_token
+from playground.widgets.token_html import EXPECTED_TO_SURPRISING, swatch_legend, visible_token
+
+from rnnlm.units import nats_to_bits
 
 # (lowest surprisal of the bin in bits, background, legend text), most surprising first:
 # the Generate page's palette, where a warm colour also means "the model did not expect this".
@@ -22,7 +23,7 @@ SURPRISAL_BINS = tuple(zip((8.0, 4.0, 2.0, 1.0, 0.0), reversed(EXPECTED_TO_SURPR
 
 
 def surprisal_bits(logprobs: np.ndarray) -> np.ndarray:
-    return -np.asarray(logprobs, dtype=np.float64) / math.log(2.0)
+    return nats_to_bits(-np.asarray(logprobs, dtype=np.float64))
 
 
 def surprisal_colour(bits: float) -> str:
