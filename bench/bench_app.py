@@ -36,10 +36,10 @@ ARGS = parse_args()
 if ARGS.pretrained:  # before rnnlm is imported: it reads this once; the server inherits it
     os.environ["RNNLM_PRETRAINED"] = str(Path(ARGS.pretrained).resolve())
 
+from browser_util import launch_browser, open_app, start_server, wait_idle  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 import rnnlm  # noqa: E402
-from browser_util import launch_browser, open_app, start_server, wait_idle  # noqa: E402
 
 # Times (performance.now(), ms) of the click, the first streamed token and the finished colouring.
 ARM_AND_CLICK = """(count) => {

@@ -11,14 +11,12 @@ import argparse
 import time
 from pathlib import Path
 
-
 import torch
+from bench_train import gemm_peak_flops, training_flops_per_token
 
-from rnnlm import CharTokenizer, LanguageModel, ModelConfig, RNNLM, SamplingSettings, generate, load, score_text
+from rnnlm import RNNLM, CharTokenizer, LanguageModel, ModelConfig, SamplingSettings, generate, load, score_text
 from rnnlm.runtime import configure_threads
 from rnnlm.scoring import uses_bfloat16
-
-from bench_train import gemm_peak_flops, training_flops_per_token
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "data" / "tinyshakespeare.txt"
 

@@ -26,10 +26,10 @@ import torch  # noqa: E402
 from threadpoolctl import threadpool_info  # noqa: E402
 
 import rnnlm  # noqa: E402
-from rnnlm.service.job_spec import JobSpec  # noqa: E402
-from rnnlm.service.jobs import JobManager  # noqa: E402
 from rnnlm.runtime import available_cores, configure_threads  # noqa: E402
 from rnnlm.sampling import SamplingSettings, sample_text  # noqa: E402
+from rnnlm.service.job_spec import JobSpec  # noqa: E402
+from rnnlm.service.jobs import JobManager  # noqa: E402
 from rnnlm.service.session_store import SessionStore  # noqa: E402
 from rnnlm.service.uploads import read_uploads  # noqa: E402
 

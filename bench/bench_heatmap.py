@@ -116,9 +116,8 @@ def main() -> None:
 
 
 def measure(model: str, cell: str, repeats: int) -> None:
-    from playwright.sync_api import sync_playwright
-
     from browser_util import launch_browser, start_server, wait_idle
+    from playwright.sync_api import sync_playwright
 
     built, encoded, size = figure_build_seconds()
     print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} "

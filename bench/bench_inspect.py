@@ -8,7 +8,6 @@ Prints figures; asserts nothing (targets: trace <= 1.5 s, search over 20k chars 
 import argparse
 import time
 
-
 from bench_core import CORPUS, random_model
 
 from rnnlm import load

@@ -10,7 +10,6 @@ in the same run. Prints figures; asserts nothing (target: >= 65% of peak).
 import argparse
 import time
 
-
 import torch
 import torch.nn.functional as F
 

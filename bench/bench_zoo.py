@@ -22,7 +22,6 @@ import tempfile
 import time
 from pathlib import Path
 
-
 from rnnlm import load, read_manifest
 from rnnlm.runtime import configure_threads
 from rnnlm.zoo import PRETRAINED_DIR

@@ -20,10 +20,9 @@ from typing import TYPE_CHECKING, Callable
 
 import streamlit as st
 
+from playground import session_models, state
 from rnnlm import RnnlmError
 from rnnlm.service.session_store import SessionStore
-
-from playground import session_models, state
 from rnnlm.service.settings import FinetuneSettings, from_env
 
 if TYPE_CHECKING:  # annotations only: the first page is drawn before torch is imported

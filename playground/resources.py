@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 import rnnlm
-
 from playground.catalogue import ModelInfo
 
 if TYPE_CHECKING:  # annotations only: the first page is drawn before torch is imported

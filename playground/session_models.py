@@ -18,9 +18,8 @@ if TYPE_CHECKING:  # annotations only: the first page is drawn before torch is i
     from rnnlm.service.jobs import JobResult
     from rnnlm.service.model_zip import ModelZipLimits
 
-from rnnlm.units import NOT_IN_PLAIN_NAME, is_plain_name
-
 from playground import resources, state
+from rnnlm.units import NOT_IN_PLAIN_NAME, is_plain_name
 
 UPLOAD_CORPUS = "uploaded_text"  # what the picker's "Trained on" shows for text from this page
 MAX_NAME = 64

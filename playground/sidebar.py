@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from rnnlm.sampling import MAX_SEED
-from rnnlm.units import nats_to_bits
-
 from playground import catalogue as cat
 from playground import state
 from playground.catalogue import ModelInfo
+from rnnlm.sampling import MAX_SEED
+from rnnlm.units import nats_to_bits
 
 LEVEL_LABELS = {"char": "characters", "word": "words"}
 

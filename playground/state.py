@@ -17,13 +17,12 @@ from typing import Any, Mapping
 
 import streamlit as st
 
-from rnnlm.sampling import MAX_SEED
-from rnnlm.units import is_plain_name
-
 from playground import catalogue as cat
 from playground.catalogue import ModelInfo
 from playground.parsing import parse_choice, parse_choices, parse_float, parse_int, parse_text
 from playground.request import Request
+from rnnlm.sampling import MAX_SEED
+from rnnlm.units import is_plain_name
 
 # Controls, named as in the URL.
 MODEL, PROMPT, TEMPERATURE, TOP_K, TOP_P, SEED, LENGTH, MODELS = (
@@ -268,3 +267,9 @@ def chart_points(chart_key: str) -> list[dict]:
     """The points selected (clicked) in the chart drawn with this key; [] when none."""
     event = st.session_state.get(chart_key) or {}
     return list((event.get("selection") or {}).get("points") or [])
+
+
+def keep_valid(key: str, options: list) -> None:
+    """A control's value stays one of its options (the model may have changed), else the first."""
+    if st.session_state[key] not in options:
+        st.session_state[key] = options[0]

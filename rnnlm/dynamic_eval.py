@@ -212,7 +212,7 @@ class _GRUWindow(torch.autograd.Function):
             torch.mul(d_n, r[t], out=d_gh[2 * hidden:])
             dh = torch.addmv(dh * z[t], w_hh_t, d_gh)
         d_gh_all = d_gi.clone()
-        pass
+        d_gh_all[:, 2 * hidden:] *= r
         return (d_gi @ w_ih, dh, d_gi.t() @ x, d_gh_all.t() @ hs[:-1], d_gi.sum(0), d_gh_all.sum(0))
 
 

@@ -9,7 +9,6 @@ distance to the 2015 paper's figure. Publishing rewrites a card, so run this aft
 import json
 import sys
 
-
 from rnnlm.corpus import DEFAULT_HOLDOUT, SPLIT_FRACTIONS
 from rnnlm.zoo import PRETRAINED_DIR, read_manifest
 from train.cells import replace_section

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from rnnlm import CharTokenizer, LanguageModel, ModelConfig, RNNLM, WordTokenizer
+from rnnlm import RNNLM, CharTokenizer, LanguageModel, ModelConfig, WordTokenizer
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"

@@ -22,8 +22,8 @@ from pathlib import Path
 from rnnlm.checkpoint import read_config
 from rnnlm.errors import CheckpointError, RnnlmError
 from rnnlm.training.config import TrainConfig, load_train_config
-from rnnlm.training.run_folder import checkpoint_folder
 from rnnlm.training.fit import Callbacks, Progress, fit
+from rnnlm.training.run_folder import checkpoint_folder
 from rnnlm.zoo import load
 
 from .texts import corpus_texts

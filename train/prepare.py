@@ -26,8 +26,18 @@ import tempfile
 import urllib.request
 from pathlib import Path
 
-from rnnlm.corpus import PREPARED_DIR, SHARED_DATA_DIR, MAX_TABLE_SHARE, CorpusReport, decode_source, file_block, read_corpus, split_corpus, table_share
 from rnnlm.checkpoint import sha256_of
+from rnnlm.corpus import (
+    MAX_TABLE_SHARE,
+    PREPARED_DIR,
+    SHARED_DATA_DIR,
+    CorpusReport,
+    decode_source,
+    file_block,
+    read_corpus,
+    split_corpus,
+    table_share,
+)
 from rnnlm.errors import CorpusError, RnnlmError
 from rnnlm.units import is_plain_name
 from train.c_corpus import C_PACKAGES, c_corpus_text, header_path, member_pattern, pip_setup, write_stand_ins

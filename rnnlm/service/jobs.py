@@ -36,11 +36,11 @@ import torch
 from ..checkpoint import load_model
 from ..corpus import split_corpus
 from ..errors import RnnlmError
-from .job_spec import JobSpec, check_spec, train_config
 from ..sampling import SamplingSettings, sample_text
 from ..scoring import score_text
-from .session_store import SessionStore
 from ..training.fit import Callbacks, Progress, fit
+from .job_spec import JobSpec, check_spec, train_config
+from .session_store import SessionStore
 from .uploads import label
 
 log = logging.getLogger(__name__)

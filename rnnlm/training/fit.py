@@ -34,20 +34,20 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-from .batches import StreamBatcher
 from ..checkpoint import atomic_folder, load_model, write_model_files
 from ..corpus import check_trainable
-from .warm_start import start_from
 from ..language_model import LanguageModel
 from ..model import RNNLM, detach_state
 from ..runtime import available_cores
 from ..sampling import SamplingSettings, sample_text
 from ..scoring import token_logprobs, uses_bfloat16
-from ..units import nats_to_bits
 from ..tokenizers import CharTokenizer, Tokenizer, WordTokenizer
+from ..units import nats_to_bits
+from .batches import StreamBatcher
 from .config import TrainConfig
 from .process import Ranks, stop_on_interrupt, torch_threads
 from .run_folder import Counters, checkpoint_folder, load_train_state, open_metrics, save_train_state, write_loss_curve
+from .warm_start import start_from
 from .weight_average import WeightAverage
 
 NO_EVAL_STOPS = ("cancelled", "interrupted", "diverged")  # stop at once: no final evaluation

@@ -2,8 +2,9 @@
 
 import math
 
-import rnnlm
 from app_util import app, coloured_texts, manifest_names, warnings
+
+import rnnlm
 from playground import state
 
 SETTINGS = {"prompt": "First Citizen:", "temperature": "0.7", "top_k": "0", "top_p": "0.95", "seed": "9",

@@ -13,14 +13,14 @@ import zipfile
 
 import pytest
 import torch
+from app_util import app, coloured_texts, html_blocks, visible_text
 
 import rnnlm
-from app_util import app, coloured_texts, html_blocks, visible_text
 from playground import jobs_resource, resources, state
-from playground.pages.finetune import report_html as finetune_render
 from playground.pages.finetune import keys as finetune_keys
-from rnnlm.service.model_zip import model_zip_bytes
+from playground.pages.finetune import report_html as finetune_render
 from rnnlm.sampling import SamplingSettings, sample_text
+from rnnlm.service.model_zip import model_zip_bytes
 from rnnlm.units import is_plain_name
 
 PAGE = "pages/finetune/finetune.py"

@@ -3,8 +3,9 @@
 import subprocess
 import sys
 
-import rnnlm
 from app_util import APP, app, coloured_texts, html_blocks, manifest_names, warnings
+
+import rnnlm
 from playground import state
 from playground.request import Request
 

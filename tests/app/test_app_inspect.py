@@ -5,21 +5,17 @@ import json
 
 import numpy as np
 import pytest
-
-import rnnlm
-from streamlit.testing.v1 import AppTest
-
 from app_util import APP, TIMEOUT, app, html_blocks, visible_text
 from conftest import SHARED_DATA
+from streamlit.testing.v1 import AppTest
+
+import rnnlm
 from playground import state
-from playground.pages.inspect import heatmaps
-from playground.pages.inspect import neuron_text
-from playground.pages.inspect import traces
+from playground.pages.inspect import heatmaps, neuron_text, traces
 from playground.pages.inspect import keys as inspect_keys
 from playground.widgets import token_html
-from rnnlm.corpus import split_corpus
+from rnnlm.corpus import corpus_file, split_corpus
 from rnnlm.interpret import Saturation, correlations, search_cells, token_feature_tracks, trace_text, unit_order
-from rnnlm.corpus import corpus_file
 
 PAGE = "pages/inspect/inspect.py"
 CHAR_LSTM, WORD_GRU = "smoke-char-lstm", "smoke-word-gru"

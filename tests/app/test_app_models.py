@@ -1,8 +1,9 @@
 """AppTest of the Models page: the manifest as a table, each model's card, and choosing a model."""
 
-import rnnlm
 from app_util import APP, TIMEOUT, app
 from streamlit.testing.v1 import AppTest
+
+import rnnlm
 
 
 def test_table_lists_every_model_and_cards_are_shown():

@@ -5,12 +5,11 @@ import io
 import json
 
 import pytest
-
 from app_util import visible_text
+
 from playground import catalogue as cat
 from playground import state
-from playground.widgets import charts
-from playground.widgets import export
+from playground.widgets import charts, export
 from playground.widgets import token_html as render
 from playground.widgets.blocks import share_url
 from rnnlm import Step
@@ -125,9 +124,9 @@ def test_picker_moves_to_the_closest_model():
 
 def test_summary_gives_the_models_probability_and_the_sampled_one():
     import rnnlm
+    from playground.request import Request
     from playground.widgets.blocks import summary
     from playground.widgets.generation import Generation
-    from playground.request import Request
 
     request = Request("smoke-char-lstm", "ROMEO:", 0.0, 0, 1.0, 1, 30)  # greedy: every choice had p = 1
     steps = list(rnnlm.generate(rnnlm.load(request.model), request.prompt, request.settings()))

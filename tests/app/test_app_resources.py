@@ -1,7 +1,8 @@
 """Models load once per process and are shared: a refresh or a second visitor reuses them."""
 
-import rnnlm
 from app_util import app
+
+import rnnlm
 from playground import resources
 
 

@@ -4,14 +4,14 @@ import re
 
 import numpy as np
 import pytest
+from app_util import APP, TIMEOUT, html_blocks, manifest_names, visible_text
 from streamlit.testing.v1 import AppTest
 
 import rnnlm
-from app_util import APP, TIMEOUT, html_blocks, manifest_names, visible_text
 from playground import state
+from playground.pages.score import keys as score_keys
 from playground.pages.score import surprisal
 from playground.widgets.token_html import markdown_literal
-from playground.pages.score import keys as score_keys
 
 PAGE = "pages/score/score.py"
 CHAR_LSTM = "smoke-char-lstm"

@@ -3,8 +3,9 @@
 import urllib.request
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-import rnnlm
 from browser_util import open_app, share_link, shown_text, wait_for_new_text, wait_idle
+
+import rnnlm
 
 INJECTION = '<img src=x onerror="window.__pwned=1;alert(1)"></div><script>window.__pwned=2;alert(2)</script>'
 WATCH_STREAM = """() => { window.__streamed = 0;

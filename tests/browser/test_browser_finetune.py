@@ -4,8 +4,9 @@ char model for a few seconds, download the result, then sample from it on Genera
 import shlex
 from urllib.parse import urlencode
 
-import rnnlm
 from browser_util import shown_text, wait_idle
+
+import rnnlm
 from rnnlm.service.model_zip import import_model_zip
 
 WATCH_LIVE_PANEL = """() => { window.__sawProgress = false;

@@ -2,8 +2,9 @@
 
 import re
 
-import rnnlm
 from browser_util import wait_idle
+
+import rnnlm
 
 HEATMAP_IMAGE = ".js-plotly-plot .heatmaplayer image"
 SHOWS_UNIT = "label => [...document.querySelectorAll('.rnnlm-legend')].some(l => l.innerText.includes(label))"

@@ -5,9 +5,9 @@ import json
 import numpy as np
 import pytest
 import torch
+from conftest import tiny_model
 from safetensors.torch import save_file
 
-from conftest import tiny_model
 from rnnlm import CheckpointError, SamplingSettings, load_model, sample_text, save_model
 from rnnlm.checkpoint import sha256_of
 

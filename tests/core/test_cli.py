@@ -5,8 +5,8 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import ROOT, tiny_model
+
 from rnnlm import load, save_model, score_text
 from rnnlm.zoo import read_manifest
 

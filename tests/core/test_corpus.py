@@ -7,7 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from rnnlm.corpus import CorpusReport, check_trainable, clean_text, decode_source, file_block, read_corpus, split_corpus, table_share
+from rnnlm.corpus import (
+    CorpusReport,
+    check_trainable,
+    clean_text,
+    decode_source,
+    file_block,
+    read_corpus,
+    split_corpus,
+    table_share,
+)
 from rnnlm.errors import CorpusError
 
 SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"

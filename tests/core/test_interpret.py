@@ -2,8 +2,8 @@
 
 import numpy as np
 import pytest
-
 from conftest import tiny_model
+
 from rnnlm.interpret import Trace, correlations, feature_tracks, gate_saturation, search_cells, trace_text, unit_order
 
 CODE = 'int f(a) { /* x{ */ if (p) { s = "a{b"; } }\n'

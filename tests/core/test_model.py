@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 import torch
-
 from conftest import tiny_model
-from rnnlm import CheckpointError, ModelConfig, QUANTITIES, RNNLM
+
+from rnnlm import QUANTITIES, RNNLM, CheckpointError, ModelConfig
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])

@@ -7,8 +7,8 @@ import sys
 
 import numpy as np
 import pytest
-
 from conftest import ROOT, tiny_model
+
 from rnnlm import SamplingSettings, SettingsError, generate, sample_text
 from rnnlm.sampling import apply_top_k, apply_top_p, sampling_distribution, softmax
 

@@ -4,9 +4,9 @@ import math
 
 import numpy as np
 import pytest
-
 from conftest import tiny_model
-from rnnlm import generate, SamplingSettings, SettingsError, score_text
+
+from rnnlm import SamplingSettings, SettingsError, generate, score_text
 from rnnlm.scoring import token_logprobs
 
 

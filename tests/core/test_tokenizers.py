@@ -1,8 +1,8 @@
 """Tokenizers: exact round trips (Unicode, newlines, tabs, indentation), unknowns, save/load."""
 
 import pytest
-
 from conftest import SHARED_DATA
+
 from rnnlm import CharTokenizer, CheckpointError, WordTokenizer, load_tokenizer
 from rnnlm.tokenizers import UNKNOWN_ID, UNKNOWN_TEXT
 

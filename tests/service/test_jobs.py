@@ -13,10 +13,10 @@ import torch
 
 import rnnlm
 from rnnlm.errors import RnnlmError
+from rnnlm.sampling import SamplingSettings, sample_text
 from rnnlm.service.job_spec import JobSpec, train_config
 from rnnlm.service.jobs import JobManager, held_out_split
 from rnnlm.service.model_zip import import_model_zip, model_zip_bytes
-from rnnlm.sampling import SamplingSettings, sample_text
 from rnnlm.service.session_store import SessionStore
 
 TINY = dict(batch_size=8, window=32, lr=5e-3, warmup_steps=2)

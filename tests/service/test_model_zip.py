@@ -8,8 +8,8 @@ import pytest
 
 import rnnlm
 from rnnlm.errors import CheckpointError
-from rnnlm.service.model_zip import ModelZipLimits, import_model_zip, model_zip_bytes
 from rnnlm.sampling import SamplingSettings, sample_text
+from rnnlm.service.model_zip import ModelZipLimits, import_model_zip, model_zip_bytes
 
 SETTINGS = SamplingSettings(max_new_tokens=60, seed=7)
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from rnnlm.training.batches import StreamBatcher
 from rnnlm.errors import CorpusError
+from rnnlm.training.batches import StreamBatcher
 
 TOKENS, BATCH, WINDOW = 1000, 4, 16
 

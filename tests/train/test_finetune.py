@@ -5,9 +5,9 @@ import torch
 from conftest import tiny_model
 
 from rnnlm.checkpoint import load_model
-from rnnlm.training.warm_start import extend_vocabulary, start_from, unknown_rate
 from rnnlm.training.config import TrainConfig
 from rnnlm.training.fit import fit
+from rnnlm.training.warm_start import extend_vocabulary, start_from, unknown_rate
 
 NEW_CHARS = "éλж"
 

@@ -3,8 +3,8 @@
 import json
 
 import pytest
-
 from conftest import SHARED_DATA
+
 from rnnlm import SamplingSettings, load, sample_text, score_text
 from rnnlm.corpus import split_corpus
 from rnnlm.zoo import PRETRAINED_DIR, read_manifest
@@ -136,8 +136,9 @@ def test_every_card_gives_the_command_its_run_used():
     ("mine-char-lstm", "/no/such/corpus.txt", "no such file or folder: /no/such/corpus.txt"),
 ])
 def test_publish_refuses_before_writing_anything(tmp_path, monkeypatch, char_tokenizer, name, corpus, message):
-    import train.publish
     from conftest import tiny_model
+
+    import train.publish
     from rnnlm import save_model
     from rnnlm.errors import RnnlmError
 

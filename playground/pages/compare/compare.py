@@ -6,9 +6,9 @@ with the model's loss on the prompt itself: which model finds this text most nat
 
 import streamlit as st
 
+from playground import catalogue as cat
 from playground import resources, state
 from playground.widgets import blocks
-from playground import catalogue as cat
 from playground.widgets.generation import Generation
 from rnnlm import RnnlmError, score_text
 

@@ -10,19 +10,18 @@ import logging
 
 import streamlit as st
 
+from playground import catalogue as cat
+from playground import jobs_resource, resources, session_models, state
+from playground.catalogue import ModelInfo
+from playground.pages.finetune import keys
+from playground.widgets.token_html import markdown_literal
 from rnnlm import RnnlmError
 from rnnlm.service.job_spec import PRESETS, JobSpec
 from rnnlm.service.jobs import held_out_split
 from rnnlm.service.model_zip import HOW_TO_FIX
-from rnnlm.service.uploads import UploadReport
-
-from playground import catalogue as cat
-from playground import jobs_resource, resources, session_models, state
-from playground.catalogue import ModelInfo
 from rnnlm.service.settings import FinetuneSettings
+from rnnlm.service.uploads import UploadReport
 from rnnlm.units import is_plain_name
-from playground.widgets.token_html import markdown_literal
-from playground.pages.finetune import keys
 
 log = logging.getLogger(__name__)
 START_LABELS = {"model": "A trained model (fine-tune it)", "scratch": "Nothing (train a new model from scratch)"}

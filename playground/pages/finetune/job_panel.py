@@ -13,14 +13,13 @@ import math
 
 import streamlit as st
 
+from playground import jobs_resource, session_models, state
+from playground.pages.finetune import report_html as fr
+from playground.widgets import blocks
+from playground.widgets.token_html import markdown_literal
 from rnnlm import RnnlmError
 from rnnlm.service.jobs import JobSnapshot
 from rnnlm.service.model_zip import model_zip_bytes
-
-from playground.pages.finetune import report_html as fr
-from playground import jobs_resource, session_models, state
-from playground.widgets import blocks
-from playground.widgets.token_html import markdown_literal
 
 POLL_SECONDS = 1.0
 GENERATE_PAGE = "pages/generate/generate.py"

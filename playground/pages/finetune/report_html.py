@@ -11,10 +11,9 @@ import math
 
 import plotly.graph_objects as go
 
+from playground.widgets.token_html import visible_token
 from rnnlm.service.jobs import JobSnapshot
 from rnnlm.service.uploads import UploadReport, VocabularyFit
-
-from playground.widgets.token_html import visible_token
 
 MAX_FILES_LISTED = 50  # a zip of 2,000 files: the counts say the rest
 RECEIVED_CSS = "rnnlm-received"

@@ -12,14 +12,13 @@ from dataclasses import dataclass, field
 
 import streamlit as st
 
-from rnnlm import LanguageModel, RnnlmError
-from rnnlm.service.uploads import UploadLimits, UploadReport, read_uploads, vocabulary_fit
-
-from playground.pages.finetune import report_html as fr
 from playground import state
-from rnnlm.service.settings import FinetuneSettings
-from playground.widgets.token_html import markdown_literal
 from playground.pages.finetune import keys
+from playground.pages.finetune import report_html as fr
+from playground.widgets.token_html import markdown_literal
+from rnnlm import LanguageModel, RnnlmError
+from rnnlm.service.settings import FinetuneSettings
+from rnnlm.service.uploads import UploadLimits, UploadReport, read_uploads, vocabulary_fit
 
 UPLOAD_HELP = ("UTF-8 text: .txt, .md, source code, or a .zip of them. Binary, non-UTF-8 and other files are "
                "skipped and listed below. Everything you upload is joined into one training text.")

@@ -13,11 +13,19 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
+from playground.pages.inspect.traces import order_and_strip
 from rnnlm import LanguageModel
 from rnnlm.corpus import split_corpus
-from rnnlm.interpret import CellMatch, Saturation, Trace, gate_saturation, search_cells, token_feature_tracks, trace_ids, trace_text
-
-from playground.pages.inspect.traces import order_and_strip
+from rnnlm.interpret import (
+    CellMatch,
+    Saturation,
+    Trace,
+    gate_saturation,
+    search_cells,
+    token_feature_tracks,
+    trace_ids,
+    trace_text,
+)
 
 TRACES_KEPT, MINUTES_KEPT = 4, 20  # a trace is up to traces.TRACE_BUDGET_BYTES (64 MB)
 TOP_GUESSES = 5

@@ -15,9 +15,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from rnnlm.interpret import GATES, SATURATION_HIGH, SATURATION_LOW, Saturation
-
 from playground.widgets.token_html import visible_token
+from rnnlm.interpret import GATES, SATURATION_HIGH, SATURATION_LOW, Saturation
 
 MAX_STEPS, MAX_UNITS = 1000, 512  # per figure: larger traces are paged through time by the caller
 DIVERGING = "RdBu_r"  # blue below the middle of the range, white at it, red above

@@ -11,9 +11,8 @@ from typing import Sequence
 
 import numpy as np
 
-from rnnlm.interpret import GATES, CellMatch, Trace, correlations, unit_order
-
 from playground.pages.inspect.heatmaps import MAX_STEPS
+from rnnlm.interpret import GATES, CellMatch, Trace, correlations, unit_order
 
 # A trace holds every layer's states and gates per token, float32: a 2 x 512 LSTM needs
 # 24 KB a token. It is cached and shared, so its size is capped per text.
@@ -108,11 +107,6 @@ def cell_rows(matches: Sequence[CellMatch]) -> list[dict]:
                      "correlation": round(found[0].correlation, 3),
                      "runners-up": ", ".join(f"{m.unit} ({m.correlation:+.2f})" for m in found[1:])})
     return rows
-
-
-def clamp_choice(value, options: Sequence):
-    """The value if it is still an option (the model may have changed), else the first option."""
-    return value if value in options else options[0]
 
 
 def clamp_index(value: int, count: int) -> int:

@@ -2,9 +2,9 @@
 
 import streamlit as st
 
+from playground import catalogue as cat
 from playground import resources, state
 from playground.widgets import blocks
-from playground import catalogue as cat
 
 
 def table_rows(catalogue) -> list[dict]:

@@ -8,17 +8,15 @@ with the fewest bits per character "recognises" it best).
 
 import streamlit as st
 
-from playground import resources, state
-from playground.widgets import blocks
-from playground.pages.score import cached, surprisal
 from playground import catalogue as cat
-from playground.widgets.token_html import markdown_literal
-from playground.widgets.token_html import UNKNOWN_MARK, readable_tokens
-from playground.pages.score import keys
+from playground import resources, state
+from playground.pages.score import cached, keys, surprisal
+from playground.widgets import blocks
+from playground.widgets.token_html import UNKNOWN_MARK, markdown_literal, readable_tokens
 from rnnlm import CorpusError, RnnlmError
 from rnnlm.corpus import clean_text
-from rnnlm.units import nats_to_bits
 from rnnlm.service.uploads import label
+from rnnlm.units import nats_to_bits
 
 MAX_SCORE_CHARS = 20_000  # a word model scores about 5k characters a second on a busy core
 MAX_COLOURED_TOKENS = 5_000  # beyond this the coloured text would weigh megabytes

@@ -13,7 +13,6 @@ from typing import Sequence
 import numpy as np
 
 from playground.widgets.token_html import EXPECTED_TO_SURPRISING, swatch_legend, visible_token
-
 from rnnlm.units import nats_to_bits
 
 # (lowest surprisal of the bin in bits, background, legend text), most surprising first:
