@@ -294,10 +294,11 @@ class Updater:
         else:
             # Bias correction: early on the running mean square has seen few windows and would
             # be too small (a first step of 10 x lr per weight with beta 0.99, not lr).
-            correction = 1.0 - RMS_BETA ** self.steps
+            # g / (sqrt(ms / c) + eps) = root_c g / (sqrt(ms) + root_c eps): one pass less over the weights.
+            root_c = math.sqrt(1.0 - RMS_BETA ** self.steps)
             for p, g, ms in zip(self.params, grads, self.mean_squares):
                 ms.mul_(RMS_BETA).addcmul_(g, g, value=1.0 - RMS_BETA)
-                p.addcdiv_(g, (ms / correction).sqrt_().add_(RMS_EPS), value=-s.lr)
+                p.addcdiv_(g, ms.sqrt().add_(RMS_EPS * root_c), value=-s.lr * root_c)
         if s.decay > 0:
             for p, anchor in zip(self.params, self.anchors):
                 p.lerp_(anchor, s.decay)  # p += decay * (anchor - p)
