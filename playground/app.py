@@ -36,10 +36,20 @@ PAGES = (
 
 
 def navigation() -> tuple[PageSpec, st.Page]:
-    pages = [st.Page(spec.file, title=spec.title, icon=spec.icon, url_path=spec.url_path, default=index == 0)
-             for index, spec in enumerate(PAGES)]
-    selected = st.navigation(pages)
+    """Every page at its own path (/generate, /score, ...). Streamlit serves its default page only
+    at the root, so the default is a hidden page that moves the visitor to the first one with the
+    link's parameters: /generate then opens Generate instead of "Page not found"."""
+    pages = [st.Page(spec.file, title=spec.title, icon=spec.icon, url_path=spec.url_path) for spec in PAGES]
+    root = st.Page(lambda: to_first_page(pages[0]), title="Home", url_path="home", default=True,
+                   visibility="hidden")
+    selected = st.navigation([root, *pages])
+    if selected is root:
+        to_first_page(pages[0])
     return next(spec for spec, page in zip(PAGES, pages) if page is selected), selected
+
+
+def to_first_page(page: st.Page) -> None:
+    st.switch_page(page, query_params={key: st.query_params.get_all(key) for key in st.query_params})
 
 
 def main() -> None:

@@ -78,9 +78,14 @@ def find(catalogue: list[ModelInfo], name: str) -> ModelInfo | None:
     return next((info for info in catalogue if info.name == name), None)
 
 
+FIRST_MODEL = "shakespeare-char-lstm"  # what a new visitor meets: the zoo's best char model, on the classic
+
+
 def default_model(catalogue: list[ModelInfo]) -> ModelInfo | None:
-    """The first properly trained model; smoke-test models only when nothing else exists."""
-    return next((info for info in catalogue if not info.smoke), catalogue[0] if catalogue else None)
+    """FIRST_MODEL when it is there, else the first properly trained model; smoke-test models
+    only when nothing else exists."""
+    return (find(catalogue, FIRST_MODEL) or next((info for info in catalogue if not info.smoke), None)
+            or (catalogue[0] if catalogue else None))
 
 
 def options(catalogue: list[ModelInfo], **fixed: str) -> list[ModelInfo]:

@@ -120,6 +120,8 @@ def test_picker_moves_to_the_closest_model():
     assert cat.closest(catalogue, catalogue[2], level="word").name == "c-wg"
     assert [i.name for i in cat.contrasting(catalogue, catalogue[0])] == ["s-cl", "s-cg"]
     assert cat.default_model([info("x", "c", "char", "gru", smoke=True), catalogue[0]]).name == "s-cl"
+    first = info(cat.FIRST_MODEL, "tinyshakespeare", "char", "lstm")
+    assert cat.default_model([*catalogue, first]) == first  # a new visitor meets the best Shakespeare char model
 
 
 def test_summary_gives_the_models_probability_and_the_sampled_one():

@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from conftest import SHARED_DATA
+from conftest import ROOT, SHARED_DATA, TEST_MODELS
 
 from rnnlm import SamplingSettings, load, sample_text, score_text
 from rnnlm.corpus import split_corpus
@@ -18,8 +18,16 @@ def test_manifest_lists_models():
     assert len({e["name"] for e in ENTRIES}) == len(ENTRIES)
 
 
+def test_users_see_no_smoke_test_model_and_tests_see_both():
+    shipped = read_manifest(ROOT / "pretrained")
+    assert shipped and not any(e.get("smoke") for e in shipped)  # the picker shows only trained models
+    smoke = read_manifest(TEST_MODELS)
+    assert smoke and all(e.get("smoke") for e in smoke)
+    assert {e["name"] for e in ENTRIES} == {e["name"] for e in shipped + smoke}  # RNNLM_PRETRAINED in conftest
+
+
 def test_pretrained_fits_the_size_budget():
-    total = sum(p.stat().st_size for p in PRETRAINED_DIR.rglob("*") if p.is_file())
+    total = sum(p.stat().st_size for p in (ROOT / "pretrained").rglob("*") if p.is_file())
     assert total <= TOTAL_SIZE_LIMIT
 
 
