@@ -33,6 +33,7 @@ STYLESHEET = """<style>
 .rnnlm-tok{position:relative;border-radius:3px;cursor:pointer;outline:none}
 .rnnlm-tok.from-prompt{text-decoration:underline dotted #555;text-underline-offset:3px}
 .rnnlm-tok.nl::before{content:"↵";color:#8a8a8a;font-size:0.8em}
+.rnnlm-tok.unk{outline:1px dashed #b00020;outline-offset:-1px}
 .rnnlm-tok:hover,.rnnlm-tok:focus{box-shadow:0 0 0 2px #3b6fd6}
 .rnnlm-tok:hover::after,.rnnlm-tok:focus::after{content:attr(data-alts);position:absolute;left:0;top:1.6em;
   z-index:1000;white-space:pre;background:#ffffff;color:#1b1b1b;border:1px solid #b5b5b5;border-radius:6px;
@@ -140,9 +141,19 @@ def markdown_literal(text: str) -> str:
 UNKNOWN_MARK = "\ufffd"  # the text of the tokenizers' unknown token
 
 def readable_tokens(token_texts: Sequence[str], text: str) -> list[str]:
-    """The tokens as the user wrote them: a char model reads one token per character, so its
-    unknown tokens (shown as UNKNOWN_MARK) can be given back their characters. A word model's
-    unknown token may span several characters, so its tokens are kept as they are."""
-    if len(token_texts) == len(text) and "".join(token_texts) != text:
-        return [original if token == UNKNOWN_MARK else token for token, original in zip(token_texts, text)]
-    return list(token_texts)
+    """The tokens as the user wrote them. Each unknown token (shown as UNKNOWN_MARK) stands for
+    exactly one character the vocabulary lacks, in char and word models alike, so when the
+    tokens spell the text character for character they are cut back out of the text itself
+    and the user reads their own characters. Otherwise the tokens are kept as they are."""
+    if sum(map(len, token_texts)) != len(text) or "".join(token_texts) == text:
+        return list(token_texts)
+    pieces, start = [], 0
+    for token in token_texts:
+        pieces.append(text[start:start + len(token)])
+        start += len(token)
+    return pieces
+
+
+def unknown_flags(token_texts: Sequence[str]) -> list[bool]:
+    """Which tokens are the model's unknown token (a character its vocabulary lacks)."""
+    return [token == UNKNOWN_MARK for token in token_texts]

@@ -1,4 +1,4 @@
-"""What a playground training job is asked to do (JobSpec) and the TrainConfig that does it.
+"""What a training job of the fine-tune service is asked to do (JobSpec) and the TrainConfig that does it.
 
 A job either fine-tunes a LanguageModel (never changed: the trainer trains a copy) or
 trains from scratch at char or word level with the "small" or "medium" preset, within

@@ -1,6 +1,6 @@
-"""Background training jobs for the playground: a server-wide queue, progress to poll, cancel.
+"""Background training jobs for a multi-user server: one queue per process, progress to poll, cancel.
 
-    manager = JobManager()                                   # one per server (st.cache_resource)
+    manager = JobManager()                                   # one per server process, shared by its sessions
     job_id = manager.submit(session_id, JobSpec(text, base=lm, minutes=2))
     snap = manager.snapshot(job_id)   # status, queue position, fraction, ETA, curves, samples, result
     manager.cancel(job_id)            # stops within about a step; the best model so far is kept
@@ -13,12 +13,12 @@ samples from it, so the result carries before/after loss and samples on one prom
 
 Threads. torch.set_num_threads (which fit calls with TrainConfig.threads) sets the calling
 thread's OpenMP pool and the default for threads started later. So a job trains with
-train_threads (default 1) torch threads, and Streamlit script threads started while it
+train_threads (default 1) torch threads, and the web server's request threads started while it
 runs inherit that count for scoring: on a 2-core server one core trains and the other
 keeps serving. The process default is captured when the first job starts and restored
 when the last one ends (fit's own restore would race when two jobs overlap). NumPy
 sampling uses OpenBLAS's one process-wide pool, which threadpoolctl lets only the first
-thread that limited it change: the playground limits it to 1 thread at import, and fit's
+thread that limited it change: a server limits it to 1 thread at start, and fit's
 attempt from a job thread is then a no-op, so sampling keeps the server's setting.
 """
 

@@ -1,4 +1,4 @@
-"""A model folder as a zip: download it from the playground, upload it again later.
+"""A model folder as a zip: a user downloads it from the service and uploads it again later.
 
     data = model_zip_bytes(folder)                      # bytes for st.download_button
     lm = import_model_zip(data, session_folder / "m1")  # validated LanguageModel, or CheckpointError

@@ -1,4 +1,4 @@
-"""Per-session temporary folders for the models a playground session trains or uploads.
+"""Per-session temporary folders for the models a user's session trains or uploads.
 
     store = SessionStore()                        # a fresh folder under the system temp dir
     folder = store.new_folder(session_id, "tuned")   # <root>/<hash of id>/tuned-1, created

@@ -1,4 +1,4 @@
-"""Server-wide limits of the fine-tune page, read from environment variables (no Streamlit).
+"""Server-wide limits of the fine-tune service, read from environment variables.
 
     RNNLM_MAX_TRAINING_JOBS   training jobs that run at once (default 1); later ones queue
     RNNLM_MAX_QUEUED_JOBS     jobs that may wait (default 8); beyond that, a "busy" message

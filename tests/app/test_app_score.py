@@ -11,6 +11,7 @@ import rnnlm
 from playground import state
 from playground.pages.score import keys as score_keys
 from playground.pages.score import surprisal
+from playground.widgets import token_html
 from playground.widgets.token_html import markdown_literal
 
 PAGE = "pages/score/score.py"
@@ -133,3 +134,21 @@ def test_surprising_spans_are_the_largest_non_overlapping_windows():
     assert surprisal.surprising_spans([], [], width=3) == []
     assert surprisal.surprising_spans(["a", "b"], [1, 2], width=8)[0].text == "ab"  # shorter than one window
     assert surprisal.span_rows(spans[:1]) == [{"span": "cd", "at character": 2, "bits": 10.0, "bits/char": 5.0}]
+
+
+def test_a_word_models_unknown_characters_are_shown_as_written_and_marked_unknown():
+    tokens = ["To", " die", "\ufffd", "to", " sleep"]  # an em dash the vocabulary lacks
+    text = "To die\u2014to sleep"
+    readable = token_html.readable_tokens(tokens, text)
+    assert readable == ["To", " die", "\u2014", "to", " sleep"] and "".join(readable) == text
+    html = surprisal.scored_html(readable, [1.0, 2.0, 12.0, 1.0, 3.0], token_html.unknown_flags(tokens))
+    assert "\ufffd" not in html and "\u2014" in html
+    assert html.count(" unk\"") == 1 and "not in the model&#x27;s vocabulary" in html
+    assert token_html.readable_tokens(["ab", "\ufffd"], "abcd") == ["ab", "\ufffd"]  # does not spell the text: kept
+
+
+def test_the_score_page_shows_the_users_own_characters_for_a_word_model():
+    at = paste(score_page("smoke-word-gru"), "To die\u2014to sleep, \u00bfno more?\n")
+    shown = scored_text(at)
+    assert "\u2014" in shown and "\u00bf" in shown and "\ufffd" not in shown
+    assert any("outlined in red" in c.value for c in at.caption)

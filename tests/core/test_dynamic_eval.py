@@ -117,6 +117,14 @@ def test_bfloat16_adapting_stays_close_to_float32(char_tokenizer):
     assert abs(fast.nats_per_char - exact.nats_per_char) < 0.02
 
 
+def test_works_inside_a_callers_inference_mode(char_tokenizer):
+    lm = tiny_model(char_tokenizer)
+    expected = adapt_text(lm, REPETITIVE, FAST)
+    with torch.inference_mode():
+        inside = adapt_text(lm, REPETITIVE, FAST)
+    np.testing.assert_array_equal(inside.logprobs, expected.logprobs)
+
+
 def test_empty_text(char_tokenizer):
     result = adapt_text(tiny_model(char_tokenizer), "")
     assert result.tokens == 0 and result.nats_per_char == 0.0

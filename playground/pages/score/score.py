@@ -12,7 +12,7 @@ from playground import catalogue as cat
 from playground import resources, state
 from playground.pages.score import cached, keys, surprisal
 from playground.widgets import blocks
-from playground.widgets.token_html import UNKNOWN_MARK, markdown_literal, readable_tokens
+from playground.widgets.token_html import markdown_literal, readable_tokens, unknown_flags
 from rnnlm import CorpusError, RnnlmError
 from rnnlm.corpus import clean_text
 from rnnlm.service.uploads import label
@@ -59,10 +59,11 @@ def totals(result) -> None:
 def coloured(tokens: list[str], result) -> list[float]:
     bits = surprisal.surprisal_bits(result.logprobs)
     shown = min(result.tokens, MAX_COLOURED_TOKENS)
-    st.html(surprisal.scored_html(tokens[:shown], bits[:shown]) + surprisal.legend_html())
-    if UNKNOWN_MARK in "".join(result.token_texts):
-        st.caption("Some characters here are new to this model (never in its training text): it reads each of "
-                   "them as its one unknown token, so they cost many bits.")
+    unknown = unknown_flags(result.token_texts)
+    st.html(surprisal.scored_html(tokens[:shown], bits[:shown], unknown[:shown]) + surprisal.legend_html())
+    if any(unknown):
+        st.caption("Characters outlined in red are new to this model (never in its training text): it reads each "
+                   "of them as its one unknown token, so they cost many bits.")
     if shown < result.tokens:
         st.caption(f"Coloured: the first {shown:,} of {result.tokens:,} tokens (the totals cover them all).")
     return bits

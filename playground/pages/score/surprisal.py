@@ -29,15 +29,18 @@ def surprisal_colour(bits: float) -> str:
     return next(colour for low, colour, _ in SURPRISAL_BINS if bits >= low)
 
 
-def token_span(token: str, bits: float) -> str:
+def token_span(token: str, bits: float, unknown: bool = False) -> str:
     popup = f"{visible_token(token)}  {bits:.2f} bits · p = {2.0 ** -bits:.2%}"
-    classes = "rnnlm-tok nl" if token == "\n" else "rnnlm-tok"
+    if unknown:
+        popup += " · not in the model's vocabulary: read as its unknown token"
+    classes = "rnnlm-tok" + (" nl" if token == "\n" else "") + (" unk" if unknown else "")
     return (f'<span class="{classes}" tabindex="0" style="background:{surprisal_colour(bits)}" '
             f'data-alts="{html.escape(popup, quote=True)}">{html.escape(token)}</span>')
 
 
-def scored_html(token_texts: Sequence[str], bits: Sequence[float]) -> str:
-    return f'<div class="rnnlm-out rnnlm-scored">{"".join(map(token_span, token_texts, bits))}</div>'
+def scored_html(token_texts: Sequence[str], bits: Sequence[float], unknown: Sequence[bool] | None = None) -> str:
+    flags = unknown if unknown is not None else [False] * len(token_texts)
+    return f'<div class="rnnlm-out rnnlm-scored">{"".join(map(token_span, token_texts, bits, flags))}</div>'
 
 
 def legend_html() -> str:
