@@ -19,12 +19,11 @@ import argparse
 import time
 
 import torch
+from bench_train import gemm_peak_flops
 
 from rnnlm import load, read_manifest, score_text
 from rnnlm.dynamic_eval import AdaptSettings, adapt_text
 from rnnlm.runtime import configure_threads
-
-from bench_train import gemm_peak_flops
 
 DEFAULT_TRIES = ["rule=rms,lr=1e-4", "rule=rms,lr=3e-4", "rule=rms,lr=1e-3", "rule=sgd,lr=0.1", "rule=sgd,lr=0.3",
                  "rule=sgd,lr=1"]

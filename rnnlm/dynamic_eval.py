@@ -35,8 +35,8 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Callable
 
 import numpy as np
 import torch
@@ -84,7 +84,7 @@ class AdaptSettings:
             found.append(f"precision must be one of {', '.join(ADAPT_PRECISIONS)}, got {self.precision!r}")
         return found
 
-    def validate(self) -> "AdaptSettings":
+    def validate(self) -> AdaptSettings:
         problems = self.problems()
         if problems:
             raise SettingsError("; ".join(problems))

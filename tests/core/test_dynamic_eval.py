@@ -5,11 +5,11 @@ import json
 import numpy as np
 import pytest
 import torch
-
 from conftest import tiny_model
+
 from rnnlm import SettingsError, save_model, score_text
 from rnnlm.__main__ import main
-from rnnlm.dynamic_eval import _GRUWindow, _LSTMWindow, _RNNWindow, AdaptSettings, adapt_text, window_forward
+from rnnlm.dynamic_eval import AdaptSettings, _GRUWindow, _LSTMWindow, _RNNWindow, adapt_text, window_forward
 
 REPETITIVE = "the cat sat on the mat and the dog sat on the log. " * 30
 FAST = AdaptSettings(rule="rms", lr=3e-3, window=20)  # large steps, so that tiny models visibly adapt
