@@ -5,15 +5,35 @@ app/ (Streamlit AppTest), browser/ (a real server driven in Chromium). Tests und
 are marked `browser`; tests that take more than a few seconds are marked `slow`, so
 `pytest -m "not slow and not browser"` is the quick run while working."""
 
+import json
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
 import torch
 
-from rnnlm import RNNLM, CharTokenizer, LanguageModel, ModelConfig, WordTokenizer
-
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
+TEST_MODELS = Path(__file__).resolve().parent / "models"  # smoke-test models: never in the user's picker
+
+
+def models_for_tests() -> Path:
+    """A models folder with the shipped models and the smoke-test ones (symlinks, one merged
+    manifest). Tests, and the servers they start, read it through RNNLM_PRETRAINED."""
+    folder = Path(tempfile.mkdtemp(prefix="rnnlm-test-models-"))
+    entries = []
+    for source in (ROOT / "pretrained", TEST_MODELS):
+        for entry in json.loads((source / "manifest.json").read_text(encoding="utf-8"))["models"]:
+            (folder / entry["name"]).symlink_to(source / entry["name"], target_is_directory=True)
+            entries.append(entry)
+    (folder / "manifest.json").write_text(json.dumps({"models": entries}), encoding="utf-8")
+    return folder
+
+
+os.environ.setdefault("RNNLM_PRETRAINED", str(models_for_tests()))  # before rnnlm reads it
+
+from rnnlm import RNNLM, CharTokenizer, LanguageModel, ModelConfig, WordTokenizer  # noqa: E402
 
 # One thread: tests use tiny models, and CI shares 2 cores with the browser test server.
 torch.set_num_threads(1)

@@ -4,6 +4,7 @@ import re
 
 import numpy as np
 import pytest
+import torch
 from app_util import APP, TIMEOUT, html_blocks, manifest_names, visible_text
 from streamlit.testing.v1 import AppTest
 
@@ -149,6 +150,26 @@ def test_a_word_models_unknown_characters_are_shown_as_written_and_marked_unknow
 
 def test_the_score_page_shows_the_users_own_characters_for_a_word_model():
     at = paste(score_page("smoke-word-gru"), "To die\u2014to sleep, \u00bfno more?\n")
+    assert at.session_state[state.MODEL] == "smoke-word-gru" and " die" in html_blocks(at, "rnnlm-scored")[0]
     shown = scored_text(at)
     assert "\u2014" in shown and "\u00bf" in shown and "\ufffd" not in shown
     assert any("outlined in red" in c.value for c in at.caption)
+
+
+def test_adapting_while_reading_scores_with_dynamic_evaluation_and_leaves_the_shared_model_alone():
+    from rnnlm.dynamic_eval import AdaptSettings, adapt_text
+
+    text = TEXT * 4  # repeats: a model that adapts should find the later copies easier
+    at = paste(score_page(), text)
+    static = float(metric(at, "nats / char"))
+    before = {k: v.clone() for k, v in rnnlm.load(CHAR_LSTM).net.state_dict().items()}
+    at.toggle(key=score_keys.SC_ADAPT).set_value(True).run()
+    assert not at.exception
+    adapted = float(metric(at, "nats / char"))
+    expected = adapt_text(rnnlm.load(CHAR_LSTM), text, AdaptSettings())
+    assert adapted == pytest.approx(expected.nats_per_char, abs=5e-4) and adapted < static
+    assert any("while adapting" in c.value for c in at.caption)
+    after = rnnlm.load(CHAR_LSTM).net.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)  # a fresh load equals; the cached one too:
+    at.toggle(key=score_keys.SC_ADAPT).set_value(False).run()
+    assert float(metric(at, "nats / char")) == pytest.approx(static)  # the cached model was never changed

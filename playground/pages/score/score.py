@@ -10,7 +10,7 @@ import streamlit as st
 
 from playground import catalogue as cat
 from playground import resources, state
-from playground.pages.score import cached, keys, surprisal
+from playground.pages.score import adapt, cached, keys, surprisal
 from playground.widgets import blocks
 from playground.widgets.token_html import markdown_literal, readable_tokens, unknown_flags
 from rnnlm import CorpusError, RnnlmError
@@ -48,9 +48,11 @@ def chosen_text() -> tuple[str, str]:
     return state.value(keys.SC_PASTED), "the pasted text"
 
 
-def totals(result) -> None:
+def totals(result, static=None) -> None:
+    """The figures of the result shown; beside the static ones when the model adapted."""
     columns = st.columns(4)
-    columns[0].metric("nats / char", f"{result.nats_per_char:.3f}")
+    change = None if static is None else f"{result.nats_per_char - static.nats_per_char:+.3f} vs static"
+    columns[0].metric("nats / char", f"{result.nats_per_char:.3f}", delta=change, delta_color="inverse")
     columns[1].metric("bits / char", f"{result.bits_per_char:.3f}")
     columns[2].metric("total", f"{nats_to_bits(result.total_nats):,.0f} bits")
     columns[3].metric("characters · tokens", f"{result.chars:,} · {result.tokens:,}")
@@ -121,8 +123,15 @@ def show() -> None:
     except RnnlmError as exc:
         st.error(str(exc))
         return
-    st.caption(f"Scored {origin} with full context: every token given all the text before it.")
-    totals(result)
+    if adapt.switch():
+        static, result = result, adapt.adapted_score(info, resources.load(info), text)
+        st.caption(f"Scored {origin} while adapting to it: every token given all the text before it, by a "
+                   f"private copy of the model that learns from what it has read (static: "
+                   f"{static.nats_per_char:.3f} nats/char).")
+        totals(result, static)
+    else:
+        st.caption(f"Scored {origin} with full context: every token given all the text before it.")
+        totals(result)
     tokens = readable_tokens(result.token_texts, text)
     bits = coloured(tokens, result)
     spans(tokens, bits, info.level)

@@ -1,0 +1,43 @@
+"""The Score page's "adapt while reading" switch: dynamic evaluation (rnnlm.dynamic_eval).
+
+The model scores the text window by window and, after each window, a private copy of its
+weights takes one gradient step on what it just read, so names and idioms of this text become
+predictable as it goes. The shared model is never touched. Adapting is a chain of small
+steps (hundreds to a few thousand characters a second, docs/ADAPT.md), so it shows a progress
+bar, and the last result is kept in the session: toggling back and forth costs nothing.
+"""
+
+import hashlib
+
+import streamlit as st
+
+from playground import resources
+from playground.catalogue import ModelInfo
+from playground.pages.score import keys
+from rnnlm import LanguageModel, ScoreResult
+from rnnlm.dynamic_eval import AdaptSettings, adapt_text
+
+HELP = ("Dynamic evaluation (Krause et al. 2018): after scoring each window of the text, a private copy "
+        "of the model takes one gradient step on it, so the text's own names and idioms become "
+        "predictable as it goes. Every token is still predicted from the text before it only.")
+
+
+def switch() -> bool:
+    return st.toggle("Adapt while reading", key=keys.SC_ADAPT, help=HELP)
+
+
+def adapted_score(info: ModelInfo, lm: LanguageModel, text: str) -> ScoreResult:
+    """The adapted result for this model and text: kept (one per session, memory stays bounded)."""
+    wanted = (resources.model_key(info), hashlib.sha256(text.encode("utf-8")).hexdigest())
+    kept = st.session_state.get(keys.SC_ADAPTED)
+    if kept is None or kept[0] != wanted:
+        bar = st.progress(0.0, text="Adapting to the text…")
+
+        def on_window(done: int, total: int) -> None:
+            bar.progress(min(done / max(total, 1), 1.0), text=f"Adapting to the text… {done:,} of {total:,} characters")
+
+        result = adapt_text(lm, text, AdaptSettings(), on_window=on_window)
+        bar.empty()
+        kept = (wanted, result)
+        st.session_state[keys.SC_ADAPTED] = kept
+    return kept[1]
