@@ -67,7 +67,13 @@ def any_model(request, char_tokenizer, word_tokenizer) -> LanguageModel:
     return tiny_model(char_tokenizer if level == "char" else word_tokenizer, cell=cell)
 
 
+SLOW_FOLDERS = {"app"}  # every AppTest run executes the real app: seconds each
+SLOW_FILES = {"test_zoo.py", "test_ddp.py", "test_train_cli.py", "test_cli.py"}  # real models, subprocesses
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if "browser" in item.path.parts:  # every test there starts a server and Chromium
             item.add_marker(pytest.mark.browser)
+        if SLOW_FOLDERS & set(item.path.parts) or item.path.name in SLOW_FILES:
+            item.add_marker(pytest.mark.slow)

@@ -4,7 +4,7 @@ import urllib.request
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
-from browser_util import open_app, share_link, shown_text, wait_for_new_text, wait_idle
+from browser_util import browser, open_app, share_link, shown_text, streamlit_server, wait_for_new_text, wait_idle  # noqa: F401  (pytest fixtures, used by name)
 
 import rnnlm
 

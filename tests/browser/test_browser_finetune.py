@@ -4,7 +4,7 @@ char model for a few seconds, download the result, then sample from it on Genera
 import shlex
 from urllib.parse import urlencode
 
-from browser_util import shown_text, wait_idle
+from browser_util import browser, shown_text, streamlit_server, wait_idle  # noqa: F401  (pytest fixtures, used by name)
 
 import rnnlm
 from rnnlm.service.model_zip import import_model_zip

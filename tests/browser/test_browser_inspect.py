@@ -2,7 +2,7 @@
 
 import re
 
-from browser_util import wait_idle
+from browser_util import browser, streamlit_server, wait_idle  # noqa: F401  (pytest fixtures, used by name)
 
 import rnnlm
 
