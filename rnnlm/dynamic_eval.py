@@ -36,16 +36,16 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .errors import SettingsError
 from .language_model import LanguageModel
 from .model import RNNLM, State, detach_state
 from .scoring import ScoreResult
+from .settings_checks import CheckedSettings, is_number, is_whole
 
 RULES = ("rms", "sgd")
 ADAPT_PRECISIONS = ("float32", "bfloat16")
@@ -57,7 +57,7 @@ Progress = Callable[[int, int], None]  # on_window(done_chars, total_chars)
 
 
 @dataclass(frozen=True)
-class AdaptSettings:
+class AdaptSettings(CheckedSettings):
     # Defaults tuned on validation slices of four shipped models (docs/ADAPT.md): lr 1e-3 was
     # better for some, worse for others; 5e-4 was best or within 0.02 nats/char of it for all.
     rule: str = "rms"  # "rms" (normalised steps) or "sgd"
@@ -71,35 +71,21 @@ class AdaptSettings:
         found = []
         if self.rule not in RULES:
             found.append(f"rule must be one of {', '.join(RULES)}, got {self.rule!r}")
-        if not _is_number(self.lr) or not 0.0 <= self.lr <= 1.0:
+        if not is_number(self.lr) or not 0.0 <= self.lr <= 1.0:
             found.append(f"lr must be a number from 0 to 1, got {self.lr!r}")
-        if not _is_int(self.window) or not 1 <= self.window <= MAX_WINDOW:
+        if not is_whole(self.window) or not 1 <= self.window <= MAX_WINDOW:
             found.append(f"window must be a whole number of tokens from 1 to {MAX_WINDOW}, got {self.window!r}")
-        if not _is_number(self.decay) or not 0.0 <= self.decay <= 1.0:
+        if not is_number(self.decay) or not 0.0 <= self.decay <= 1.0:
             found.append(f"decay must be a number from 0 (none) to 1 (back to the trained weights), "
                          f"got {self.decay!r}")
-        if not _is_number(self.clip) or self.clip < 0:
+        if not is_number(self.clip) or self.clip < 0:
             found.append(f"clip must be a gradient norm of 0 (off) or more, got {self.clip!r}")
         if self.precision not in ADAPT_PRECISIONS:
             found.append(f"precision must be one of {', '.join(ADAPT_PRECISIONS)}, got {self.precision!r}")
         return found
 
-    def validate(self) -> AdaptSettings:
-        problems = self.problems()
-        if problems:
-            raise SettingsError("; ".join(problems))
-        return self
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
-def _is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _is_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def private_copy(net: RNNLM) -> RNNLM:

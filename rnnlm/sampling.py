@@ -11,12 +11,13 @@ the same text in every process.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterator
 
 import numpy as np
 
 from .errors import SettingsError
+from .settings_checks import CheckedSettings, is_number, is_whole
 
 if TYPE_CHECKING:  # only for annotations: sampling settings must not cost a torch import
     from .language_model import LanguageModel
@@ -30,7 +31,7 @@ MAX_STOP_STRINGS, MAX_STOP_CHARS = 8, 200
 
 
 @dataclass(frozen=True)
-class SamplingSettings:
+class SamplingSettings(CheckedSettings):
     temperature: float = 0.8  # 0 means greedy (always the most likely token)
     top_k: int = 0  # 0 means no top-k filter
     top_p: float = 1.0  # 1 means no nucleus filter
@@ -40,36 +41,22 @@ class SamplingSettings:
 
     def problems(self) -> list[str]:
         found = []
-        if not _is_number(self.temperature) or not 0.0 <= self.temperature <= MAX_TEMPERATURE:
+        if not is_number(self.temperature) or not 0.0 <= self.temperature <= MAX_TEMPERATURE:
             found.append(f"temperature must be between 0 and {MAX_TEMPERATURE:g} (0 means greedy), got {self.temperature!r}")
-        if not _is_int(self.top_k) or not 0 <= self.top_k <= MAX_TOP_K:
+        if not is_whole(self.top_k) or not 0 <= self.top_k <= MAX_TOP_K:
             found.append(f"top_k must be a whole number from 0 (off) to {MAX_TOP_K}, got {self.top_k!r}")
-        if not _is_number(self.top_p) or not 0.0 < self.top_p <= 1.0:
+        if not is_number(self.top_p) or not 0.0 < self.top_p <= 1.0:
             found.append(f"top_p must be greater than 0 and at most 1 (1 means off), got {self.top_p!r}")
-        if not _is_int(self.max_new_tokens) or not 1 <= self.max_new_tokens <= MAX_NEW_TOKENS:
+        if not is_whole(self.max_new_tokens) or not 1 <= self.max_new_tokens <= MAX_NEW_TOKENS:
             found.append(f"max_new_tokens must be a whole number from 1 to {MAX_NEW_TOKENS}, got {self.max_new_tokens!r}")
-        if not _is_int(self.seed) or not 0 <= self.seed <= MAX_SEED:
+        if not is_whole(self.seed) or not 0 <= self.seed <= MAX_SEED:
             found.append(f"seed must be a whole number from 0 to {MAX_SEED}, got {self.seed!r}")
         if len(self.stop) > MAX_STOP_STRINGS or any(not isinstance(s, str) or not 0 < len(s) <= MAX_STOP_CHARS for s in self.stop):
             found.append(f"stop must be at most {MAX_STOP_STRINGS} non-empty strings of at most {MAX_STOP_CHARS} characters")
         return found
 
-    def validate(self) -> "SamplingSettings":
-        problems = self.problems()
-        if problems:
-            raise SettingsError("; ".join(problems))
-        return self
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
-def _is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _is_int(value) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
 # --- logits transforms, applied in this order: temperature, top-k, top-p -------------
