@@ -28,6 +28,7 @@ from rnnlm.zoo import PRETRAINED_DIR, update_manifest
 
 from .cells import record as record_cells
 from .compression import xz_nats_per_char
+from .curve import write_curve
 from .texts import corpus_texts
 
 SLICE_CHARS = 20_000
@@ -149,6 +150,7 @@ def publish(source: Path, name: str, fp16: bool = False, smoke: bool = False, no
     if note:
         card += f"\n## Run notes\n\n{note}\n"
     (target / "card.md").write_text(card, encoding="utf-8")
+    write_curve(Path(source).parent, target, training.get("train_config") or {}, entry.get("chars_per_token", 1.0))
     update_manifest(entry)
     if not smoke:  # a smoke model is too untrained to have cells worth reporting
         record_cells(name, val)

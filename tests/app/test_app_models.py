@@ -54,3 +54,36 @@ def test_uploaded_card_is_shown_verbatim_not_rendered(tmp_path):
     assert not at.exception
     assert any(t.value.strip() == hostile.strip() for t in at.text)
     assert not any("beacon" in md.value for md in at.markdown)
+
+
+def test_a_model_with_a_learning_curve_shows_it_beside_xz(tmp_path):
+    import json
+    import shutil
+
+    from playground import state
+    from playground.pages.models import curve
+    from rnnlm.zoo import PRETRAINED_DIR
+    from train.curve import curve_points
+
+    records = [{"kind": "step", "step": 1, "loss": 4.0},
+               {"kind": "eval", "step": 100, "elapsed_seconds": 60.0, "val_loss": 2.5},
+               {"kind": "eval", "step": 200, "elapsed_seconds": 120.0, "val_loss": 2.1}]
+    points = curve_points(records, tokens_per_step=16 * 64, chars_per_token=1.0)
+    assert points == [{"step": 100, "chars_seen": 102400, "minutes": 1.0, "val_nats_per_char": 2.5},
+                      {"step": 200, "chars_seen": 204800, "minutes": 2.0, "val_nats_per_char": 2.1}]
+    entry = dict(rnnlm.read_manifest()[0], xz_nats_per_char=2.3)
+    folder = tmp_path / "curved"
+    shutil.copytree(PRETRAINED_DIR / entry["name"], folder)
+    (folder / "curve.json").write_text(json.dumps({"points": points}), encoding="utf-8")
+    assert curve.read_points(folder) == points and curve.read_points(tmp_path) == []  # none: nothing drawn
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.session_state[state.SESSION_MODELS_KEY] = {"curved": {**entry, "name": "curved", "path": str(folder)}}
+    at.query_params.update({"model": "curved"})
+    at.run()
+    at.switch_page("pages/models/models.py").run()
+    assert not at.exception
+    figure = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert figure["data"][0]["y"] == [2.5, 2.1] and figure["data"][0]["x"] == [102400, 204800]
+    assert any("xz -9e: 2.300" in a["text"] for a in figure["layout"]["annotations"])
+    at.radio(key="curve-x-curved").set_value("minutes").run()
+    assert json.loads(at.get("plotly_chart")[0].proto.spec)["data"][0]["x"] == [1.0, 2.0]

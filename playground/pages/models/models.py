@@ -4,6 +4,7 @@ import streamlit as st
 
 from playground import catalogue as cat
 from playground import resources, state
+from playground.pages.models import curve
 from playground.widgets import blocks
 
 
@@ -11,6 +12,7 @@ def table_rows(catalogue) -> list[dict]:
     return [{"model": info.name, "corpus": cat.corpus_label(info.corpus), "level": info.level,
              "cell": cat.CELL_LABELS.get(info.cell, info.cell), "layers": info.layers, "hidden": info.hidden_size,
              "parameters": info.parameters, "val nats/char": round(info.val_nats_per_char, 4),
+             "xz nats/char": info.entry.get("xz_nats_per_char"),
              "training minutes": info.entry.get("training_minutes"),
              "source": "this session" if info.from_session else ("smoke test" if info.smoke else "shipped")}
             for info in catalogue]
@@ -28,12 +30,25 @@ def card(info) -> None:
                     f"{info.val_nats_per_char:.4f} validation nats/char. No card was written for this model.")
 
 
+def learning_curve(info) -> None:
+    points = curve.read_points(resources.model_folder(info))
+    if not points:
+        return
+    x = st.radio("Learning curve against", list(curve.AXES), format_func=curve.AXES.get, horizontal=True,
+                 key=f"curve-x-{info.name}")
+    st.plotly_chart(curve.curve_figure(points, x, info.val_nats_per_char, info.entry.get("xz_nats_per_char")),
+                    key=f"curve-{info.name}")
+    st.caption("Held-out nats/char at each evaluation during training (intermediate ones may score a slice of "
+               "the split); the dotted line is the published whole-split figure, the dashed one xz's.")
+
+
 def show() -> None:
     catalogue = blocks.catalogue()
     current = state.current_model(catalogue)
     st.title("Models")
     st.caption("Validation loss is in nats per character on held-out text (lower is better), "
-               "so char and word models compare directly.")
+               "so char and word models compare directly. xz: what the compressor xz -9e needs for the same "
+               "text after reading the training text, the bar a model has to beat.")
     st.dataframe(table_rows(catalogue), hide_index=True, width="stretch",
                  column_config={"parameters": st.column_config.NumberColumn(format="localized")})
     for info in catalogue:
@@ -41,6 +56,7 @@ def show() -> None:
                          expanded=info.name == current.name):
             st.button("Use this model", key=f"use-{info.name}", on_click=state.choose_model,
                       args=(info.name, catalogue), disabled=info.name == current.name)
+            learning_curve(info)
             card(info)
 
 
