@@ -18,6 +18,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from rnnlm.checkpoint import load_model, save_model
+from rnnlm.dynamic_eval import AdaptSettings, adapt_text
 from rnnlm.errors import RnnlmError
 from rnnlm.runtime import configure_threads
 from rnnlm.sampling import SamplingSettings, sample_text
@@ -32,6 +33,9 @@ from .curve import write_curve
 from .texts import corpus_texts
 
 SLICE_CHARS = 20_000
+# Adapting (dynamic evaluation) reads one stream at ~1,000 chars/s on one core (docs/ADAPT.md):
+# a card measures it on the split's first ADAPT_CHARS characters, beside static scoring there.
+ADAPT_CHARS = 100_000
 SAMPLE_PROMPTS = {"tinyshakespeare": "ROMEO:", "shakespeare": "ROMEO:", "c": "static int", "linux": "static int"}
 LICENCES = {
     "tinyshakespeare": "public-domain text (karpathy/char-rnn data/tinyshakespeare)",
@@ -53,6 +57,10 @@ def measure(folder: Path, val: str) -> dict:
         "val_chars": whole.chars, "val_slice_chars": SLICE_CHARS,
         "val_slice_nats_per_char": round(piece.nats_per_char, 4), "scoring_seconds": round(scoring_seconds, 1),
     }
+    adapt_piece = val[:ADAPT_CHARS]
+    figures.update({"adapt_chars": len(adapt_piece),
+                    "adapt_static_nats_per_char": round(score_text(lm, adapt_piece, precision="float32").nats_per_char, 4),
+                    "adapt_nats_per_char": round(adapt_text(lm, adapt_piece, AdaptSettings()).nats_per_char, 4)})
     if lm.level == "word":
         figures["word_perplexity"] = round(math.exp(whole.total_nats / whole.tokens), 2)
         figures["chars_per_token"] = round(whole.chars / whole.tokens, 3)
@@ -93,6 +101,10 @@ def card_text(name: str, entry: dict, training: dict, sample: str, settings: Sam
         f"- First {entry['val_slice_chars']:,} validation characters: {entry['val_slice_nats_per_char']:.4f} nats/char "
         "(the figure the test suite re-scores).",
     ]
+    if entry.get("adapt_nats_per_char") is not None:
+        lines.append(f"- Adapting while reading (`python -m rnnlm score --adapt`, default settings) on the first "
+                     f"{entry['adapt_chars']:,} validation characters: {entry['adapt_nats_per_char']:.4f} nats/char, "
+                     f"against {entry['adapt_static_nats_per_char']:.4f} without adapting.")
     if entry.get("xz_nats_per_char") is not None:
         lines.append(f"- xz -9e, given the training split first: {entry['xz_nats_per_char']:.4f} nats/char on the same "
                      "split (`python -m train.compression CORPUS`): the general-purpose compressor to beat.")
