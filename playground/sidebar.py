@@ -31,8 +31,9 @@ def model_picker(catalogue: list[ModelInfo]) -> None:
               **state.bind_picker("cell", catalogue))
     same_kind = cat.options(catalogue, corpus=current.corpus, level=current.level, cell=current.cell)
     names = [info.name for info in same_kind]
-    bar.selectbox("Model", names, format_func=lambda name: cat.find(catalogue, name).label,
-                  **state.bind_picker("name", catalogue))
+    # Only the name: the sidebar is narrow, and the facts follow in the caption below.
+    bar.selectbox("Model", names, format_func=lambda name: name + (" · this session" if cat.find(
+        catalogue, name).from_session else ""), **state.bind_picker("name", catalogue))
     bar.caption(model_facts(current))
 
 

@@ -289,3 +289,12 @@ def test_fixed_point_keeps_three_decimals_unless_values_need_more_range():
     large = np.array([[-60.0, 12.3456]], dtype=np.float32)  # an unsquashed cell state can grow past 32.767
     z, decimals = heatmaps.fixed_point(large, (-60.0, 60.0))
     assert decimals == 2 and z.tolist() == [[-6000, 1235]]
+
+
+def test_the_caption_names_what_this_cell_holds_and_the_picker_shows_plain_names():
+    gru = app({"model": WORD_GRU}, page=PAGE)
+    lstm = app({"model": CHAR_LSTM}, page=PAGE)
+    assert "a GRU keeps no separate cell state" in gru.caption[0].value and "cell state and gates" not in gru.caption[0].value
+    assert "hidden state, cell state and gates (input, forget, output)" in lstm.caption[0].value
+    assert gru.selectbox(key="picker_name").value == WORD_GRU
+    assert all("nats/char" not in option for option in gru.selectbox(key="picker_name").options)  # no cut-off labels

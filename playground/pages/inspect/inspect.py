@@ -21,6 +21,11 @@ from rnnlm import RnnlmError
 from rnnlm.interpret import Trace
 
 
+WHAT_A_CELL_HOLDS = {"lstm": "hidden state, cell state and gates (input, forget, output)",
+                     "gru": "hidden state and gates (update, reset): a GRU keeps no separate cell state",
+                     "rnn": "hidden state: a plain RNN has no gates and no cell state"}
+
+
 @dataclass(frozen=True)
 class View:
     layer: int
@@ -122,7 +127,7 @@ def show() -> None:
                      else keys.INSPECT_DEFAULTS)
     st.title("Inspect")
     st.caption(f"Inside **{markdown_literal(info.name)}** ({info.shape}) while it reads a text: every layer's "
-               "hidden state, cell state and gates after each token.")
+               f"{WHAT_A_CELL_HOLDS.get(info.cell, 'hidden state')} after each token.")
     try:
         lm = resources.load(info)
     except RnnlmError as exc:
