@@ -27,6 +27,7 @@ EXPECTED_FEATURES = {
     "tinyshakespeare": ("position in line", "speaker name line"),
     "shakespeare": ("position in line", "speaker name line"),
     "c": ("brace depth", "inside comment"),
+    "c-libs": ("brace depth", "inside comment"),
     "linux": ("brace depth", "inside comment"),
 }
 SECTION = "## Interpretable cells"

@@ -131,7 +131,7 @@ def test_model_made_in_the_session_can_be_picked_and_sampled(tmp_path):
     entry = rnnlm.read_manifest()[0]
     folder = tmp_path / "my-model"
     shutil.copytree(rnnlm.resolve(entry["name"]), folder)
-    at = app({"length": "25"})
+    at = app({"length": "25", "model": entry["name"]})  # the picker offers models of the current kind
     at.session_state[state.SESSION_MODELS_KEY] = {"my-model": {**entry, "name": "my-model", "path": str(folder)}}
     at.run()
     at.selectbox(key="picker_name").set_value("my-model").run()
