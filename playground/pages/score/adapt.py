@@ -10,6 +10,7 @@ bar, and the last result is kept in the session: toggling back and forth costs n
 import hashlib
 
 import streamlit as st
+import torch
 
 from playground import resources
 from playground.catalogue import ModelInfo
@@ -26,6 +27,20 @@ def switch() -> bool:
     return st.toggle("Adapt while reading", key=keys.SC_ADAPT, help=HELP)
 
 
+def one_thread(work):
+    """Adapting reads one stream of matrix-vector products, which a second thread does not speed
+    up; on a server whose other core is busy, two spinning OpenMP threads made it crawl: in the
+    browser, with tests and a training run on the machine, 3,000 characters of C took 11 s with
+    one thread, against 750 characters in 20 s with two. This script thread uses one torch
+    thread while adapting, then its own again."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return work()
+    finally:
+        torch.set_num_threads(before)
+
+
 def adapted_score(info: ModelInfo, lm: LanguageModel, text: str) -> ScoreResult:
     """The adapted result for this model and text: kept (one per session, memory stays bounded)."""
     wanted = (resources.model_key(info), hashlib.sha256(text.encode("utf-8")).hexdigest())
@@ -36,7 +51,7 @@ def adapted_score(info: ModelInfo, lm: LanguageModel, text: str) -> ScoreResult:
         def on_window(done: int, total: int) -> None:
             bar.progress(min(done / max(total, 1), 1.0), text=f"Adapting to the text… {done:,} of {total:,} characters")
 
-        result = adapt_text(lm, text, AdaptSettings(), on_window=on_window)
+        result = one_thread(lambda: adapt_text(lm, text, AdaptSettings(), on_window=on_window))
         bar.empty()
         kept = (wanted, result)
         st.session_state[keys.SC_ADAPTED] = kept
