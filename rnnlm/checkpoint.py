@@ -153,9 +153,28 @@ def _read_weights(path: Path, config: ModelConfig) -> dict[str, torch.Tensor]:
                     raise CheckpointError(f"{path}: {name} has shape {shape}, the config implies {expected[name]}")
                 if dtype not in SAFETENSORS_DTYPES:
                     raise CheckpointError(f"{path}: {name} has dtype {dtype}; allowed: {sorted(SAFETENSORS_DTYPES)}")
-            return {name: handle.get_tensor(name).to(torch.float32) for name in names}
+            weights = {name: handle.get_tensor(name).to(torch.float32) for name in names}
     except SafetensorError as exc:
         raise CheckpointError(f"{path} is not a valid safetensors file ({exc})") from None
+    _check_finite(path, weights)
+    return weights
+
+
+# The shipped models' weights stay under 6 in magnitude; a weight beyond this is not a trained
+# model, and it overflows: 1e30 makes the forward pass infinite and then NaN, which reaches the
+# user as "nan" figures, a crashed page or "zzzz" samples. Refused at load, everywhere.
+MAX_ABS_WEIGHT = 1e4
+
+
+def _check_finite(path: Path, weights: dict[str, torch.Tensor]) -> None:
+    not_finite = sorted(name for name, tensor in weights.items() if not torch.isfinite(tensor).all())
+    huge = sorted(name for name, tensor in weights.items()
+                  if name not in not_finite and tensor.numel() and tensor.abs().max().item() > MAX_ABS_WEIGHT)
+    if not_finite or huge:
+        what = (f"{', '.join(not_finite)} hold NaN or infinite values" if not_finite else
+                f"{', '.join(huge)} hold values beyond {MAX_ABS_WEIGHT:g} in magnitude")
+        raise CheckpointError(f"{path}: {what}, so the model cannot give real probabilities (a run that diverged, "
+                              "or a damaged file); use an earlier checkpoint of the run, or retrain it")
 
 
 def load_model(folder: Path | str, name: str | None = None) -> LanguageModel:

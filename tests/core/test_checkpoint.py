@@ -108,3 +108,15 @@ def test_saving_over_an_existing_folder_replaces_it(saved, char_tokenizer):
     save_model(other.net, other.tokenizer, folder)
     assert load_model(folder).cell == "lstm"
     assert not any(p.name.startswith(".") for p in folder.parent.iterdir())
+
+
+@pytest.mark.parametrize("value, words", [(float("nan"), "NaN or infinite"), (float("inf"), "NaN or infinite"),
+                                          (1e30, "beyond 10000 in magnitude")])
+def test_non_finite_or_overflowing_weights_are_refused_at_load(tmp_path, char_tokenizer, value, words):
+    lm = tiny_model(char_tokenizer)
+    with torch.no_grad():
+        next(lm.net.parameters())[0, 0] = value
+    folder = save_model(lm.net, lm.tokenizer, tmp_path / "broken", {})
+    with pytest.raises(CheckpointError, match=words) as refused:
+        load_model(folder)
+    assert "earlier checkpoint" in str(refused.value) and "Traceback" not in str(refused.value)
