@@ -69,7 +69,7 @@ def figure_build_seconds() -> tuple[float, float, int]:
     import numpy as np
     import plotly.io
 
-    from playground.pages.inspect import heatmaps
+    from playground.views.inspect import heatmaps
 
     values = np.random.default_rng(0).uniform(-1, 1, (1000, 512)).astype(np.float32)
     start = time.perf_counter()
@@ -82,7 +82,7 @@ def figure_build_seconds() -> tuple[float, float, int]:
 def quantity_labels(cell: str) -> list[str]:
     """The "Show" options to cycle through: every quantity but h (shown first), then h."""
     import rnnlm
-    from playground.pages.inspect.traces import QUANTITY_LABELS
+    from playground.views.inspect.traces import QUANTITY_LABELS
 
     return [QUANTITY_LABELS[q] for q in rnnlm.QUANTITIES[cell][1:]] + [QUANTITY_LABELS["h"]]
 

@@ -2,7 +2,7 @@
 
 Draws what every page shares (page config, the stylesheet, the sidebar's model picker and
 sampling controls, notices about the opened link), writes the controls to the URL, then
-runs the selected page. A new page is one PageSpec line below plus its folder in pages/.
+runs the selected page. A new page is one PageSpec line below plus its folder in views/.
 """
 
 from dataclasses import dataclass
@@ -26,30 +26,26 @@ class PageSpec:
 
 
 PAGES = (
-    PageSpec("pages/generate/generate.py", "Generate", ":material/edit_note:", "generate", state.GENERATE_PARAMS, True),
-    PageSpec("pages/compare/compare.py", "Compare", ":material/compare_arrows:", "compare", state.COMPARE_PARAMS, True),
-    PageSpec("pages/inspect/inspect.py", "Inspect", ":material/biotech:", "inspect", state.MODEL_PARAMS, False),
-    PageSpec("pages/score/score.py", "Score", ":material/speed:", "score", state.MODEL_PARAMS, False),
-    PageSpec("pages/models/models.py", "Models", ":material/menu_book:", "models", state.MODEL_PARAMS, False),
-    PageSpec("pages/finetune/finetune.py", "Fine-tune", ":material/model_training:", "finetune", state.MODEL_PARAMS, False),
+    PageSpec("views/generate/generate.py", "Generate", ":material/edit_note:", "generate", state.GENERATE_PARAMS, True),
+    PageSpec("views/compare/compare.py", "Compare", ":material/compare_arrows:", "compare", state.COMPARE_PARAMS, True),
+    PageSpec("views/inspect/inspect.py", "Inspect", ":material/biotech:", "inspect", state.MODEL_PARAMS, False),
+    PageSpec("views/score/score.py", "Score", ":material/speed:", "score", state.MODEL_PARAMS, False),
+    PageSpec("views/models/models.py", "Models", ":material/menu_book:", "models", state.MODEL_PARAMS, False),
+    PageSpec("views/finetune/finetune.py", "Fine-tune", ":material/model_training:", "finetune", state.MODEL_PARAMS, False),
 )
 
 
 def navigation() -> tuple[PageSpec, st.Page]:
     """Every page at its own path (/generate, /score, ...). Streamlit serves its default page only
-    at the root, so the default is a hidden page that moves the visitor to the first one with the
-    link's parameters: /generate then opens Generate instead of "Page not found"."""
-    pages = [st.Page(spec.file, title=spec.title, icon=spec.icon, url_path=spec.url_path) for spec in PAGES]
-    root = st.Page(lambda: to_first_page(pages[0]), title="Home", url_path="home", default=True,
-                   visibility="hidden")
-    selected = st.navigation([root, *pages])
-    if selected is root:
-        to_first_page(pages[0])
-    return next(spec for spec, page in zip(PAGES, pages) if page is selected), selected
-
-
-def to_first_page(page: st.Page) -> None:
-    st.switch_page(page, query_params={key: st.query_params.get_all(key) for key in st.query_params})
+    at the root ("/"), so the first page is default there and also has a hidden twin at its own
+    path: /generate opens Generate instead of "Page not found"."""
+    first = PAGES[0]
+    pages = [st.Page(spec.file, title=spec.title, icon=spec.icon, url_path=spec.url_path if index else "home",
+                     default=index == 0) for index, spec in enumerate(PAGES)]
+    twin = st.Page(first.file, title=first.title, icon=first.icon, url_path=first.url_path, visibility="hidden")
+    selected = st.navigation([*pages, twin])
+    specs = [*PAGES, first]
+    return next(spec for spec, page in zip(specs, [*pages, twin]) if page is selected), selected
 
 
 def main() -> None:

@@ -6,7 +6,7 @@
                         playground/
 
 rnnlm/ never imports streamlit, playground or train; train/ never imports playground; a page
-(playground/pages/<page>/) imports its own folder, widgets/ and the playground's mechanism,
+(playground/views/<page>/) imports its own folder, widgets/ and the playground's mechanism,
 never another page; nothing outside playground/app.py names a page.
 """
 
@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = ROOT / "playground" / "pages"
+PAGES = ROOT / "playground" / "views"  # one folder per page (not "pages": Streamlit reads a pages/ folder itself)
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -57,10 +57,10 @@ def test_the_trainer_cli_never_imports_the_playground(path):
 
 def page_of(module: str) -> str | None:
     parts = module.split(".")
-    return parts[2] if parts[:2] == ["playground", "pages"] and len(parts) > 2 else None
+    return parts[2] if parts[:2] == ["playground", "views"] and len(parts) > 2 else None
 
 
-@pytest.mark.parametrize("path", sources("playground/pages"), ids=lambda p: str(p.relative_to(ROOT)))
+@pytest.mark.parametrize("path", sources("playground/views"), ids=lambda p: str(p.relative_to(ROOT)))
 def test_a_page_imports_no_other_page(path):
     own = path.relative_to(PAGES).parts[0]
     others = {page_of(m) for m in imported_modules(path)} - {None, own}
@@ -81,10 +81,10 @@ def test_the_checks_see_a_violation(tmp_path, monkeypatch):
     """The checks above would fail on a wrong arrow (not just pass on an empty tree)."""
     fake = tmp_path / "rnnlm" / "bad.py"
     fake.parent.mkdir()
-    fake.write_text("import streamlit as st\nfrom ..playground.pages.score import score\n")
+    fake.write_text("import streamlit as st\nfrom ..playground.views.score import score\n")
     monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
-    assert {"streamlit", "playground.pages.score.score"} <= set(offending(fake, ("streamlit", "playground")))
-    page = tmp_path / "playground" / "pages" / "inspect" / "page.py"
+    assert {"streamlit", "playground.views.score.score"} <= set(offending(fake, ("streamlit", "playground")))
+    page = tmp_path / "playground" / "views" / "inspect" / "page.py"
     page.parent.mkdir(parents=True)
-    page.write_text("from playground.pages.score.surprisal import legend_html\nfrom . import traces\n")
+    page.write_text("from playground.views.score.surprisal import legend_html\nfrom . import traces\n")
     assert {page_of(m) for m in imported_modules(page)} - {None} == {"score", "inspect"}

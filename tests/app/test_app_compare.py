@@ -19,7 +19,7 @@ def expected(model: str, query: dict) -> str:
 
 
 def test_defaults_render_two_models_side_by_side():
-    at = app(page="pages/compare/compare.py")
+    at = app(page="views/compare/compare.py")
     assert not at.exception
     models = at.query_params["models"]
     assert len(models) == 2 and len(set(models)) == 2 and set(models) <= set(manifest_names())
@@ -31,7 +31,7 @@ def test_defaults_render_two_models_side_by_side():
 def test_share_parameters_reproduce_each_models_text_and_prompt_loss():
     models = manifest_names()[:4]
     query = {"models": models, **SETTINGS}
-    at = app(query, page="pages/compare/compare.py")
+    at = app(query, page="views/compare/compare.py")
     assert not at.exception and not warnings(at)
     assert at.query_params == query
     assert coloured_texts(at) == [expected(m, query) for m in models]
@@ -44,7 +44,7 @@ def test_share_parameters_reproduce_each_models_text_and_prompt_loss():
 
 
 def test_changing_the_line_up_and_settings_samples_again():
-    at = app({"length": "20"}, page="pages/compare/compare.py")
+    at = app({"length": "20"}, page="views/compare/compare.py")
     pick = at.multiselect(key=state.widget_key(state.MODELS))
     pick.set_value(list(reversed(at.query_params["models"]))).run()
     at.slider(key=state.widget_key(state.TEMPERATURE)).set_value(1.3).run()
@@ -55,6 +55,6 @@ def test_changing_the_line_up_and_settings_samples_again():
 
 
 def test_malformed_model_list_shows_a_notice():
-    at = app({"models": ["no-such-model", manifest_names()[0]], **SETTINGS}, page="pages/compare/compare.py")
+    at = app({"models": ["no-such-model", manifest_names()[0]], **SETTINGS}, page="views/compare/compare.py")
     assert not at.exception and "models" in warnings(at)
     assert len(coloured_texts(at)) == 2

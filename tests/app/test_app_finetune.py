@@ -17,13 +17,13 @@ from app_util import app, coloured_texts, html_blocks, visible_text
 
 import rnnlm
 from playground import jobs_resource, resources, state
-from playground.pages.finetune import keys as finetune_keys
-from playground.pages.finetune import report_html as finetune_render
+from playground.views.finetune import keys as finetune_keys
+from playground.views.finetune import report_html as finetune_render
 from rnnlm.sampling import SamplingSettings, sample_text
 from rnnlm.service.model_zip import model_zip_bytes
 from rnnlm.units import is_plain_name
 
-PAGE = "pages/finetune/finetune.py"
+PAGE = "views/finetune/finetune.py"
 HOSTILE_NAME = '<img src=x onerror="alert(1)">[link](http://x).txt'
 
 
@@ -146,7 +146,7 @@ def test_bad_input_gets_a_message_and_keeps_what_was_typed(open_page):
     at.text_input(key=state.widget_key(finetune_keys.FT_NAME)).set_value("").run()
     start(at)
     assert "upload at least 2,000" in errors(at) and jobs_resource._FT_JOB not in at.session_state
-    at.switch_page("pages/generate/generate.py").run()
+    at.switch_page("views/generate/generate.py").run()
     at.switch_page(PAGE).run()  # what was pasted survives a visit to another page
     assert at.text_area(key=state.widget_key(finetune_keys.FT_PASTED)).value == pasted
     assert not at.exception
@@ -197,14 +197,14 @@ def test_a_short_fine_tune_joins_the_picker_with_before_and_after_and_samples_on
     assert coloured_texts(at) == [request_prompt + expected]
     captions = "\n".join(c.value for c in at.caption)
     assert "exists only in this browser session" in captions and "this server's copy of the model" in captions
-    at.switch_page("pages/inspect/inspect.py").run()  # Inspect reads what the new model just wrote
+    at.switch_page("views/inspect/inspect.py").run()  # Inspect reads what the new model just wrote
     assert not at.exception and not at.error and at.get("plotly_chart")
 
 
 def test_uploaded_files_survive_a_visit_to_another_page_until_forgotten(open_page):
     at = open_page()
     upload(at, text_file("first.txt"), text_file("second.md", "More words.\n" * 300))
-    at.switch_page("pages/models/models.py").run()
+    at.switch_page("views/models/models.py").run()
     at.switch_page(PAGE).run()  # st.file_uploader comes back empty; the text read from it does not
     assert {m.label: m.value for m in at.metric}["Sources used"] == "2"
     assert any("Using the 2 file(s) you uploaded before" in c.value for c in at.caption)
@@ -239,7 +239,7 @@ def test_the_job_survives_leaving_the_page_and_cancel_keeps_the_best_model(open_
     while not job_snapshot(at).val_loss:
         assert time.monotonic() < deadline
         time.sleep(0.2)
-    at.switch_page("pages/models/models.py").run()
+    at.switch_page("views/models/models.py").run()
     at.switch_page(PAGE).run()  # coming back: still training, with its progress, curves and sample
     assert [s.value for s in at.subheader if s.value.startswith("Training")]
     assert at.get("progress") and at.get("plotly_chart") and samples_shown(at)

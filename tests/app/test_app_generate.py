@@ -119,9 +119,9 @@ def test_picker_switches_model_and_controls_survive_a_page_change():
     assert at.query_params["model"] == other["name"]
     assert f"{other['parameters']:,} parameters" in at.sidebar.caption[0].value
     at.text_area(key=state.widget_key(state.PROMPT)).set_value("Kept across pages").run()
-    at.switch_page("pages/models/models.py").run()
+    at.switch_page("views/models/models.py").run()
     assert at.query_params == {"model": other["name"]}
-    at.switch_page("pages/generate/generate.py").run()
+    at.switch_page("views/generate/generate.py").run()
     assert at.query_params["prompt"] == "Kept across pages" and at.query_params["length"] == "20"
     assert coloured_texts(at) == [expected_text(shown_request(at))]
 

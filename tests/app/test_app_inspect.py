@@ -11,13 +11,13 @@ from streamlit.testing.v1 import AppTest
 
 import rnnlm
 from playground import state
-from playground.pages.inspect import heatmaps, neuron_text, traces
-from playground.pages.inspect import keys as inspect_keys
+from playground.views.inspect import heatmaps, neuron_text, traces
+from playground.views.inspect import keys as inspect_keys
 from playground.widgets import token_html
 from rnnlm.corpus import corpus_file, split_corpus
 from rnnlm.interpret import Saturation, correlations, search_cells, token_feature_tracks, trace_text, unit_order
 
-PAGE = "pages/inspect/inspect.py"
+PAGE = "views/inspect/inspect.py"
 CHAR_LSTM, WORD_GRU = "smoke-char-lstm", "smoke-word-gru"
 SCRIPT = '<script>alert(1)</script>\n"quoted" {braces {nested}}\n'
 

@@ -10,12 +10,12 @@ from streamlit.testing.v1 import AppTest
 
 import rnnlm
 from playground import state
-from playground.pages.score import keys as score_keys
-from playground.pages.score import surprisal
+from playground.views.score import keys as score_keys
+from playground.views.score import surprisal
 from playground.widgets import token_html
 from playground.widgets.token_html import markdown_literal
 
-PAGE = "pages/score/score.py"
+PAGE = "views/score/score.py"
 CHAR_LSTM = "smoke-char-lstm"
 TEXT = "KING RICHARD III:\nNow is the winter of our discontent\nMade glorious summer by this sun of York;\n"
 INJECTION = '<img src=x onerror=alert(1)> **bold** [x](javascript:alert(2)) :red[r] $x$.txt'

@@ -112,10 +112,6 @@ def test_injection_prompt_is_shown_as_text_and_runs_nothing(streamlit_server, br
     ("inspect?model=smoke-char-lstm", "Inspect"), ("compare/?length=20", "Compare"), ("", "Generate"),
 ])
 def test_every_page_opens_at_its_own_path(streamlit_server, browser, path, title):
-    # The very first session of a fresh server that opens a page's own path gets Streamlit's
-    # "Page not found" notice over the right page (streamlit/streamlit#8860: st.navigation's pages
-    # are known only after one run); docs/DEPLOY.md says so. Every later visitor is served directly.
-    open_app(browser.new_context(), f"{streamlit_server.url}/?length=5").context.close()
     context = browser.new_context()
     page = context.new_page()
     page.goto(f"{streamlit_server.url}/{path}")

@@ -14,7 +14,7 @@ import math
 import streamlit as st
 
 from playground import jobs_resource, session_models, state
-from playground.pages.finetune import report_html as fr
+from playground.views.finetune import report_html as fr
 from playground.widgets import blocks
 from playground.widgets.token_html import markdown_literal
 from rnnlm import RnnlmError
@@ -22,7 +22,7 @@ from rnnlm.service.jobs import JobSnapshot
 from rnnlm.service.model_zip import model_zip_bytes
 
 POLL_SECONDS = 1.0
-GENERATE_PAGE = "pages/generate/generate.py"
+GENERATE_PAGE = "views/generate/generate.py"
 
 
 def snapshot() -> JobSnapshot | None:

@@ -10,7 +10,7 @@ import streamlit as st
 
 from playground import catalogue as cat
 from playground import resources, state
-from playground.pages.score import adapt, cached, keys, surprisal
+from playground.views.score import adapt, cached, keys, surprisal
 from playground.widgets import blocks
 from playground.widgets.token_html import markdown_literal, readable_tokens, unknown_flags
 from rnnlm import CorpusError, RnnlmError

@@ -5,7 +5,7 @@ import streamlit as st
 
 from playground import catalogue as cat
 from playground import resources, state
-from playground.pages.inspect import cached, keys, traces
+from playground.views.inspect import cached, keys, traces
 from playground.widgets.token_html import markdown_literal
 from rnnlm.corpus import corpus_file
 from rnnlm.interpret import Trace

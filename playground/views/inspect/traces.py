@@ -11,7 +11,7 @@ from typing import Sequence
 
 import numpy as np
 
-from playground.pages.inspect.heatmaps import MAX_STEPS
+from playground.views.inspect.heatmaps import MAX_STEPS
 from rnnlm.interpret import GATES, CellMatch, Trace, correlations, unit_order
 
 # A trace holds every layer's states and gates per token, float32: a 2 x 512 LSTM needs

@@ -4,7 +4,7 @@ and how often each gate is saturated. Picking either shows that unit on the text
 import streamlit as st
 
 from playground import state
-from playground.pages.inspect import cached, heatmaps, keys, traces
+from playground.views.inspect import cached, heatmaps, keys, traces
 from rnnlm.interpret import Trace
 
 MAX_CELL_LINKS = 30

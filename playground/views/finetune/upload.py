@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 import streamlit as st
 
 from playground import state
-from playground.pages.finetune import keys
-from playground.pages.finetune import report_html as fr
+from playground.views.finetune import keys
+from playground.views.finetune import report_html as fr
 from playground.widgets.token_html import markdown_literal
 from rnnlm import LanguageModel, RnnlmError
 from rnnlm.service.settings import FinetuneSettings

@@ -4,7 +4,7 @@ import streamlit as st
 
 from playground import catalogue as cat
 from playground import resources, state
-from playground.pages.models import curve
+from playground.views.models import curve
 from playground.widgets import blocks
 
 

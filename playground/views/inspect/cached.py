@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from playground.pages.inspect.traces import order_and_strip
+from playground.views.inspect.traces import order_and_strip
 from rnnlm import LanguageModel
 from rnnlm.corpus import split_corpus
 from rnnlm.interpret import (

@@ -9,10 +9,10 @@ downloaded as a zip and uploaded again later.
 import streamlit as st
 
 from playground import jobs_resource, resources, state
-from playground.pages.finetune import choices as finetune_blocks
-from playground.pages.finetune import job_panel as finetune_job
-from playground.pages.finetune import keys
-from playground.pages.finetune import upload as finetune_upload
+from playground.views.finetune import choices as finetune_blocks
+from playground.views.finetune import job_panel as finetune_job
+from playground.views.finetune import keys
+from playground.views.finetune import upload as finetune_upload
 from playground.widgets import blocks
 from playground.widgets.token_html import markdown_literal
 from rnnlm import RnnlmError

@@ -14,7 +14,7 @@ import torch
 
 from playground import resources
 from playground.catalogue import ModelInfo
-from playground.pages.score import keys
+from playground.views.score import keys
 from rnnlm import LanguageModel, ScoreResult
 from rnnlm.dynamic_eval import AdaptSettings, adapt_text
 

@@ -14,7 +14,7 @@ import numpy as np
 import streamlit as st
 
 from playground import resources, state
-from playground.pages.inspect import cached, findings, heatmaps, keys, neuron_text, text_source, traces
+from playground.views.inspect import cached, findings, heatmaps, keys, neuron_text, text_source, traces
 from playground.widgets import blocks
 from playground.widgets.token_html import UNKNOWN_MARK, markdown_literal, readable_tokens
 from rnnlm import RnnlmError

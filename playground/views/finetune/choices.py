@@ -13,7 +13,7 @@ import streamlit as st
 from playground import catalogue as cat
 from playground import jobs_resource, resources, session_models, state
 from playground.catalogue import ModelInfo
-from playground.pages.finetune import keys
+from playground.views.finetune import keys
 from playground.widgets.token_html import markdown_literal
 from rnnlm import RnnlmError
 from rnnlm.service.job_spec import PRESETS, JobSpec
