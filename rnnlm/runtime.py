@@ -36,7 +36,8 @@ class ThroughputWatch:
     another process took a core that this run's OpenMP threads spin-wait on: a 2-thread run
     measured ~3,900 tokens/s alone and ~280 with one core taken. Says so once, with what to do."""
 
-    def __init__(self, threads: int, drop: float = 1 / 3, settle_steps: int = 20, patience: int = 10):
+    def __init__(self, threads: int | None = None, drop: float = 1 / 3, settle_steps: int = 20, patience: int = 10):
+        """threads: the run's torch threads; None reads them when warning (the trainer sets them per rank)."""
         self.threads, self.drop, self.settle_steps, self.patience = threads, drop, settle_steps, patience
         self.best, self.slow_steps, self.warned = 0.0, 0, False
 
@@ -49,7 +50,8 @@ class ThroughputWatch:
         if self.warned or self.slow_steps < self.patience:
             return None
         self.warned = True
+        threads = self.threads or torch.get_num_threads()
         return (f"throughput fell from {self.best:,.0f} to {tokens_per_second:,.0f} tokens/s: another process is "
-                f"probably using a core this run's {self.threads} thread(s) wait on. Stop it, or train with "
-                f"threads={max(1, self.threads - 1)} so that the threads of all runs add up to the cores "
+                f"probably using a core this run's {threads} thread(s) wait on. Stop it, or train with "
+                f"threads={max(1, threads - 1)} so that the threads of all runs add up to the cores "
                 f"({available_cores()} here).")

@@ -5,8 +5,10 @@ app/ (Streamlit AppTest), browser/ (a real server driven in Chromium). Tests und
 are marked `browser`; tests that take more than a few seconds are marked `slow`, so
 `pytest -m "not slow and not browser"` is the quick run while working."""
 
+import atexit
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -22,6 +24,7 @@ def models_for_tests() -> Path:
     """A models folder with the shipped models and the smoke-test ones (symlinks, one merged
     manifest). Tests, and the servers they start, read it through RNNLM_PRETRAINED."""
     folder = Path(tempfile.mkdtemp(prefix="rnnlm-test-models-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)  # removes the links, never their targets
     entries = []
     for source in (ROOT / "pretrained", TEST_MODELS):
         for entry in json.loads((source / "manifest.json").read_text(encoding="utf-8"))["models"]:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from rnnlm.checkpoint import read_config
 from rnnlm.errors import CheckpointError, RnnlmError
-from rnnlm.runtime import ThroughputWatch, available_cores
+from rnnlm.runtime import ThroughputWatch
 from rnnlm.training.config import TrainConfig, load_train_config
 from rnnlm.training.fit import Callbacks, Progress, fit
 from rnnlm.training.run_folder import checkpoint_folder
@@ -49,11 +49,11 @@ class ProgressBar(Callbacks):
 
     LOG_SECONDS = 30.0
 
-    def __init__(self, stream=None, width: int = 30, threads: int = 1):
+    def __init__(self, stream=None, width: int = 30):
         self.stream, self.width = stream or sys.stderr, width
         self.terminal = bool(getattr(self.stream, "isatty", lambda: False)())
         self.last_logged = -math.inf
-        self.watch = ThroughputWatch(threads)
+        self.watch = ThroughputWatch()  # warns with the thread count fit set for this rank
 
     def on_step(self, p: Progress) -> None:
         warning = self.watch.check(p.step, p.tokens_per_second)
@@ -146,7 +146,7 @@ def main(argv=None) -> int:
         if base is not None and leader:
             _note_unused_architecture(cfg, base)
         result = fit(cfg, train, val, run_dir, init_from=base, resume=args.resume is not None,
-                     callbacks=ProgressBar(threads=cfg.threads or available_cores()) if leader else None, facts=facts)
+                     callbacks=ProgressBar() if leader else None, facts=facts)
     except RnnlmError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -12,8 +12,9 @@ xz -9e (64 MiB dictionary: every corpus's training split fits in it).
 from __future__ import annotations
 
 import lzma
-import math
 import sys
+
+from rnnlm.units import LN2
 
 XZ_PRESET = 9 | lzma.PRESET_EXTREME
 
@@ -27,7 +28,7 @@ def xz_nats_per_char(train: str, val: str) -> float:
     if not val:
         raise ValueError("the validation text is empty")
     extra_bytes = compressed_bytes(train + val) - compressed_bytes(train)
-    return extra_bytes * 8 * math.log(2) / len(val)
+    return extra_bytes * 8 * LN2 / len(val)  # bits to nats
 
 
 def main(argv=None) -> int:
