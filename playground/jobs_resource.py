@@ -157,6 +157,7 @@ def after_page() -> None:
 
 _FT_JOB = "_ft_job"
 
+
 def finetune_job() -> dict | None:
     """This session's latest job: {"id", "held_out" (the text it is scored on), "level"}."""
     return st.session_state.get(_FT_JOB)

@@ -239,6 +239,7 @@ def last_generation():
 
 _SESSION_ID = "_session_id"
 
+
 def session_id() -> str:
     """This session's own id (Streamlit's AppTest gives every test session the same one)."""
     if _SESSION_ID not in st.session_state:

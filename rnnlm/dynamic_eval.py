@@ -85,9 +85,6 @@ class AdaptSettings(CheckedSettings):
         return found
 
 
-
-
-
 def private_copy(net: RNNLM) -> RNNLM:
     """A copy whose weights can be trained; a tied head stays tied (deepcopy keeps the sharing)."""
     twin = copy.deepcopy(net)

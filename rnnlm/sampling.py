@@ -56,9 +56,6 @@ class SamplingSettings(CheckedSettings):
         return found
 
 
-
-
-
 # --- logits transforms, applied in this order: temperature, top-k, top-p -------------
 
 def apply_temperature(logits: np.ndarray, temperature: float) -> np.ndarray:

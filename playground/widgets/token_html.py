@@ -140,6 +140,7 @@ def markdown_literal(text: str) -> str:
 
 UNKNOWN_MARK = "\ufffd"  # the text of the tokenizers' unknown token
 
+
 def readable_tokens(token_texts: Sequence[str], text: str) -> list[str]:
     """The tokens as the user wrote them. Each unknown token (shown as UNKNOWN_MARK) stands for
     exactly one character the vocabulary lacks, in char and word models alike, so when the

@@ -9,7 +9,6 @@ from rnnlm.interpret import Trace, correlations, feature_tracks, gate_saturation
 CODE = 'int f(a) { /* x{ */ if (p) { s = "a{b"; } }\n'
 
 
-
 def test_brace_depth_ignores_comments_and_strings():
     depth = feature_tracks(CODE)["brace depth"]
     assert depth[CODE.index("/*")] == 1 and depth[CODE.index("a{b")] == 2 and depth[-1] == 0

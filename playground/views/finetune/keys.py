@@ -30,14 +30,6 @@ def start_finetune(model_names: list[str], default_model: str, max_minutes: floa
     st.session_state[FT_MINUTES] = min(float(st.session_state[FT_MINUTES]), max_minutes)
 
 
-
-
-
-
-
-
-
-
 def kept_upload() -> Any:
     return st.session_state.get(_FT_UPLOAD)
 

@@ -14,6 +14,7 @@ INSPECT_DEFAULTS = {IN_SOURCE: "validation", IN_PASTED: "", IN_SLICE_SEED: 0, IN
                     IN_WINDOW: 0, IN_UNIT: 0, IN_CELL: 0}
 IN_HEATMAP, IN_SATURATION = "in_heatmap", "in_saturation"  # chart widget keys: clicking a unit picks it
 
+
 def roll_slice() -> None:
     st.session_state[IN_SLICE_SEED] = random.randrange(0, 1_000_000)
 

@@ -44,7 +44,6 @@ def ids_within(ids: tuple[int, ...], token_texts: list[str], budget: int) -> tup
     return tuple(ids[:count]), int(ends[count - 1]) if count else 0
 
 
-
 def validation_slice(validation: str, chars: int, seed: int) -> str:
     """A reproducible random slice of the held-out text, starting at a line where one is near."""
     if len(validation) <= chars:
@@ -54,7 +53,6 @@ def validation_slice(validation: str, chars: int, seed: int) -> str:
     if newline != -1 and newline + 1 + chars <= len(validation):
         start = newline + 1
     return validation[start:start + chars]
-
 
 
 def windows(count: int, size: int = MAX_STEPS) -> list[tuple[int, int]]:
