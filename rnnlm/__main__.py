@@ -4,6 +4,7 @@
     python -m rnnlm sample --model shakespeare-char-lstm --prompt "ROMEO:" --seed 1 [--json]
     python -m rnnlm score --model shakespeare-char-lstm FILE [--json] [--precision auto|float32|bfloat16]
     python -m rnnlm score --model shakespeare-char-lstm FILE --adapt [--adapt-lr 1e-4 --adapt-window 50 ...]
+    python -m rnnlm learn gradient-flow|memory|clipping|handset ...   (see rnnlm/lessons/cli.py)
 
 User mistakes print one line on stderr and exit with status 2.
 """
@@ -19,6 +20,7 @@ from pathlib import Path
 from .corpus import clean_text
 from .dynamic_eval import ADAPT_PRECISIONS, RULES, AdaptSettings, adapt_text
 from .errors import RnnlmError, SettingsError
+from .lessons.cli import add_learn_command, run_learn
 from .runtime import configure_threads
 from .sampling import SamplingSettings, generate
 from .scoring import PRECISIONS, score_text
@@ -53,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="matrix products in bfloat16 where the CPU has it natively (auto), or always float32")
     _add_adapt_arguments(score)
     commands.add_parser("models", help="list the shipped models")
+    add_learn_command(commands)
     return parser
 
 
@@ -209,7 +212,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         configure_threads()
-        {"sample": run_sample, "score": run_score, "models": run_models}[args.command](args)
+        if args.command == "learn":
+            run_learn(args, _read_text)
+        else:
+            {"sample": run_sample, "score": run_score, "models": run_models}[args.command](args)
     except RnnlmError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -97,3 +97,36 @@ def test_score_reads_crlf_and_bom_as_the_score_page_does(model_dir, tmp_path):
     windows.write_bytes(b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode("utf-8"))
     figures = [json.loads(cli("score", "--model", str(model_dir), str(f), "--json").stdout) for f in (plain, windows)]
     assert figures[0] == figures[1] and figures[0]["chars"] == len(text)
+
+
+def test_learn_handset_prints_the_lectures_memory():
+    out = cli("learn", "handset", "--json")
+    assert out.returncode == 0, out.stderr
+    assert [round(r["memory"]) for r in json.loads(out.stdout)] == [3, 7, 7, 7, 0, 6, 6]
+
+
+def test_learn_refuses_bad_inputs_in_one_line():
+    out = cli("learn", "handset", "--inputs", "1,0,0 2,x,0")
+    assert out.returncode == 2 and out.stderr.startswith("error: --inputs") and out.stderr.count("\n") == 1
+
+
+def test_learn_gradient_flow_and_memory_of_a_model(model_dir, tmp_path):
+    text = tmp_path / "t.txt"
+    text.write_text("First Citizen:\nBefore we proceed any further, hear me speak.\n" * 20, encoding="utf-8")
+    flow = json.loads(cli("learn", "gradient-flow", "--model", str(model_dir), str(text), "--max-lag", "20",
+                          "--positions", "4", "--json").stdout)
+    (curve,) = flow.values()
+    assert curve["lags"] == list(range(21)) and curve["mean_norm"][0] > 0 and curve["positions"] == 4
+    memory = json.loads(cli("learn", "memory", "--model", str(model_dir), str(text), "--contexts", "1,8",
+                            "--positions", "8", "--json").stdout)
+    (curve,) = memory.values()
+    assert curve["contexts"] == [1, 8] and all(v > 0 for v in curve["nats_per_token"])
+
+
+def test_learn_clipping_runs_both(tmp_path):
+    text = tmp_path / "t.txt"
+    text.write_text("the quick brown fox jumps over the lazy dog. " * 30, encoding="utf-8")
+    out = cli("learn", "clipping", str(text), "--steps", "20", "--hidden", "16", "--json")
+    result = json.loads(out.stdout)
+    assert len(result["without_clipping"]["losses"]) == len(result["with_clipping"]["losses"]) == 20
+    assert result["settings"]["threshold"] == 1.0
