@@ -32,6 +32,7 @@ PAGES = (
     PageSpec("views/score/score.py", "Score", ":material/speed:", "score", state.MODEL_PARAMS, False),
     PageSpec("views/models/models.py", "Models", ":material/menu_book:", "models", state.MODEL_PARAMS, False),
     PageSpec("views/finetune/finetune.py", "Fine-tune", ":material/model_training:", "finetune", state.MODEL_PARAMS, False),
+    PageSpec("views/learn/learn.py", "Learn", ":material/school:", "learn", state.MODEL_PARAMS, False),
 )
 
 

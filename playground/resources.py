@@ -72,3 +72,15 @@ def model_folder(info: ModelInfo) -> Path:
 def manifest() -> list[dict]:
     """Read on every run (a small JSON file), so models published while the server runs appear."""
     return rnnlm.read_manifest()
+
+
+@st.cache_resource(max_entries=4, show_spinner="Reading the validation text…")
+def validation_text(corpus: str) -> str | None:
+    """The held-out part of a corpus (the trainer's split), or None when its file is not on this
+    server (data/ or ../shared/data/ next to the project)."""
+    from rnnlm.corpus import corpus_file, split_corpus
+
+    path = corpus_file(corpus)
+    if path is None or not path.is_file():
+        return None
+    return split_corpus(path.read_text(encoding="utf-8", errors="replace"), corpus)[1]

@@ -110,6 +110,7 @@ def test_injection_prompt_is_shown_as_text_and_runs_nothing(streamlit_server, br
 @pytest.mark.parametrize("path, title", [
     ("generate", "Generate"), ("generate/", "Generate"), ("score", "Score"), ("models/", "Models"),
     ("inspect?model=smoke-char-lstm", "Inspect"), ("compare/?length=20", "Compare"), ("", "Generate"),
+    ("learn", "Learn"),
 ])
 def test_every_page_opens_at_its_own_path(streamlit_server, browser, path, title):
     context = browser.new_context()

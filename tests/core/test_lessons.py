@@ -8,7 +8,9 @@ from conftest import tiny_model
 
 from rnnlm import RNNLM, ModelConfig
 from rnnlm.errors import SettingsError
+from rnnlm.interpret import trace_text
 from rnnlm.lessons.clipping import ClippingSettings, clipping_experiment
+from rnnlm.lessons.gates import busiest_unit, per_char_nats, unit_step
 from rnnlm.lessons.gradient_flow import gradient_flow
 from rnnlm.lessons.handset import GRU_INPUTS, LECTURE_INPUTS, Gate, HandSetGRU, HandSetLSTM, with_gate
 from rnnlm.lessons.memory import effective_memory
@@ -137,3 +139,28 @@ def test_clipping_settings_are_checked(bad):
 def test_clipping_needs_enough_text():
     with pytest.raises(SettingsError, match="at least"):
         clipping_experiment("short", ClippingSettings())
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_gate_equations_rebuild_the_stored_state(char_tokenizer, cell):
+    lm = tiny_model(char_tokenizer, cell=cell)
+    trace = trace_text(lm, "ROMEO:\nBut soft, what light")
+    for position in range(1, len(trace.token_ids)):
+        for unit in (0, busiest_unit(trace, 1)):
+            values = unit_step(trace, 1, unit, position)
+            stored = values["c"] if cell == "lstm" else values["h"]
+            assert values["recomputed"] == pytest.approx(stored, abs=1e-5)
+            if cell == "lstm":
+                assert values["recomputed_h"] == pytest.approx(values["h"], abs=1e-5)
+
+
+def test_gate_equations_need_the_state_before_the_token(char_tokenizer):
+    trace = trace_text(tiny_model(char_tokenizer), "abc")
+    with pytest.raises(SettingsError, match="from 1"):
+        unit_step(trace, 0, 0, 0)
+
+
+def test_per_char_nats_spreads_each_token_and_keeps_the_total():
+    spread = per_char_nats(["ab", "c", "def"], [-2.0, -1.0, -3.0], 6)
+    assert spread.tolist() == [1.0, 1.0, 1.0, 1.0, 1.0, 1.0]
+    assert per_char_nats(["ab", "cd"], [-1.0, -4.0], 3).sum() == pytest.approx(3.0)  # cut at the text's end

@@ -8,14 +8,11 @@ st.cache_data. Arguments starting with "_" are not hashed: `model` (resources.mo
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import streamlit as st
 
 from playground.views.inspect.traces import order_and_strip
 from rnnlm import LanguageModel
-from rnnlm.corpus import split_corpus
 from rnnlm.interpret import (
     CellMatch,
     Saturation,
@@ -35,15 +32,6 @@ TOP_GUESSES = 5
 def trace(model: str, text: str, _lm: LanguageModel, ids: tuple[int, ...] | None = None) -> Trace:
     """text read through the model; ids, when given, are text's own tokens (a generation's)."""
     return trace_text(_lm, text, top_n=TOP_GUESSES) if ids is None else trace_ids(_lm, ids, top_n=TOP_GUESSES)
-
-
-@st.cache_resource(max_entries=4, show_spinner="Reading the validation text…")
-def validation_text(corpus_file: str, corpus: str) -> str | None:
-    """The held-out part of a corpus (the trainer's split), or None when the file is absent."""
-    path = Path(corpus_file)
-    if not path.is_file():
-        return None
-    return split_corpus(path.read_text(encoding="utf-8", errors="replace"), corpus)[1]
 
 
 @st.cache_data(max_entries=32, ttl=MINUTES_KEPT * 60, show_spinner=False)

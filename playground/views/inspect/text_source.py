@@ -7,7 +7,6 @@ from playground import catalogue as cat
 from playground import resources, state
 from playground.views.inspect import cached, keys, traces
 from playground.widgets.token_html import markdown_literal
-from rnnlm.corpus import corpus_file
 from rnnlm.interpret import Trace
 
 SOURCES = {"generated": "What Generate wrote", "pasted": "A pasted text", "validation": "A validation slice"}
@@ -41,8 +40,7 @@ def generated_text(info) -> tuple[str, tuple[int, ...] | None]:
 
 
 def validation_slice(info) -> str:
-    path = corpus_file(info.corpus)
-    validation = cached.validation_text(str(path), info.corpus) if path else None
+    validation = resources.validation_text(info.corpus)
     if not validation:
         st.warning(f"The training text of this model ({markdown_literal(cat.corpus_label(info.corpus))}) is not on "
                    "this server (data/ or ../shared/data/ next to the project): read a pasted text instead.")
