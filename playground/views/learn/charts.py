@@ -8,7 +8,12 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 CELL_COLOURS = {"rnn": "#d62728", "lstm": "#1f77b4", "gru": "#2ca02c"}
-LAYOUT = {"margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "legend": {"orientation": "h", "y": 1.15, "x": 0}}
+LAYOUT = {"margin": {"l": 10, "r": 10, "t": 80, "b": 10},
+          "legend": {"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom"}}  # between the title and the plot
+
+
+def titled(text: str) -> dict:
+    return {"title": {"text": text, "x": 0, "y": 0.98, "yanchor": "top"}, **LAYOUT}
 
 
 def handset_figure(rows: list[dict], kind: str) -> go.Figure:
@@ -24,7 +29,7 @@ def handset_figure(rows: list[dict], kind: str) -> go.Figure:
                                 hovertemplate=f"{gate} %{{y:.3f}}<extra></extra>"), 2, 1)
     figure.update_yaxes(title_text="value", row=1, col=1)
     figure.update_yaxes(title_text="gate", range=[0, 1.05], row=2, col=1)
-    figure.update_layout(height=420, barmode="group", title=f"The hand-set {kind}, step by step", **LAYOUT)
+    figure.update_layout(height=420, barmode="group", **titled(f"The hand-set {kind}, step by step"))
     return figure
 
 
@@ -38,7 +43,7 @@ def flow_figure(curves: dict[str, tuple[str, list[float]]]) -> go.Figure:
     figure.add_hline(y=0.01, line_dash="dot", line_color="grey", annotation_text="1%", annotation_position="right")
     figure.update_xaxes(title_text="steps back k")
     figure.update_yaxes(type="log", title_text="|∂ log p / ∂ input at t−k| (relative)", exponentformat="power")
-    figure.update_layout(height=380, title="Gradient flow over time", **LAYOUT)
+    figure.update_layout(height=380, **titled("Gradient flow over time"))
     return figure
 
 
@@ -51,9 +56,11 @@ def memory_figure(curves: dict[str, tuple[str, list[int], list[float], float]]) 
                                     hovertemplate="last %{x} tokens: %{y:.3f} nats/token<extra>" + name + "</extra>"))
         figure.add_trace(go.Scatter(x=[contexts[0], contexts[-1]], y=[full, full], mode="lines", showlegend=False,
                                     line={"color": colour, "dash": "dot"}, hoverinfo="skip"))
-    figure.update_xaxes(type="log", title_text="tokens of context the model may read (dotted: all of it)")
+    contexts = next(iter(curves.values()))[1] if curves else []
+    figure.update_xaxes(type="log", tickvals=contexts, ticktext=[str(k) for k in contexts],
+                        title_text="tokens of context the model may read (dotted: all of it)")
     figure.update_yaxes(title_text="nats per token")
-    figure.update_layout(height=360, title="Effective memory: loss when the context is cut", **LAYOUT)
+    figure.update_layout(height=360, **titled("Effective memory: loss when the context is cut"))
     return figure
 
 
@@ -83,17 +90,34 @@ def clipping_figure(runs, threshold: float) -> go.Figure:
 
 
 def char_word_figure(char_name: str, char_bits: list[float], word_name: str, word_bits: list[float]) -> go.Figure:
-    """Cumulative bits along the text for both models: where the lines part, one model is paying more."""
-    figure = go.Figure()
-    for name, bits, colour in ((char_name, char_bits, "#1f77b4"), (word_name, word_bits, "#ff7f0e")):
-        total, running = 0.0, []
-        for value in bits:
-            total += value
-            running.append(total)
-        figure.add_trace(go.Scatter(x=list(range(1, len(running) + 1)), y=running, name=name, mode="lines",
-                                    line={"color": colour},
-                                    hovertemplate="after %{x} chars: %{y:,.0f} bits<extra>" + name + "</extra>"))
+    """The word model's bits minus the char model's, summed along the text: rising where the word
+    model pays more, falling where it pays less. Two running totals would lie on top of each other."""
+    running, total = [], 0.0
+    for char_cost, word_cost in zip(char_bits, word_bits):
+        total += word_cost - char_cost
+        running.append(total)
+    figure = go.Figure(go.Scatter(x=list(range(1, len(running) + 1)), y=running, mode="lines", showlegend=False,
+                                  line={"color": "#7f7f7f"},
+                                  hovertemplate="after %{x} chars: %{y:+,.1f} bits<extra></extra>"))
+    figure.add_hline(y=0, line_color="grey", line_width=1)
     figure.update_xaxes(title_text="characters read")
-    figure.update_yaxes(title_text="bits so far", rangemode="tozero")
-    figure.update_layout(height=340, title="Bits spent along the text", **LAYOUT)
+    figure.update_yaxes(title_text=f"bits: {word_name} minus {char_name}", title_font={"size": 11})
+    figure.update_layout(height=320, **titled(f"Above 0: {char_name} is ahead · below 0: {word_name} is ahead"))
+    return figure
+
+
+def unit_track_figure(trace, layer: int, unit: int, position: int) -> go.Figure:
+    """One unit's quantities over the whole text, the token shown in the equations marked."""
+    labels = [text.replace("\n", "↵") for text in trace.token_texts]
+    figure = go.Figure()
+    for quantity in trace.quantities:
+        if quantity in ("candidate", "reset"):  # keep the chart to what the equations turn on
+            continue
+        values = trace.values(layer, quantity)[:, unit]
+        figure.add_trace(go.Scatter(y=values, mode="lines", name=quantity, customdata=labels,
+                                    line={"dash": "solid" if quantity in ("h", "c") else "dot"},
+                                    hovertemplate="%{customdata}: %{y:.3f}<extra>" + quantity + "</extra>"))
+    figure.add_vline(x=position, line_color="grey", line_dash="dash")
+    figure.update_xaxes(title_text="token")
+    figure.update_layout(height=280, hovermode="x unified", **titled(f"Layer {layer + 1}, unit {unit} over the text"))
     return figure

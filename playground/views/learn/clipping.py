@@ -52,9 +52,9 @@ def show(_catalogue, info) -> None:
     columns = st.columns(2)
     for column, run in zip(columns, (plain, clipped)):
         title = f"Clipped at {settings.threshold:g}" if run.clipped else "Not clipped"
-        ending = (f"not a number at step {run.diverged_at}" if run.diverged_at is not None
-                  else f"{run.final_loss:.3f} nats/char over the last 20 steps")
-        column.metric(title, ending, help="Loss of the last 20 steps' batches")
+        ending = (f"NaN at step {run.diverged_at}" if run.diverged_at is not None
+                  else f"{run.final_loss:.3f} nats/char")
+        column.metric(f"{title}: loss of the last 20 steps", ending, help="Mean loss of the last 20 steps' batches")
         column.caption(f"Largest gradient norm {max(run.grad_norms):.3g}; {len(run.spikes())} spikes "
                        "(over 10x the median).")
     st.caption(f"Trained on {origin}. A uniform guess over its {len(set(text))} characters costs "

@@ -4,7 +4,7 @@ import streamlit as st
 
 from playground import catalogue as cat
 from playground import resources, state
-from playground.views.learn import cached, keys, sources
+from playground.views.learn import cached, charts, keys, sources
 from playground.widgets.token_html import markdown_literal, visible_token
 from rnnlm import RnnlmError
 from rnnlm.lessons.gates import busiest_unit, unit_step
@@ -78,3 +78,4 @@ def show(_catalogue, info) -> None:
     for line in equations(info.cell, values):
         st.latex(line)
     st.caption(reading(info.cell, values))
+    st.plotly_chart(charts.unit_track_figure(trace, layer, unit, position), key="ln_gate_track")

@@ -9,7 +9,7 @@ LN_REACH_CORPUS, LN_REACH_TEXT = "ln_reach_corpus", "ln_reach_text"
 LN_CLIP_SOURCE, LN_CLIP_TEXT = "ln_clip_source", "ln_clip_text"
 LN_CW_TEXT = "ln_cw_text"
 LEARN_DEFAULTS = {LN_LESSON: "handset", LN_HS_CELL: "LSTM", LN_HS_OUTPUT: "linear", LN_HS_U: 1.0,
-                  LN_GATE_TEXT: "", LN_GATE_LAYER: 0, LN_GATE_POSITION: 1, LN_REACH_CORPUS: "",
+                  LN_GATE_TEXT: "", LN_GATE_LAYER: 0, LN_GATE_POSITION: 40, LN_REACH_CORPUS: "",
                   LN_REACH_TEXT: "", LN_CLIP_SOURCE: "builtin", LN_CLIP_TEXT: "", LN_CW_TEXT: ""}
 # Widget keys whose values live only in the widget (tables edited in place, the run buttons).
 LN_HS_INPUTS, LN_HS_WEIGHTS = "ln_hs_inputs", "ln_hs_weights"

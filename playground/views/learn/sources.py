@@ -9,11 +9,12 @@ from playground.widgets.token_html import markdown_literal
 
 
 def held_out(corpus: str, chars: int, offset: int = 0) -> str | None:
-    """chars characters of the corpus's validation split, cut at a line start, or None."""
+    """chars characters of the corpus's validation split from its first paragraph start (a
+    speaker's name, a function) after offset, or None when the corpus is not on this server."""
     validation = resources.validation_text(corpus)
     if not validation:
         return None
-    start = validation.find("\n", offset) + 1 if offset else 0
+    start = validation.find("\n\n", offset) + 2 if "\n\n" in validation[offset:] else offset
     return validation[start:start + chars]
 
 

@@ -1,0 +1,22 @@
+"""The Learn page in a real browser: the equations typeset, the charts drawn, the live experiment run."""
+
+from browser_util import browser, streamlit_server, wait_idle  # noqa: F401  (pytest fixtures, used by name)
+
+
+def test_learn_opens_on_the_hand_set_lstm_and_runs_the_clipping_experiment(streamlit_server, browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.goto(f"{streamlit_server.url}/learn")
+    page.wait_for_selector(".js-plotly-plot", timeout=90_000)
+    wait_idle(page)
+    assert page.locator(".katex").count() >= 2  # the equations are typeset, not shown as TeX source
+    assert "x2 = 1 writes" in page.locator("body").inner_text()
+    page.get_by_text("Exploding gradients", exact=True).click()
+    page.get_by_role("button", name="Train both").click()
+    page.wait_for_selector('[data-testid="stMetric"]', timeout=120_000)
+    wait_idle(page)
+    metrics = page.locator('[data-testid="stMetricValue"]').all_inner_texts()
+    plain, clipped = (float(text.split()[0]) for text in metrics[:2])
+    assert clipped < plain
+    assert page.locator(".js-plotly-plot").count() == 1
+    context.close()
