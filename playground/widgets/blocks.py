@@ -72,7 +72,8 @@ def summary(result: Generation) -> str:
 
 
 def chart(result: Generation, key: str) -> None:
-    st.plotly_chart(charts.probability_entropy_figure(result.steps), key=key, config={"displaylogo": False})
+    labels = render.readable_tokens([step.text for step in result.steps], result.text)
+    st.plotly_chart(charts.probability_entropy_figure(result.steps, labels), key=key, config={"displaylogo": False})
 
 
 def downloads(result: Generation, file_stem: str, key: str) -> None:

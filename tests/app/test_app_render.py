@@ -141,3 +141,34 @@ def test_summary_gives_the_models_probability_and_the_sampled_one():
 def test_small_probabilities_read_as_percentages_too():
     assert [render.percent(p) for p in (0.815, 8.7e-4, 1.23e-5, 3e-9, 0.0)] == [
         "81.5%", "0.087%", "0.0012%", "<0.0001%", "0%"]
+
+
+def test_chart_hover_gives_the_popups_percent():
+    figure = charts.probability_entropy_figure([step(0, "a", prob=0.00054), step(1, "b", prob=0.5)])
+    assert [row[1] for row in figure.data[0].customdata] == [render.percent(0.00054), "50.0%"] == ["0.054%", "50.0%"]
+    assert "%{customdata[1]}" in figure.data[0].hovertemplate
+
+
+def test_a_long_generation_gets_averages_a_range_slider_and_few_labels():
+    steps = [step(i, " word", prob=(i % 7) / 7) for i in range(2000)]
+    figure = charts.probability_entropy_figure(steps)
+    assert len(figure.data) == 4 and figure.layout.xaxis.rangeslider.visible
+    average = figure.data[2].y
+    assert max(average) - min(average) < 0.2  # the sawtooth's trend, not the sawtooth
+    assert len(figure.layout.xaxis.ticktext) <= charts.label_budget(["␣word"] * 2000) < 30
+
+
+def test_a_short_generation_keeps_its_markers_and_no_slider():
+    figure = charts.probability_entropy_figure([step(i, "x") for i in range(50)])
+    assert len(figure.data) == 2 and not figure.layout.xaxis.rangeslider.visible
+
+
+def test_chart_labels_show_the_users_characters():
+    steps = [step(0, "a", from_prompt=True), step(1, render.UNKNOWN_MARK, from_prompt=True), step(2, "b")]
+    labels = render.readable_tokens([s.text for s in steps], "a—b")
+    figure = charts.probability_entropy_figure(steps, labels)
+    assert list(figure.layout.xaxis.ticktext) == ["a", "—", "b"]
+
+
+def test_moving_average_is_centred_and_keeps_the_ends():
+    assert charts.moving_average([0, 0, 3, 0, 0], 3) == [0, 1, 1, 1, 0]
