@@ -46,6 +46,10 @@ def decoded(array) -> np.ndarray:
     return np.asarray(array)
 
 
+SHOWN = inspect_keys.INSPECT_DEFAULTS[inspect_keys.IN_UNITS_SHOWN]  # the first view: the busiest units
+WINDOW = inspect_keys.INSPECT_DEFAULTS[inspect_keys.IN_WINDOW_SIZE]  # tokens per view
+
+
 def scale(heat: dict) -> float:
     """The heatmap sends its values as int16 in units of 10^-decimals (heatmaps.fixed_point)."""
     return 10.0 ** heat["meta"]["decimals"]
@@ -95,9 +99,9 @@ def test_after_generate_it_reads_the_generated_text_and_draws_every_section():
     values = trace.values(0, "h")
     order = unit_order(values, "variance")
     heat = heatmap_trace(at)
-    assert heat["y"] == [f"unit {u}" for u in order]
+    assert heat["y"] == [f"unit {u}" for u in order[:SHOWN]]  # the busiest units first
     assert heat["x"] == heatmaps.time_labels(trace.token_texts)
-    np.testing.assert_allclose(heat_values(heat), values[:, order].T, atol=5e-4)  # three decimals
+    np.testing.assert_allclose(heat_values(heat), values[:, order[:SHOWN]].T, atol=5e-4)
     assert len(figures(at)) == 2  # heatmap and gate saturation
     gates = [trace["name"] for trace in figures(at)[1]["data"]]
     assert gates == [f"layer 1 {g}" for g in ("input", "forget", "output")]
@@ -118,22 +122,22 @@ def test_layer_quantity_sort_and_squash_controls_change_the_heatmap():
     at = inspect()
     assert widget(at, "radio", inspect_keys.IN_SOURCE).value == "validation"  # nothing generated in this session
     text = traces.validation_slice(validation_text(), inspect_keys.INSPECT_DEFAULTS[inspect_keys.IN_SLICE_CHARS], 0)
-    assert visible_text(neuron_html(at)) == text[:heatmaps.MAX_STEPS]  # the first time window
+    assert visible_text(neuron_html(at)) == text[:WINDOW]  # the first time window
     trace = trace_text(rnnlm.load(CHAR_LSTM), text)
 
     widget(at, "selectbox", inspect_keys.IN_QUANTITY).set_value("forget").run()
     heat = heatmap_trace(at)
     assert colour_range(heat) == (0.0, 1.0)
     forget = trace.values(0, "forget")
-    assert heat["y"] == [f"unit {u}" for u in unit_order(forget, "variance")]
+    assert heat["y"] == [f"unit {u}" for u in unit_order(forget, "variance")[:SHOWN]]
 
     widget(at, "selectbox", inspect_keys.IN_SORT).set_value("correlation").run()
     widget(at, "selectbox", inspect_keys.IN_FEATURE).set_value("position in line").run()
     feature = token_feature_tracks(trace)["position in line"]
     order = unit_order(forget, "correlation", feature)
-    assert heatmap_trace(at)["y"] == [f"unit {u}" for u in order]
+    assert heatmap_trace(at)["y"] == [f"unit {u}" for u in order[:SHOWN]]
     strip = [t for t in figures(at)[0]["data"] if t["type"] == "heatmap"][1]  # beside the heatmap: the sort key
-    np.testing.assert_allclose(decoded(strip["z"])[:, 0], correlations(forget, feature)[order], atol=1e-4)
+    np.testing.assert_allclose(decoded(strip["z"])[:, 0], correlations(forget, feature)[order[:SHOWN]], atol=1e-4)
 
     widget(at, "selectbox", inspect_keys.IN_QUANTITY).set_value("c").run()
     assert colour_range(heatmap_trace(at))[1] == 1.0  # tanh(c) by default
@@ -142,21 +146,22 @@ def test_layer_quantity_sort_and_squash_controls_change_the_heatmap():
     assert colour_range(heatmap_trace(at))[1] == pytest.approx(np.percentile(np.abs(raw), 99), rel=1e-4)
 
     widget(at, "selectbox", inspect_keys.IN_SORT).set_value("similarity").run()
+    widget(at, "selectbox", inspect_keys.IN_UNITS_SHOWN).set_value(512).run()
     assert heatmap_trace(at)["y"] == [f"unit {u}" for u in unit_order(raw, "similarity")]
     assert not at.exception
 
 
 def test_pasted_text_is_escaped_paged_and_found_cells_link_to_the_neuron_view():
-    long_text = SCRIPT * 40  # 2,120 characters: three time windows
+    long_text = SCRIPT * 40  # 2,120 characters: several time windows
     at = use_text(inspect(), "pasted", long_text)
     html = neuron_html(at)  # "<", ">", "{" and quotes are unknown to the model: shown as typed, escaped
     assert "<script>" not in html and ">&lt;</span>" in html  # one span per character
-    assert visible_text(html) == long_text[:heatmaps.MAX_STEPS]
+    assert visible_text(html) == long_text[:WINDOW]
     assert any("new to this model" in c.value for c in at.caption)
 
     widget(at, "select_slider", inspect_keys.IN_WINDOW).set_value(1).run()
-    assert heatmap_trace(at)["x"][0].startswith(f"{heatmaps.MAX_STEPS}:")
-    assert visible_text(neuron_html(at)) == long_text[heatmaps.MAX_STEPS:2 * heatmaps.MAX_STEPS]
+    assert heatmap_trace(at)["x"][0].startswith(f"{WINDOW}:")
+    assert visible_text(neuron_html(at)) == long_text[WINDOW:2 * WINDOW]
 
     trace = trace_text(rnnlm.load(CHAR_LSTM), long_text)
     best = search_cells(trace, quantity="h", per_feature=3)
@@ -298,3 +303,21 @@ def test_the_caption_names_what_this_cell_holds_and_the_picker_shows_plain_names
     assert "hidden state, cell state and gates (input, forget, output)" in lstm.caption[0].value
     assert gru.selectbox(key="picker_name").value == WORD_GRU
     assert all("nats/char" not in option for option in gru.selectbox(key="picker_name").options)  # no cut-off labels
+
+
+def test_a_small_view_hovers_exact_values_and_a_large_one_says_its_unit():
+    small = np.full((200, 64), 1.0, dtype=np.float32)
+    figure = heatmaps.heatmap_figure(small, list(range(64)), ["a"] * 200, 0, (-1, 1), np.zeros(64), "std dev")
+    heat = next(t for t in figure.data if t.type == "heatmap")
+    assert heat.z.dtype == np.float32 and "%{z:.3f}" in heat.hovertemplate and "×10" not in heat.hovertemplate
+    large = np.full((1000, 128), 1.0, dtype=np.float32)
+    figure = heatmaps.heatmap_figure(large, list(range(128)), ["a"] * 1000, 0, (-1, 1), np.zeros(128), "std dev")
+    heat = next(t for t in figure.data if t.type == "heatmap")
+    assert heat.z.dtype == np.int16 and "×10⁻³" in heat.hovertemplate
+
+
+def test_inspect_opens_on_a_readable_window_of_the_busiest_units():
+    at = app(page="views/inspect/inspect.py")
+    heat = heatmap_trace(at)
+    assert len(heat["y"]) == 64 and len(heat["x"]) <= 200
+    assert at.selectbox(key="widget_in_sort").value == "variance"

@@ -36,7 +36,7 @@ def test_inspect_draws_a_heatmap_that_hovers_and_a_strip_click_paints_that_unit(
     cells = drag_area(heatmap, 0)
     page.mouse.move(cells["x"] + cells["width"] * 0.4, cells["y"] + cells["height"] * 0.3)
     page.wait_for_function("() => document.querySelector('.js-plotly-plot .hoverlayer').textContent.includes('value')")
-    assert re.search(r"unit \d+.*token \d+:.*value [−-]?\d+ ×10⁻³", hover_text(page))  # heatmaps.fixed_point
+    assert re.search(r"unit \d+.*token \d+:.*value [−-]?\d+\.\d{3}", hover_text(page))  # the first view is exact floats
 
     unit_box = page.get_by_label(re.compile(r"^Unit \(0–\d+\)$"))
     before = unit_box.input_value()

@@ -26,6 +26,7 @@ PLAIN_LAYOUT = {"font": {"family": '"Source Sans", "Source Sans Pro", sans-serif
                 "paper_bgcolor": "rgba(0,0,0,0)", "plot_bgcolor": "rgba(0,0,0,0)",
                 "hoverlabel": {"font": {"family": "ui-monospace, monospace"}}}
 INT16_MAX = 32767
+EXACT_VALUES = 64 * 1000  # up to this many values the figure carries float32 (4 bytes each) instead of int16
 SCALE_NOTES = {3: " ×10⁻³", 2: " ×10⁻²", 1: " ×10⁻¹", 0: ""}  # hover text: the int16 value's unit
 CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
 
@@ -64,7 +65,11 @@ def heatmap_figure(values: np.ndarray, units: Sequence[int], token_texts: Sequen
         raise ValueError(f"at most {MAX_STEPS} steps x {MAX_UNITS} units per figure, got {steps} x {count}")
     x, y = time_labels(token_texts, start), unit_labels(units)
     low, high = colour_range
-    z, decimals = fixed_point(values.T, colour_range)
+    if values.size <= EXACT_VALUES:  # small enough to send as float32: the hover reads 1.000, not 1000 ×10⁻³
+        z, decimals, value_text = np.ascontiguousarray(values.T, dtype=np.float32), 0, "%{z:.3f}"
+    else:
+        z, decimals = fixed_point(values.T, colour_range)
+        value_text = "%{z}" + SCALE_NOTES[decimals]
     scale = 10 ** decimals
     ticks = np.linspace(low, high, 5)
     strip = np.asarray(strip, dtype=np.float32)
@@ -73,7 +78,7 @@ def heatmap_figure(values: np.ndarray, units: Sequence[int], token_texts: Sequen
                    colorscale=DIVERGING, meta={"decimals": decimals},
                    colorbar={"thickness": 12, "x": 1.01, "xanchor": "left", "tickvals": (ticks * scale).tolist(),
                              "ticktext": [f"{t:.3g}" for t in ticks]},
-                   hovertemplate="%{y}<br>token %{x}<br>value %{z}" + SCALE_NOTES[decimals] + "<extra></extra>"),
+                   hovertemplate="%{y}<br>token %{x}<br>value " + value_text + "<extra></extra>"),
         go.Heatmap(z=strip[:, None], x=[0.5], y=y, xaxis="x2", showscale=False, hoverinfo="skip",
                    **strip_scale(strip, strip_name)),
         # Streamlit reports no selection for heatmaps: invisible markers along the strip's middle

@@ -40,7 +40,7 @@ class View:
 
 def controls(trace: Trace, features: list[str]) -> View:
     layers, quantities = list(range(trace.states.shape[1])), list(trace.quantities)
-    spans = traces.windows(len(trace.token_ids))
+    spans = traces.windows(len(trace.token_ids), state.value(keys.IN_WINDOW_SIZE))
     state.keep_valid(keys.IN_LAYER, layers)
     state.keep_valid(keys.IN_QUANTITY, quantities)
     state.keep_valid(keys.IN_WINDOW, list(range(len(spans))))
@@ -56,9 +56,13 @@ def controls(trace: Trace, features: list[str]) -> View:
         feature = state.value(keys.IN_FEATURE)
     if state.value(keys.IN_QUANTITY) == "c":
         st.checkbox("Squash c with tanh (what the output gate sees)", **state.bind(keys.IN_SQUASH))
+    size, count, window = st.columns([1, 1, 3])
+    size.selectbox("Tokens per view", keys.WINDOW_SIZES, **state.bind(keys.IN_WINDOW_SIZE))
+    count.selectbox("Units shown", keys.UNITS_SHOWN, format_func=lambda n: f"first {n} in this order",
+                    **state.bind(keys.IN_UNITS_SHOWN))
     if len(spans) > 1:
-        st.select_slider("Tokens shown", list(range(len(spans))), **state.bind(keys.IN_WINDOW),
-                         format_func=lambda i: f"{spans[i][0]:,}–{spans[i][1] - 1:,}")
+        window.select_slider("Tokens shown", list(range(len(spans))), **state.bind(keys.IN_WINDOW),
+                             format_func=lambda i: f"{spans[i][0]:,}–{spans[i][1] - 1:,}")
     return View(state.value(keys.IN_LAYER), state.value(keys.IN_QUANTITY), bool(state.value(keys.IN_SQUASH)),
                 state.value(keys.IN_SORT), feature, spans[state.value(keys.IN_WINDOW)])
 
@@ -74,9 +78,9 @@ def pick_from_heatmap() -> None:
 def heatmap(model: str, text: str, tokens: list[str], view: View, values: np.ndarray, tracks: dict) -> None:
     order, strip, strip_name = cached.unit_order(model, text, view.layer, view.quantity, view.squash, view.sort,
                                                    view.feature, values, tracks.get(view.feature))
-    shown = order[:heatmaps.MAX_UNITS]
+    shown = order[:min(heatmaps.MAX_UNITS, state.value(keys.IN_UNITS_SHOWN))]
     if len(order) > len(shown):
-        st.caption(f"The first {len(shown)} of {len(order)} units in this order.")
+        st.caption(f"The first {len(shown)} of {len(order)} units in this order ({traces.SORTS[view.sort].lower()}).")
     start, end = view.window
     figure = heatmaps.heatmap_figure(
         values[start:end][:, shown], shown, tokens[start:end], start,
