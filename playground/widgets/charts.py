@@ -12,7 +12,7 @@ from playground.widgets.token_html import percent, visible_token
 from rnnlm import Step
 
 MAX_TICK_LABELS = 60  # more token labels than this overlap into an unreadable band
-LABEL_CHARS = 150  # characters of tick labels the chart's width holds without overlap
+LABEL_CHARS = 110  # characters of tick labels the chart's width holds without overlap
 MAX_LABEL_CHARS = 8  # a long word piece is cut to this many characters on the axis
 LONG = 300  # from this many tokens on: thin lines, a moving average over them, and a range slider
 

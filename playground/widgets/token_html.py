@@ -27,7 +27,7 @@ VISIBLE_WHITESPACE = {" ": "␣", "\n": "↵", "\t": "⇥", "\r": "␍"}
 
 STYLESHEET = """<style>
 .rnnlm-out{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:0.92rem;
-  line-height:1.65;white-space:pre-wrap;word-break:break-word;padding:0.6rem 0.8rem;border-radius:0.5rem;
+  line-height:1.65;white-space:break-spaces;overflow-wrap:anywhere;padding:0.6rem 0.8rem;border-radius:0.5rem;
   border:1px solid rgba(128,128,128,0.35);color:#1b1b1b;background:#fcfcfc}
 .rnnlm-out .prompt{color:#6b6b6b}
 .rnnlm-tok{position:relative;border-radius:3px;cursor:pointer;outline:none}

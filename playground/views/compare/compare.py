@@ -82,7 +82,8 @@ def show() -> None:
                 continue
         results.append((info, result, loss))
     state.remember(PAGE, kept)
-    st.dataframe(summary_rows(results), hide_index=True, width="stretch")
+    st.dataframe(summary_rows(results), hide_index=True, width="stretch",
+                 column_config={"model": st.column_config.TextColumn("model", width="large")})  # whole names
     blocks.share_link(state.COMPARE_PARAMS, [info for info, _, _ in results])
 
 

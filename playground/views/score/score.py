@@ -94,14 +94,17 @@ def comparison_rows(catalogue, current, text: str) -> list[dict]:
     bar.empty()
     best = min((row["nats/char"] for row in rows), default=None)
     for row in rows:
-        row["best"] = "◀ recognises it best" if row["nats/char"] == best else ""
+        row["best"] = "◀ best" if row["nats/char"] == best else ""
     return rows
 
 
 def comparison(catalogue, current, text: str) -> None:
     st.subheader(f"Every {current.level}-level model on this text")
-    st.caption("Lower is better. A model trained on text like this one needs fewer bits per character.")
-    st.dataframe(comparison_rows(catalogue, current, text), hide_index=True, width="stretch")
+    st.caption("Lower is better. A model trained on text like this one needs fewer bits per character: "
+               "◀ marks the one that recognises it best.")
+    st.dataframe(comparison_rows(catalogue, current, text), hide_index=True, width="stretch",
+                 column_config={"model": st.column_config.TextColumn("model", width="large"),
+                                "best": st.column_config.TextColumn("best", help="the model that recognises it best")})
 
 
 def show() -> None:
