@@ -91,3 +91,16 @@ def test_a_model_with_a_learning_curve_shows_it_beside_xz(tmp_path):
     assert any("xz -9e: 2.300" in a["text"] for a in figure["layout"]["annotations"])
     at.radio(key="curve-x-curved").set_value("minutes").run()
     assert curved_figure()["data"][0]["x"] == [1.0, 2.0]
+
+
+def test_every_model_can_be_downloaded_as_the_zip_the_fine_tune_page_imports(tmp_path):
+    from rnnlm.service.model_zip import import_model_zip, model_zip_bytes
+    from rnnlm.zoo import PRETRAINED_DIR
+
+    at = app(page="views/models/models.py")
+    manifest = rnnlm.read_manifest()
+    buttons = at.get("download_button")
+    assert len(buttons) == len(manifest)
+    smallest = min(manifest, key=lambda e: e["parameters"])["name"]
+    lm = import_model_zip(model_zip_bytes(PRETRAINED_DIR / smallest), tmp_path / "back")
+    assert lm.parameter_count() == min(e["parameters"] for e in manifest)

@@ -1,11 +1,14 @@
 """Models page: every available model as a table, and each model's card."""
 
+import functools
+
 import streamlit as st
 
 from playground import catalogue as cat
 from playground import resources, state
 from playground.views.models import curve
 from playground.widgets import blocks
+from rnnlm.service.model_zip import model_zip_bytes
 
 
 def table_rows(catalogue) -> list[dict]:
@@ -54,8 +57,13 @@ def show() -> None:
     for info in catalogue:
         with st.expander(f"{info.name} · {cat.corpus_label(info.corpus)} · {info.shape}",
                          expanded=info.name == current.name):
-            st.button("Use this model", key=f"use-{info.name}", on_click=state.choose_model,
-                      args=(info.name, catalogue), disabled=info.name == current.name)
+            use, download = st.columns(2)
+            use.button("Use this model", key=f"use-{info.name}", on_click=state.choose_model,
+                       args=(info.name, catalogue), disabled=info.name == current.name)
+            # Zipped only when clicked: the same zip the Fine-tune page imports (weights, tokenizer, card).
+            download.download_button("Download the model (.zip)", functools.partial(
+                model_zip_bytes, resources.model_folder(info)), f"{info.name}.zip", "application/zip",
+                key=f"zip-{info.name}", on_click="ignore", icon=":material/download:")
             learning_curve(info)
             card(info)
 
