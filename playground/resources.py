@@ -76,11 +76,13 @@ def manifest() -> list[dict]:
 
 @st.cache_resource(max_entries=4, show_spinner="Reading the validation text…")
 def validation_text(corpus: str) -> str | None:
-    """The held-out part of a corpus (the trainer's split), or None when its file is not on this
-    server (data/ or ../shared/data/ next to the project)."""
+    """The held-out part of a corpus (the trainer's split) when its file is on this server (data/
+    or ../shared/data/ next to the project), else the excerpt of it shipped in pretrained/heldout/
+    (a deployment has no corpora), else None."""
     from rnnlm.corpus import corpus_file, split_corpus
+    from rnnlm.zoo import heldout_excerpt
 
     path = corpus_file(corpus)
     if path is None or not path.is_file():
-        return None
+        return heldout_excerpt(corpus)
     return split_corpus(path.read_text(encoding="utf-8", errors="replace"), corpus)[1]

@@ -14,6 +14,7 @@ if TYPE_CHECKING:  # reading the manifest must not cost a torch import; loading 
 
 PRETRAINED_DIR = Path(os.environ.get("RNNLM_PRETRAINED", Path(__file__).resolve().parent.parent / "pretrained"))
 MANIFEST_FILE = "manifest.json"
+HELDOUT_DIR = "heldout"  # pretrained/heldout/<corpus>.txt: an excerpt of each corpus's validation split
 ENTRY_FIELDS = ("name", "corpus", "level", "cell", "layers", "hidden_size", "parameters", "val_nats_per_char")
 
 
@@ -72,3 +73,10 @@ def load(name_or_path: str, pretrained_dir: Path = PRETRAINED_DIR) -> LanguageMo
 
     folder, name = _locate(name_or_path, pretrained_dir)
     return load_model(folder, name=name)
+
+
+def heldout_excerpt(corpus: str, pretrained_dir: Path | None = None) -> str | None:
+    """The shipped excerpt of a corpus's validation split (train/heldout.py writes it), so that
+    pages which read held-out text work on a server without the corpora; None if not shipped."""
+    path = Path(pretrained_dir or PRETRAINED_DIR) / HELDOUT_DIR / f"{corpus}.txt"
+    return path.read_text(encoding="utf-8") if path.is_file() else None

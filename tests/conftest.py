@@ -31,6 +31,7 @@ def models_for_tests() -> Path:
             (folder / entry["name"]).symlink_to(source / entry["name"], target_is_directory=True)
             entries.append(entry)
     (folder / "manifest.json").write_text(json.dumps({"models": entries}), encoding="utf-8")
+    (folder / "heldout").symlink_to(ROOT / "pretrained" / "heldout", target_is_directory=True)
     return folder
 
 

@@ -30,6 +30,7 @@ from rnnlm.zoo import PRETRAINED_DIR, update_manifest
 from .cells import record as record_cells
 from .compression import xz_nats_per_char
 from .curve import write_curve
+from .heldout import write_excerpts
 from .texts import corpus_texts
 
 SLICE_CHARS = 20_000
@@ -166,6 +167,7 @@ def publish(source: Path, name: str, fp16: bool = False, smoke: bool = False, no
     update_manifest(entry)
     if not smoke:  # a smoke model is too untrained to have cells worth reporting
         record_cells(name, val)
+        write_excerpts([corpus])  # its held-out text, for servers without the corpora
     return entry
 
 

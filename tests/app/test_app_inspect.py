@@ -321,3 +321,19 @@ def test_inspect_opens_on_a_readable_window_of_the_busiest_units():
     heat = heatmap_trace(at)
     assert len(heat["y"]) == 64 and len(heat["x"]) <= 200
     assert at.selectbox(key="widget_in_sort").value == "variance"
+
+
+def test_without_the_corpora_inspect_reads_the_shipped_held_out_excerpt(monkeypatch):
+    import rnnlm.corpus
+    from playground import resources
+    from rnnlm.zoo import heldout_excerpt
+
+    monkeypatch.setattr(rnnlm.corpus, "corpus_file", lambda *args, **kwargs: None)  # a server without data
+    resources.validation_text.clear()
+    try:
+        at = inspect()
+        assert not at.exception and not at.warning
+        shown = visible_text(neuron_html(at))
+        assert len(shown) > 100 and shown in heldout_excerpt("tinyshakespeare")
+    finally:
+        resources.validation_text.clear()
