@@ -58,6 +58,9 @@ def sampling_controls() -> None:
                help="Sample only among the likeliest tokens whose probabilities add up to p. 1 = off.",
                **state.bind(state.TOP_P))
     bar.number_input("Length (new tokens)", *state.LIMITS[state.LENGTH], step=50, **state.bind(state.LENGTH))
+    bar.text_input("Stop after", max_chars=state.MAX_STOP_CHARS, placeholder="e.g. \\n\\n",
+                   help="Generation ends right after this text appears. Type \\n for a new line (\\n\\n: a blank "
+                        "line ends it), \\t for a tab.", **state.bind(state.STOP))
     seed_column, dice_column = bar.columns([4, 1], vertical_alignment="bottom")
     seed_column.number_input("Seed", 0, MAX_SEED, step=1, help="Same seed and settings, same text.",
                              **state.bind(state.SEED))

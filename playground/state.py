@@ -25,16 +25,17 @@ from rnnlm.sampling import MAX_SEED
 from rnnlm.units import is_plain_name
 
 # Controls, named as in the URL.
-MODEL, PROMPT, TEMPERATURE, TOP_K, TOP_P, SEED, LENGTH, MODELS = (
-    "model", "prompt", "temperature", "top_k", "top_p", "seed", "length", "models")
-SAMPLING = (PROMPT, TEMPERATURE, TOP_K, TOP_P, SEED, LENGTH)
+MODEL, PROMPT, TEMPERATURE, TOP_K, TOP_P, SEED, LENGTH, STOP, MODELS = (
+    "model", "prompt", "temperature", "top_k", "top_p", "seed", "length", "stop", "models")
+SAMPLING = (PROMPT, TEMPERATURE, TOP_K, TOP_P, SEED, LENGTH, STOP)
 GENERATE_PARAMS = (MODEL, *SAMPLING)
 COMPARE_PARAMS = (MODELS, *SAMPLING)
 MODEL_PARAMS = (MODEL,)
 
 LIMITS = {TEMPERATURE: (0.0, 2.0), TOP_K: (0, 1000), TOP_P: (0.01, 1.0), SEED: (0, MAX_SEED), LENGTH: (1, 2000)}
-DEFAULTS = {TEMPERATURE: 0.8, TOP_K: 0, TOP_P: 1.0, SEED: 1, LENGTH: 300}
+DEFAULTS = {TEMPERATURE: 0.8, TOP_K: 0, TOP_P: 1.0, SEED: 1, LENGTH: 300, STOP: ""}
 MAX_PROMPT_CHARS = 2000  # a prompt travels in the URL; browsers and proxies cap URL length
+MAX_STOP_CHARS = 50  # as typed (rnnlm.sampling allows 50 characters per stop string)
 COMPARE_COUNT = (2, 4)
 FLOAT_DECIMALS = 2  # the sliders' step: a value off that grid could not be shown or re-shared
 
@@ -72,6 +73,8 @@ def values_from_url(query: Mapping[str, list[str]], catalogue: list[ModelInfo]) 
     values[PROMPT] = cat.default_prompt(model.corpus)
     if PROMPT in first:
         take(PROMPT, parse_text(PROMPT, first[PROMPT], MAX_PROMPT_CHARS))
+    if STOP in first:
+        take(STOP, parse_text(STOP, first[STOP], MAX_STOP_CHARS))
     values[MODELS] = [info.name for info in cat.contrasting(catalogue, model)]
     if query.get(MODELS):
         take(MODELS, parse_choices(MODELS, _split_models(query[MODELS]), names, *COMPARE_COUNT))
@@ -92,10 +95,12 @@ def _normalised(values: dict) -> dict:
 
 
 def url_values(values: Mapping[str, Any], keys: tuple[str, ...]) -> dict[str, str | list[str]]:
-    """The URL parameters for these controls, formatted so values_from_url reads them back."""
+    """The URL parameters for these controls, formatted so values_from_url reads them back.
+    An empty stop string is left out: most links have none."""
     def text(value):
         return repr(float(value)) if isinstance(value, float) else str(value)
-    return {key: [str(name) for name in values[key]] if key == MODELS else text(values[key]) for key in keys}
+    return {key: [str(name) for name in values[key]] if key == MODELS else text(values[key]) for key in keys
+            if not (key == STOP and not values.get(STOP))}
 
 
 # --- session start and the URL -------------------------------------------------------
@@ -166,7 +171,7 @@ def roll_seed() -> None:
 
 def request() -> Request:
     s = st.session_state
-    return Request(s[MODEL], s[PROMPT], s[TEMPERATURE], s[TOP_K], s[TOP_P], s[SEED], s[LENGTH])
+    return Request(s[MODEL], s[PROMPT], s[TEMPERATURE], s[TOP_K], s[TOP_P], s[SEED], s[LENGTH], s[STOP])
 
 
 def compare_models() -> list[str]:

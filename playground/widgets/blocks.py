@@ -46,13 +46,13 @@ def share_link(keys: tuple[str, ...], models: list[ModelInfo]) -> None:
     st.code(share_url(st.context.url, state.share_query(keys)), language=None, wrap_lines=True)
 
 
-def stream(placeholder, lm: LanguageModel, request: Request) -> Generation:
+def stream(placeholder, lm: LanguageModel, request: Request, into: Generation | None = None) -> Generation:
     """Sample, redrawing the placeholder with the text so far every few tokens."""
     def redraw(steps):
         placeholder.html(render.streaming_html(request.prompt, "".join(s.text for s in steps if not s.from_prompt)))
 
     placeholder.html(render.streaming_html(request.prompt, ""))
-    return generation.run(lm, request, redraw)
+    return generation.run(lm, request, redraw, into=into)
 
 
 def coloured_text(placeholder, result: Generation) -> None:

@@ -25,6 +25,7 @@ class Generation:
     request: Request
     steps: list[Step] = field(default_factory=list)
     seconds: float = 0.0
+    finished: bool = False  # False while sampling, and for ever if the user stopped it
 
     @property
     def prompt_steps(self) -> list[Step]:
@@ -49,11 +50,14 @@ class Generation:
 
 
 def run(lm: LanguageModel, request: Request, on_progress: Callable[[Sequence[Step]], None] | None = None,
-        refresh_seconds: float = REFRESH_SECONDS) -> Generation:
-    result = Generation(request)
+        refresh_seconds: float = REFRESH_SECONDS, into: Generation | None = None) -> Generation:
+    """Sample request into `into` (a fresh Generation by default), token by token: whoever holds
+    it sees every token so far, so a run stopped midway (the page's Stop button) keeps its text."""
+    result = into if into is not None else Generation(request)
     started = last_report = time.perf_counter()
     for step in generate(lm, request.prompt, request.settings()):
         result.steps.append(step)
+        result.seconds = time.perf_counter() - started
         if on_progress is None or step.from_prompt:
             continue
         now = time.perf_counter()
@@ -61,4 +65,5 @@ def run(lm: LanguageModel, request: Request, on_progress: Callable[[Sequence[Ste
             on_progress(result.steps)
             last_report = now
     result.seconds = time.perf_counter() - started
+    result.finished = True
     return result

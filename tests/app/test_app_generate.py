@@ -17,7 +17,7 @@ def expected_text(request: Request) -> str:
 def shown_request(at) -> Request:
     q = at.query_params
     return Request(q["model"], q["prompt"], float(q["temperature"]), int(q["top_k"]), float(q["top_p"]),
-                   int(q["seed"]), int(q["length"]))
+                   int(q["seed"]), int(q["length"]), q.get("stop", ""))
 
 
 def test_defaults_render_coloured_text_chart_downloads_and_share_link():
@@ -140,3 +140,28 @@ def test_model_made_in_the_session_can_be_picked_and_sampled(tmp_path):
     lm = rnnlm.load_model(folder)
     assert coloured_texts(at) == [request.prompt + rnnlm.sample_text(lm, request.prompt, request.settings())]
     assert str(folder) in "\n".join(c.value for c in at.code)  # the CLI line names the folder
+
+
+def test_a_stop_string_from_the_link_ends_the_text_and_travels_in_the_link_and_the_cli_line():
+    at = app({"model": "shakespeare-char-lstm", "prompt": "ROMEO:", "length": "400", "stop": r"\n\n"})
+    assert not at.exception and at.text_input(key=state.widget_key(state.STOP)).value == r"\n\n"
+    request = shown_request(at)
+    assert request.stop == r"\n\n" and request.settings().stop == ("\n\n",)
+    (text,) = coloured_texts(at)
+    assert text == expected_text(request) and text.endswith("\n\n") and text.count("\n\n") == 1
+    assert "stop=%5Cn%5Cn" in at.code[0].value and at.code[1].value.endswith("--stop $'\\n\\n'")
+
+
+def test_a_stopped_generation_is_kept_and_said_to_be_stopped():
+    at = app({"model": "shakespeare-char-lstm", "length": "60"})
+    kept = at.session_state["_results"]["generate"]
+    del kept.steps[len(kept.prompt_steps) + 10:]  # as if Stop was clicked after ten tokens
+    kept.finished = False
+    at.run()
+    assert "Stopped after 10 of 60 tokens" in at.info[0].value
+    assert coloured_texts(at) == [kept.text]  # the ten tokens, not a new sample
+
+
+def test_a_stop_string_too_long_in_the_link_falls_back_with_a_notice():
+    at = app({"stop": "x" * 51})
+    assert "stop is 51 characters long" in warnings(at) and "stop" not in at.query_params

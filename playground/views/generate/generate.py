@@ -15,12 +15,23 @@ from rnnlm import RnnlmError
 PAGE = "generate"  # state.last_generation() reads this result
 
 
-def sampled_or_kept(output, info, request, pressed: bool) -> Generation:
+def sampled_or_kept(output, stop_slot, info, request, pressed: bool) -> Generation:
+    """The kept result when the Request is unchanged, else a new one streamed into the output.
+    The new one is remembered before its first token: a click on Stop reruns the page, which
+    interrupts sampling, and the rerun finds the tokens so far under the same Request."""
     kept = state.recall(PAGE)
     if kept is not None and kept.request == request and not pressed:
         return kept
-    result = blocks.stream(output, resources.load(info), request)
+    result = Generation(request)
     state.remember(PAGE, result)
+    stop_slot.button("Stop", icon=":material/stop_circle:", key="stop_generation", width="stretch",
+                     help="Keep the text so far")
+    try:
+        blocks.stream(output, resources.load(info), request, into=result)
+    except RnnlmError:
+        state.remember(PAGE, None)  # not a stopped text: nothing to keep
+        raise
+    stop_slot.empty()
     return result
 
 
@@ -37,17 +48,20 @@ def show() -> None:
     st.caption(f"Sampling from **{info.name}** ({info.shape}). Each token is drawn from the model's "
                "prediction given everything before it.")
     blocks.prompt_box()
-    generate_column, sample_column, _ = st.columns([1, 1, 4])
+    generate_column, sample_column, stop_column, _ = st.columns([1, 1, 1, 3])
     pressed = generate_column.button("Generate", type="primary", key="generate", width="stretch")
     sample_column.button("New sample", icon=":material/casino:", key="new_sample", on_click=state.roll_seed,
                          width="stretch", help="A random seed, then generate")
     output = st.empty()
     try:
-        result = sampled_or_kept(output, info, state.request(), pressed)
+        result = sampled_or_kept(output, stop_column.empty(), info, state.request(), pressed)
     except RnnlmError as exc:  # a model folder that fails its checks, or settings the core refuses
         output.error(str(exc))
         return
     blocks.coloured_text(output, result)
+    if not result.finished:
+        st.info(f"Stopped after {len(result.new_steps):,} of {result.request.length:,} tokens. Generate samples "
+                "the whole text again (the same seed gives the same start).", icon=":material/stop_circle:")
     st.caption(blocks.summary(result))
     blocks.chart(result, key="generate-chart")
     blocks.downloads(result, info.name, key="generate")

@@ -23,7 +23,7 @@ def text_or_paste(corpus: str, chars: int, key: str, label: str, max_chars: int)
     user prefers their own or the corpus is not on this server."""
     held = held_out(corpus, chars)
     if held is not None and not st.toggle("Use my own text", key=f"{key}_own"):
-        return held, f"{chars:,} held-out characters of {markdown_literal(cat.corpus_label(corpus))}"
+        return held, f"{len(held):,} held-out characters of {markdown_literal(cat.corpus_label(corpus))}"
     if held is None:
         st.caption(f"The held-out text of {markdown_literal(cat.corpus_label(corpus))} is not on this server: "
                    "paste a text of that kind.")
