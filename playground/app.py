@@ -68,6 +68,8 @@ def main() -> None:
         sidebar.sampling_controls()
     state.write_url(spec.url_params)
     blocks.notices()
+    with st.sidebar:  # an empty fragment: at the sidebar's foot it takes no room from the page
+        jobs_resource.heartbeat()  # keeps an open tab's session alive while its user only reads
     try:
         page.run()
     finally:  # also when the page stops or reruns: every run marks the session used

@@ -4,9 +4,19 @@ Streamlit has no session-end hook, so every run of every page (before_page(), af
   - marks this session's folder as used (a model picked on Generate must not be swept);
   - adds a job that finished while the user was elsewhere to the model picker;
   - at most every SWEEP_SECONDS, deletes the folders of sessions unused for
-    RNNLM_SESSION_HOURS, and ends sessions the server has dropped (their browser tab
-    closed longer ago than Streamlit keeps a disconnected session): their jobs are
+    RNNLM_SESSION_HOURS, and ends sessions whose browser tab is gone: their jobs are
     cancelled, freeing the queue, and their models deleted.
+
+Which tabs are gone is decided with public Streamlit calls only. Streamlit 1.67's public API
+says neither which server session a run belongs to nor whether its browser is still connected
+(st.context offers headers, cookies, URL, locale...; the session id and is_active_session live
+in streamlit.runtime, whose internals change between releases). So each session is named by
+the id it keeps in st.session_state (state.session_id()) and counts as gone once it has not
+been seen for server.disconnectedSessionTTL plus GRACE_SECONDS. Seen means a page run, or a
+beat of heartbeat(), a fragment app.py draws on every page: the browser drives a fragment's
+reruns, so a tab whose user only reads keeps beating and a closed one stops. By the time a
+session counts as gone, Streamlit has dropped it too, and with it the session_state that
+lists its models: a tab that comes back gets a new session, so nothing it could reach is lost.
 """
 
 from __future__ import annotations
@@ -15,8 +25,9 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
@@ -30,7 +41,10 @@ if TYPE_CHECKING:  # annotations only: the first page is drawn before torch is i
 
 log = logging.getLogger(__name__)
 SWEEP_SECONDS = 60.0
-GRACE_SECONDS = 60.0  # on top of server.disconnectedSessionTTL: a reconnecting tab keeps its models
+HEARTBEAT_SECONDS = 30.0
+# On top of server.disconnectedSessionTTL: browsers fire a hidden tab's timers as rarely as once
+# a minute, so an open tab may go two minutes between heartbeats; and a margin.
+GRACE_SECONDS = 150.0
 
 
 @st.cache_resource(show_spinner=False)
@@ -51,37 +65,39 @@ def job_manager() -> JobManager:
                       max_queue=chosen.max_queue, max_minutes=chosen.max_minutes)
 
 
+class LastSeen:
+    """When each session last ran a page or sent a heartbeat. Needs no torch, so a heartbeat stays
+    cheap and the first page of a fresh server does not wait for the job manager's import."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic):
+        self.clock, self.lock = clock, threading.Lock()
+        self.times: dict[str, float] = {}
+
+    def mark(self, session_id: str) -> None:
+        with self.lock:
+            self.times[session_id] = self.clock()
+
+    def unseen_for(self, seconds: float) -> list[str]:
+        """Sessions not seen for longer than seconds, forgotten here so that each is reported once."""
+        now = self.clock()
+        with self.lock:
+            gone = [session_id for session_id, seen in self.times.items() if now - seen > seconds]
+            for session_id in gone:
+                del self.times[session_id]
+        return gone
+
+
 class SessionJanitor:
-    """Remembers which Streamlit session each of our sessions is, and ends the ones gone for good.
+    """Sweeps stale session folders and ends the sessions that have not been seen for idle_seconds."""
 
-    is_live(runtime_id) says True/False, or None when it cannot tell (no server runtime,
-    as under AppTest): then only the age sweep applies."""
-
-    def __init__(self, manager: JobManager, is_live: Callable[[str], bool | None], grace_seconds: float,
+    def __init__(self, manager: JobManager, seen: LastSeen, idle_seconds: float,
                  clock: Callable[[], float] = time.monotonic):
-        self.manager, self.is_live, self.grace, self.clock = manager, is_live, grace_seconds, clock
-        self.lock = threading.Lock()
-        self.last_live: dict[str, tuple[str, float]] = {}  # our id -> (Streamlit's id, when last seen live)
+        self.manager, self.seen, self.idle_seconds, self.clock = manager, seen, idle_seconds, clock
         self.last_sweep = -float("inf")
 
-    def visit(self, session_id: str, runtime_id: str | None) -> None:
+    def visit(self, session_id: str) -> None:
         self.manager.store.touch(session_id)
-        if runtime_id:
-            with self.lock:
-                self.last_live[session_id] = (runtime_id, self.clock())
-
-    def gone(self) -> list[str]:
-        """Sessions whose Streamlit session has been gone longer than the grace period."""
-        now, ended = self.clock(), []
-        with self.lock:
-            for session_id, (runtime_id, seen) in list(self.last_live.items()):
-                live = self.is_live(runtime_id)
-                if live:
-                    self.last_live[session_id] = (runtime_id, now)
-                elif live is False and now - seen > self.grace:
-                    del self.last_live[session_id]
-                    ended.append(session_id)
-        return ended
+        self.seen.mark(session_id)
 
     def tidy(self) -> list[str]:
         """Sweep stale folders and end gone sessions (in the background), at most every SWEEP_SECONDS."""
@@ -90,30 +106,28 @@ class SessionJanitor:
             return []
         self.last_sweep = now
         self.manager.sweep()
-        ended = self.gone()
+        ended = self.seen.unseen_for(self.idle_seconds)
         for session_id in ended:  # waiting for a cancelled job to wind down is nobody's page load
             threading.Thread(target=self.manager.end_session, args=(session_id,), daemon=True,
                              name="rnnlm-end-session").start()
         return ended
 
 
-def _runtime_is_live(runtime_id: str) -> bool | None:
-    from streamlit import runtime
-    if not runtime.exists():
-        return None
-    return runtime.get_instance().is_active_session(runtime_id)
-
-
-def _runtime_id() -> str | None:
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
-    ctx = get_script_run_ctx()
-    return ctx.session_id if ctx is not None else None
+@st.cache_resource(show_spinner=False)
+def last_seen() -> LastSeen:
+    return LastSeen()
 
 
 @st.cache_resource(show_spinner=False)
 def janitor() -> SessionJanitor:
-    grace = float(st.get_option("server.disconnectedSessionTTL") or 0) + GRACE_SECONDS
-    return SessionJanitor(job_manager(), _runtime_is_live, grace)
+    idle = float(st.get_option("server.disconnectedSessionTTL") or 0) + GRACE_SECONDS
+    return SessionJanitor(job_manager(), last_seen(), idle)
+
+
+@st.fragment(run_every=HEARTBEAT_SECONDS)
+def heartbeat() -> None:
+    """Draws nothing; while the tab is open, marks this session seen every HEARTBEAT_SECONDS."""
+    last_seen().mark(state.session_id())
 
 
 def collect_finished_job() -> None:
@@ -149,7 +163,7 @@ def after_page() -> None:
     """Mark this session used and sweep stale ones. After the page is drawn, because the job
     manager imports torch (~2 s), which the first page of a fresh server should not wait for."""
     cleaner = janitor()
-    cleaner.visit(state.session_id(), _runtime_id())
+    cleaner.visit(state.session_id())
     cleaner.tidy()
 
 

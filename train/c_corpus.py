@@ -1,8 +1,8 @@
 """The C corpus (c.txt): which sdists, which of their files, and how the kept files are laid out.
 
 A port of the C part of ../shared/data/build/make_corpora.py, whose output this must reproduce
-byte for byte (train/prepare.py checks the published sha256). train/prepare.py downloads the
-sdists and hands their files here; this module does no network or tool work of its own.
+byte for byte (train/prepare.py checks the published sha256). train/corpus_builders.py downloads
+the sdists and hands their files here; this module does no network or tool work of its own.
 """
 
 from __future__ import annotations
@@ -10,8 +10,9 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable, NamedTuple
+from typing import NamedTuple
 
 from rnnlm.corpus import MAX_TABLE_SHARE, decode_source, file_block, table_share
 
@@ -105,7 +106,7 @@ CPLUSPLUS = re.compile(
 
 
 def member_pattern(package: CPackage) -> str:
-    """One regex for prepare.sdist_files: any top folder, then a *.c / *.h path that include
+    """One regex for corpus_builders.sdist_files: any top folder, then a *.c / *.h path that include
     matches and exclude does not (both in full, as make_corpora.py matches them)."""
     exclude = rf"(?!(?:{package.exclude})\Z)" if package.exclude else ""
     return rf"[^/]+/{exclude}(?=.*\.[ch]\Z)(?:{package.include})"

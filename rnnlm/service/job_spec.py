@@ -28,7 +28,7 @@ SCRATCH = dict(lr=3e-3, min_lr=1e-4, warmup_steps=50)
 BATCH, WINDOWS = 16, {"char": 64, "word": 32}  # ~1k tokens a step: short steps, so Cancel acts fast
 MIN_WINDOW = 8
 WORD_CHARS_PER_TOKEN = 6  # a low guess of tokens in a text not yet tokenized: batches fit for sure
-EVALS_PER_RUN = 8  # each scores the held-out slice (rnnlm.service.jobs keeps it short) and samples
+EVALS_PER_RUN = 8  # each scores the held-out slice (rnnlm.service.job_run keeps it short) and samples
 FLOPS_PER_THREAD = 40e9  # rough training rate of one CPU core (bench_train.py), only to space evaluations
 STEP_OVERHEAD_SECONDS = 0.01
 UNLIMITED_STEPS = 1_000_000

