@@ -1,5 +1,6 @@
 """The playground in a real browser: Playwright driving Debian's Chromium against `streamlit run`."""
 
+import re
 import urllib.request
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -64,6 +65,25 @@ def test_generate_streams_then_shows_coloured_tokens_with_hover_alternatives(str
     page.wait_for_selector(".rnnlm-tokens", timeout=60_000)
     wait_idle(page)
     assert shown_text(page) == before  # same settings and seed: the same text
+    context.close()
+
+
+def test_stop_keeps_the_text_so_far(streamlit_server, browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.goto(f"{streamlit_server.url}/?{urlencode({'model': 'shakespeare-char-lstm', 'length': 2000, 'seed': 7})}")
+    page.wait_for_function("() => (document.querySelector('.rnnlm-stream') || {textContent: ''}).textContent.length > 40",
+                           timeout=90_000)
+    page.get_by_role("button", name="Stop here").click()
+    page.wait_for_selector(".rnnlm-tokens", timeout=60_000)
+    wait_idle(page)
+    body = page.locator("body").inner_text()
+    match = re.search(r"Stopped after ([\d,]+) of 2,000 tokens", body)
+    assert match and 0 < int(match.group(1).replace(",", "")) < 2000
+    count = int(match.group(1).replace(",", ""))
+    assert page.locator(".rnnlm-tokens .rnnlm-tok:not(.from-prompt)").count() == count
+    query = {key: values[-1] for key, values in parse_qs(urlsplit(page.url).query).items()}
+    assert shown_text(page) == expected_text({**query, "length": count})  # the first tokens of the same sample
     context.close()
 
 

@@ -24,7 +24,7 @@ def sampled_or_kept(output, stop_slot, info, request, pressed: bool) -> Generati
         return kept
     result = Generation(request)
     state.remember(PAGE, result)
-    stop_slot.button("Stop", icon=":material/stop_circle:", key="stop_generation", width="stretch",
+    stop_slot.button("Stop here", icon=":material/stop_circle:", key="stop_generation", width="stretch",
                      help="Keep the text so far")
     try:
         blocks.stream(output, resources.load(info), request, into=result)
