@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 from pathlib import Path
@@ -22,7 +23,7 @@ from .dynamic_eval import ADAPT_PRECISIONS, RULES, AdaptSettings, adapt_text
 from .errors import RnnlmError, SettingsError
 from .lessons.cli import add_learn_command, run_learn
 from .runtime import configure_threads
-from .sampling import SamplingSettings, generate
+from .sampling import SamplingSettings, generate, validate_prompt
 from .scoring import PRECISIONS, score_text
 from .zoo import load, read_manifest
 
@@ -133,19 +134,30 @@ def _duration(seconds: float) -> str:
     return f"{minutes}:{secs:02d}"
 
 
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # all but tab and new line
+
+
+def terminal_safe(text: str) -> str:
+    """On a terminal, a crafted vocabulary's escape sequences would be obeyed (colours, cursor
+    moves, a changed title): show them as U+FFFD. Pipes and files get the exact bytes."""
+    return CONTROL.sub("\ufffd", text)
+
+
 def run_sample(args) -> None:
+    validate_prompt(args.prompt)  # before the prompt is echoed: a refused prompt prints nothing
     lm = load(args.model)
     settings = SamplingSettings(temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
                                 max_new_tokens=args.max_new_tokens, seed=args.seed, stop=tuple(args.stop)).validate()
+    shown = terminal_safe if sys.stdout.isatty() else str
     if not args.json:
-        sys.stdout.write(args.prompt)
+        sys.stdout.write(shown(args.prompt))
     for step in generate(lm, args.prompt, settings):
         if step.from_prompt:
             continue
         if args.json:
             sys.stdout.write(json.dumps(step.to_json(), ensure_ascii=False) + "\n")
         else:
-            sys.stdout.write(step.text)
+            sys.stdout.write(shown(step.text))
         sys.stdout.flush()
     if not args.json:
         sys.stdout.write("\n")

@@ -107,7 +107,7 @@ def read_config(folder: Path) -> dict:
         raise CheckpointError(f"{path} is larger than {MAX_CONFIG_BYTES} bytes")
     try:
         config = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: nested 1000s deep
         raise CheckpointError(f"{path} is not valid JSON ({exc}); the folder may be truncated") from None
     if not isinstance(config, dict):
         raise CheckpointError(f"{path} must hold a JSON object")

@@ -221,7 +221,7 @@ def load_tokenizer(folder: Path) -> Tokenizer:
     path = Path(folder) / TOKENIZER_FILE
     try:
         spec = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:  # RecursionError: nested 1000s deep
         raise CheckpointError(f"{path} is missing or not valid JSON ({exc})") from None
     kind = spec.get("kind") if isinstance(spec, dict) else None
     if kind == "char":

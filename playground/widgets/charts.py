@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from playground.widgets.token_html import percent, visible_token
+from playground.widgets.token_html import chart_label, percent
 from rnnlm import Step
 
 MAX_TICK_LABELS = 60  # more token labels than this overlap into an unreadable band
@@ -47,7 +47,8 @@ def probability_entropy_figure(steps: Sequence[Step], labels: Sequence[str] | No
     where the model read its unknown token); by default the tokens' texts. A long generation
     draws the raw series faintly under a moving average, with a range slider to zoom."""
     positions = [step.index for step in steps]
-    labels = [visible_token(label) for label in (labels or [step.text for step in steps])]
+    raw = list(labels or [step.text for step in steps])
+    labels = [chart_label(label) for label in raw]
     long = len(steps) >= LONG
     hover = [[label, percent(step.model_prob)] for label, step in zip(labels, steps)]
     figure = make_subplots(specs=[[{"secondary_y": True}]])
@@ -71,9 +72,9 @@ def probability_entropy_figure(steps: Sequence[Step], labels: Sequence[str] | No
     if prompt_steps:
         figure.add_vrect(x0=min(prompt_steps) - 0.5, x1=max(prompt_steps) + 0.5, fillcolor="grey", opacity=0.12,
                          line_width=0, annotation_text="prompt", annotation_position="top left")
-    ticks = tick_positions(len(steps), label_budget(labels))
+    ticks = tick_positions(len(steps), label_budget(raw))
     figure.update_xaxes(tickmode="array", tickvals=[positions[i] for i in ticks],
-                        ticktext=[labels[i][:MAX_LABEL_CHARS] for i in ticks], tickangle=0, title_text="token",
+                        ticktext=[chart_label(raw[i][:MAX_LABEL_CHARS]) for i in ticks], tickangle=0, title_text="token",
                         rangeslider={"visible": long, "thickness": 0.08})
     figure.update_yaxes(title_text="probability", range=[0, 1.02], tickformat=".0%", secondary_y=False)
     figure.update_yaxes(title_text="entropy (nats)", rangemode="tozero", secondary_y=True)

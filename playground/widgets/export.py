@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from typing import Sequence
+from collections.abc import Sequence
 
 from rnnlm import Step
 
@@ -14,13 +14,23 @@ COLUMNS = ["index", "token", "from_prompt", "prob", "model_prob", "entropy_nats"
     f"{kind}_{rank}" for rank in range(1, ALTERNATIVES + 1) for kind in ("alt", "alt_prob")]
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet may run as a formula (OWASP)
+
+
+def spreadsheet_safe(text: str) -> str:
+    """A token a spreadsheet would read as a formula ("=HYPERLINK(...)", "+cmd|...") gets a leading
+    apostrophe, which spreadsheets show as text; the JSON download keeps every token raw."""
+    return "'" + text if text.startswith(FORMULA_STARTS) and (len(text) > 1 or text in "=@") else text
+
+
 def token_rows(steps: Sequence[Step]) -> list[dict]:
     rows = []
     for step in steps:
-        row = {"index": step.index, "token": step.text, "from_prompt": step.from_prompt, "prob": step.prob,
-               "model_prob": step.model_prob, "entropy_nats": step.entropy, "surprisal_bits": step.surprisal_bits}
+        row = {"index": step.index, "token": spreadsheet_safe(step.text), "from_prompt": step.from_prompt,
+               "prob": step.prob, "model_prob": step.model_prob, "entropy_nats": step.entropy,
+               "surprisal_bits": step.surprisal_bits}
         for rank, (text, _, probability) in enumerate(step.top[:ALTERNATIVES], start=1):
-            row[f"alt_{rank}"], row[f"alt_prob_{rank}"] = text, probability
+            row[f"alt_{rank}"], row[f"alt_prob_{rank}"] = spreadsheet_safe(text), probability
         rows.append(row)
     return rows
 

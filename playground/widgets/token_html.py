@@ -55,6 +55,14 @@ def visible_token(text: str) -> str:
     return "".join(VISIBLE_WHITESPACE.get(ch, ch) for ch in text) or "∅"
 
 
+def chart_label(text: str) -> str:
+    """A token as a plotly label: whitespace made visible, and "<", ">" and "&" as entities, since
+    plotly renders <b>, <br>, <a> and friends in tick and hover text (a crafted vocabulary could
+    otherwise restyle or link a chart); other control characters become U+FFFD."""
+    visible = "".join("\ufffd" if ord(ch) < 32 or ord(ch) == 127 else ch for ch in visible_token(text))
+    return html.escape(visible, quote=False)
+
+
 def percent(probability: float) -> str:
     """Always a percentage, beside the others in a popup: 81.5%, 0.087%, <0.0001%."""
     if probability >= 0.001:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..errors import CheckpointError, RnnlmError
 from ..model import ModelConfig
-from ..sampling import MAX_NEW_TOKENS
+from ..sampling import MAX_NEW_TOKENS, MAX_SEED
 from ..scoring import PRECISIONS
 
 
@@ -123,6 +123,8 @@ def _range_problems(cfg: TrainConfig) -> list[str]:
             found.append(f"{name} must not be negative, got {getattr(cfg, name)!r}")
     if not 0 < cfg.lr <= 1 or not 0 <= cfg.min_lr <= cfg.lr:
         found.append(f"lr must be in (0, 1] and min_lr in [0, lr], got lr={cfg.lr!r}, min_lr={cfg.min_lr!r}")
+    if not 0 <= cfg.seed <= MAX_SEED:  # torch.manual_seed overflows past 64 bits
+        found.append(f"seed must be a whole number from 0 to {MAX_SEED}, got {cfg.seed!r}")
     if not 0 <= cfg.ema_decay < 1:
         found.append(f"ema_decay must be in [0, 1), got {cfg.ema_decay!r}")
     if cfg.sample_tokens > MAX_NEW_TOKENS:

@@ -337,3 +337,8 @@ def test_without_the_corpora_inspect_reads_the_shipped_held_out_excerpt(monkeypa
         assert len(shown) > 100 and shown in heldout_excerpt("tinyshakespeare")
     finally:
         resources.validation_text.clear()
+
+
+def test_heatmap_token_labels_are_plotly_safe():
+    labels = heatmaps.time_labels(["<br>", "<b>x</b>", "\x1b"])
+    assert labels == ["0:&lt;br&gt;", "1:&lt;b&gt;x&lt;/b&gt;", "2:\ufffd"]

@@ -81,10 +81,18 @@ def test_chart_has_probability_and_entropy_with_token_ticks():
 def test_csv_and_json_hold_every_token_and_its_alternatives():
     steps = [step(0, "a,\"b\"\n", from_prompt=True), step(1, "=1+1")]
     rows = list(csv.DictReader(io.StringIO(export.to_csv(steps))))
-    assert [r["token"] for r in rows] == ["a,\"b\"\n", "=1+1"]
+    assert [r["token"] for r in rows] == ["a,\"b\"\n", "'=1+1"]  # a spreadsheet shows it, never runs it
     assert rows[1]["alt_2"] == "<b>" and float(rows[1]["alt_prob_2"]) == 0.1
     loaded = json.loads(export.to_json(steps, {"seed": 4}))
-    assert loaded["request"] == {"seed": 4} and loaded["tokens"][1]["token"] == "=1+1"
+    assert loaded["request"] == {"seed": 4} and loaded["tokens"][1]["token"] == "=1+1"  # JSON keeps it raw
+
+
+@pytest.mark.parametrize("token, shown", [("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"),
+                                          ("+cmd|' /c calc'!A0", "'+cmd|' /c calc'!A0"), ("@SUM(A1)", "'@SUM(A1)"),
+                                          ("-", "-"), ("->", "'->"), ("x = 1", "x = 1"), ("\tx", "'\tx")])
+def test_csv_cells_never_start_a_formula(token, shown):
+    (row,) = list(csv.DictReader(io.StringIO(export.to_csv([step(0, token, top=[(token, 0, 0.5)])]))))
+    assert row["token"] == shown and row["alt_1"] == shown
 
 
 def test_share_url_round_trips_through_the_url_parser():
@@ -172,3 +180,12 @@ def test_chart_labels_show_the_users_characters():
 
 def test_moving_average_is_centred_and_keeps_the_ends():
     assert charts.moving_average([0, 0, 3, 0, 0], 3) == [0, 1, 1, 1, 0]
+
+
+@pytest.mark.parametrize("token", ["<b>bold</b>", "<br>", '<a href="http://x">x</a>', "a&amp;b", "\x1b[31mred\x07"])
+def test_chart_labels_never_carry_markup_or_control_characters(token):
+    figure = charts.probability_entropy_figure([step(0, token), step(1, "x")])
+    labels = list(figure.layout.xaxis.ticktext) + [row[0] for row in figure.data[0].customdata]
+    for label in labels:
+        assert "<" not in label and ">" not in label and not any(ord(ch) < 32 for ch in label)
+        assert "&" not in label.replace("&lt;", "").replace("&gt;", "").replace("&amp;", "")

@@ -130,3 +130,42 @@ def test_learn_clipping_runs_both(tmp_path):
     result = json.loads(out.stdout)
     assert len(result["without_clipping"]["losses"]) == len(result["with_clipping"]["losses"]) == 20
     assert result["settings"]["threshold"] == 1.0
+
+
+def test_a_prompt_too_long_is_refused_before_anything_is_printed(model_dir):
+    out = cli("sample", "--model", str(model_dir), "--prompt", "x" * 120_000)
+    assert out.returncode == 2 and out.stdout == "" and "prompt" in out.stderr
+
+
+def test_control_characters_are_shown_harmless_on_a_terminal_only(model_dir, monkeypatch, capsys):
+    from rnnlm import __main__ as cli_main
+
+    assert cli_main.terminal_safe("a\x1b[2Jb\tc\nd\x07") == "a\ufffd[2Jb\tc\nd\ufffd"
+
+    class Terminal:
+        def __init__(self):
+            self.parts = []
+
+        def isatty(self):
+            return True
+
+        def write(self, text):
+            self.parts.append(text)
+
+        def flush(self):
+            pass
+
+    terminal = Terminal()
+    monkeypatch.setattr(cli_main.sys, "stdout", terminal)
+    assert cli_main.main(["sample", "--model", str(model_dir), "--prompt", "\x1b]0;pwned\x07", "--max-new-tokens", "3"]) == 0
+    assert "".join(terminal.parts).startswith("\ufffd]0;pwned\ufffd")
+
+
+def test_a_config_json_nested_thousands_deep_is_a_clear_refusal(model_dir, tmp_path):
+    import shutil
+
+    folder = tmp_path / "deep"
+    shutil.copytree(model_dir, folder)
+    (folder / "config.json").write_text("[" * 200_000, encoding="utf-8")
+    out = cli("sample", "--model", str(folder), "--prompt", "a")
+    assert out.returncode == 2 and "not valid JSON" in out.stderr and "Traceback" not in out.stderr

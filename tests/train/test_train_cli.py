@@ -70,6 +70,8 @@ def one_error_line(capsys, argv) -> str:
     (["tie_weights=maybe"], "tie_weights must be true or false"),
     (["ema_decay=1"], "ema_decay must be in [0, 1), got 1.0"),
     (["precision=half"], "precision must be one of auto, float32, bfloat16, got 'half'"),
+    (["seed=99999999999999999999999"], "seed must be a whole number from 0 to 4294967295"),
+    (["seed=-1"], "seed must be a whole number from 0 to 4294967295"),
     (["dropout_from_epoch=-1"], "dropout_from_epoch must not be negative"),
     (["corpus=nowhere-to-be-found"], "unknown corpus 'nowhere-to-be-found'"),
     (["corpus="], "corpus is empty"),

@@ -15,7 +15,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from playground.widgets.token_html import visible_token
+from playground.widgets.token_html import chart_label
 from rnnlm.interpret import GATES, SATURATION_HIGH, SATURATION_LOW, Saturation
 
 MAX_STEPS, MAX_UNITS = 1000, 512  # per figure: larger traces are paged through time by the caller
@@ -44,7 +44,7 @@ def value_range(quantity: str, values: np.ndarray, squashed: bool = False) -> tu
 
 def time_labels(token_texts: Sequence[str], start: int = 0) -> list[str]:
     """One label per step, unique (position first) so plotly keeps repeated tokens apart."""
-    return [f"{start + i}:{visible_token(text)}" for i, text in enumerate(token_texts)]
+    return [f"{start + i}:{chart_label(text)}" for i, text in enumerate(token_texts)]
 
 
 def unit_labels(units: Sequence[int]) -> list[str]:

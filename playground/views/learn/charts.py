@@ -7,6 +7,8 @@ import math
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from playground.widgets.token_html import chart_label
+
 CELL_COLOURS = {"rnn": "#d62728", "lstm": "#1f77b4", "gru": "#2ca02c"}
 LAYOUT = {"margin": {"l": 10, "r": 10, "t": 80, "b": 10},
           "legend": {"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom"}}  # between the title and the plot
@@ -108,7 +110,7 @@ def char_word_figure(char_name: str, char_bits: list[float], word_name: str, wor
 
 def unit_track_figure(trace, layer: int, unit: int, position: int) -> go.Figure:
     """One unit's quantities over the whole text, the token shown in the equations marked."""
-    labels = [text.replace("\n", "↵") for text in trace.token_texts]
+    labels = [chart_label(text) for text in trace.token_texts]
     figure = go.Figure()
     for quantity in trace.quantities:
         if quantity in ("candidate", "reset"):  # keep the chart to what the equations turn on
