@@ -18,6 +18,7 @@ import sys
 import time
 from pathlib import Path
 
+from .clamp import parse_clamps
 from .corpus import clean_text
 from .dynamic_eval import ADAPT_PRECISIONS, RULES, AdaptSettings, adapt_text
 from .errors import RnnlmError, SettingsError
@@ -47,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--top-p", type=float, default=defaults.top_p, help="1 means off")
     sample.add_argument("--seed", type=int, default=defaults.seed)
     sample.add_argument("--stop", action="append", default=[], help="stop after this string (repeatable)")
+    sample.add_argument("--clamp", action="append", default=[], metavar="L:U=VALUE",
+                        help="hold layer L (from 1) unit U's hidden state at VALUE at every step; L:U:c=VALUE for an "
+                             "LSTM's cell state (repeatable; 0 ablates the unit)")
     sample.add_argument("--json", action="store_true", help="one JSON object per generated token")
     score = commands.add_parser("score", help="nats and bits per character of a text file")
     score.add_argument("--model", required=True)
@@ -147,7 +151,8 @@ def run_sample(args) -> None:
     validate_prompt(args.prompt)  # before the prompt is echoed: a refused prompt prints nothing
     lm = load(args.model)
     settings = SamplingSettings(temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
-                                max_new_tokens=args.max_new_tokens, seed=args.seed, stop=tuple(args.stop)).validate()
+                                max_new_tokens=args.max_new_tokens, seed=args.seed, stop=tuple(args.stop),
+                                clamps=parse_clamps(",".join(args.clamp))).validate()
     shown = terminal_safe if sys.stdout.isatty() else str
     if not args.json:
         sys.stdout.write(shown(args.prompt))

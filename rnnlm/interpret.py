@@ -40,21 +40,24 @@ class Trace:
         return np.cumsum([len(t) for t in self.token_texts])
 
 
-def trace_text(lm: LanguageModel, text: str, top_n: int = 3) -> Trace:
+def trace_text(lm: LanguageModel, text: str, top_n: int = 3, clamps=()) -> Trace:
     """Read text (after the context newline) and keep every state and next-token guess."""
-    return trace_ids(lm, lm.tokenizer.encode(text), top_n)
+    return trace_ids(lm, lm.tokenizer.encode(text), top_n, clamps)
 
 
-def trace_ids(lm: LanguageModel, ids: Sequence[int], top_n: int = 3) -> Trace:
+def trace_ids(lm: LanguageModel, ids: Sequence[int], top_n: int = 3, clamps=()) -> Trace:
     """The same for given token ids: a sampled text's own tokens, which re-encoding its text
-    may not give back (a word model can sample ' h' 'us' 'es' where encode reads ' hus' 'es')."""
+    may not give back (a word model can sample ' h' 'us' 'es' where encode reads ' hus' 'es').
+    clamps (rnnlm.clamp.Clamp): read as a clamped generation did, so its heatmaps show that run."""
     tokenizer, stepper = lm.tokenizer, lm.stepper
     ids = list(ids)
-    state, _ = stepper.step(tokenizer.context_id(), stepper.initial_state())
+    for clamp in clamps:
+        clamp.check(lm.cell, lm.config.num_layers, lm.config.hidden_size)
+    state, _ = stepper.step(tokenizer.context_id(), stepper.initial_state(), clamps)
     states = np.empty((len(ids),) + state.shape, dtype=np.float32)
     guesses = []
     for position, token_id in enumerate(ids):
-        state, logits = stepper.step(token_id, state)
+        state, logits = stepper.step(token_id, state, clamps)
         states[position] = state
         top = np.argpartition(-logits, top_n)[:top_n] if len(logits) > top_n else np.arange(len(logits))
         top = top[np.argsort(-logits[top], kind="stable")]

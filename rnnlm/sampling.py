@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Iterator
 
 import numpy as np
 
+from .clamp import MAX_CLAMPS, Clamp
 from .errors import SettingsError
 from .settings_checks import CheckedSettings, is_number, is_whole
 
@@ -38,6 +39,7 @@ class SamplingSettings(CheckedSettings):
     max_new_tokens: int = 300
     seed: int = 0
     stop: tuple[str, ...] = field(default_factory=tuple)
+    clamps: tuple = field(default_factory=tuple)  # rnnlm.clamp.Clamp: units held at a value at every step
 
     def problems(self) -> list[str]:
         found = []
@@ -53,6 +55,8 @@ class SamplingSettings(CheckedSettings):
             found.append(f"seed must be a whole number from 0 to {MAX_SEED}, got {self.seed!r}")
         if len(self.stop) > MAX_STOP_STRINGS or any(not isinstance(s, str) or not 0 < len(s) <= MAX_STOP_CHARS for s in self.stop):
             found.append(f"stop must be at most {MAX_STOP_STRINGS} non-empty strings of at most {MAX_STOP_CHARS} characters")
+        if not all(isinstance(c, Clamp) for c in self.clamps) or len(self.clamps) > MAX_CLAMPS:
+            found.append(f"clamps must be at most {MAX_CLAMPS} rnnlm.clamp.Clamp values")
         return found
 
 
@@ -181,9 +185,12 @@ def generate(lm: LanguageModel, prompt: str, settings: SamplingSettings, trace: 
     settings.validate()
     validate_prompt(prompt)
     tokenizer, stepper = lm.tokenizer, lm.stepper
+    clamps = settings.clamps
+    for clamp in clamps:
+        clamp.check(lm.cell, lm.config.num_layers, lm.config.hidden_size)
     rng = np.random.default_rng(settings.seed)
     # Every text is read as if it followed a newline, like the start of a line in training.
-    state, logits = stepper.step(tokenizer.context_id(), stepper.initial_state())
+    state, logits = stepper.step(tokenizer.context_id(), stepper.initial_state(), clamps)
     index = 0
 
     def record(token_id, from_prompt, model_probs, sampled_prob, entropy, top, new_state):
@@ -193,7 +200,7 @@ def generate(lm: LanguageModel, prompt: str, settings: SamplingSettings, trace: 
 
     for token_id in tokenizer.encode(prompt):
         model_probs, entropy, top = _explain(lm, logits.astype(np.float64), top_n)
-        state, logits = stepper.step(token_id, state)
+        state, logits = stepper.step(token_id, state, clamps)
         yield record(token_id, True, model_probs, float(model_probs[token_id]), entropy, top, state)
         index += 1
 
@@ -203,7 +210,7 @@ def generate(lm: LanguageModel, prompt: str, settings: SamplingSettings, trace: 
         model_probs, entropy, top = _explain(lm, logits, top_n)
         probs = _draw_distribution(logits, model_probs, settings)
         token_id = int(np.argmax(probs)) if settings.temperature == 0 else draw(probs, rng)
-        state, logits = stepper.step(token_id, state)
+        state, logits = stepper.step(token_id, state, clamps)
         step = record(token_id, False, model_probs, float(probs[token_id]), entropy, top, state)
         yield step
         index += 1

@@ -125,16 +125,28 @@ class Stepper:
     def initial_state(self) -> np.ndarray:
         return np.zeros((self.num_layers, len(self.quantities), self.hidden), dtype=np.float32)
 
-    def step(self, token_id: int, state: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Read one token: (new state (layers, quantities, hidden), next-token logits (vocab,))."""
+    def step(self, token_id: int, state: np.ndarray, clamps=()) -> tuple[np.ndarray, np.ndarray]:
+        """Read one token: (new state (layers, quantities, hidden), next-token logits (vocab,)).
+        clamps (rnnlm.clamp.Clamp): units held at a value after their layer's step."""
         new = np.empty_like(state)
         projected = self.first_input(token_id)
         for index, layer in enumerate(self.layers):
             if index > 0:
                 projected = layer.project(new[index - 1, 0])
             layer.step(projected, state[index], new[index])
+            for clamp in clamps:
+                if clamp.layer == index:
+                    self._apply(clamp, new[index])
         logits = self.head_weight @ new[-1, 0] + self.head_bias
         return new, logits
+
+    def _apply(self, clamp, layer_state: np.ndarray) -> None:
+        if clamp.quantity == "c":  # the output gate then shows the clamped memory: h = o * tanh(c)
+            layer_state[1, clamp.unit] = clamp.value
+            output = layer_state[self.quantities.index("output"), clamp.unit]
+            layer_state[0, clamp.unit] = output * np.tanh(np.float32(clamp.value))
+        else:
+            layer_state[0, clamp.unit] = clamp.value
 
     def read(self, token_ids, state: np.ndarray | None = None) -> tuple[list[np.ndarray], np.ndarray]:
         """Read a sequence: the state after each token, and the logits after the last."""

@@ -7,6 +7,7 @@ import sys
 import pytest
 from conftest import ROOT, tiny_model
 
+import rnnlm
 from rnnlm import load, save_model, score_text
 from rnnlm.zoo import read_manifest
 
@@ -169,3 +170,14 @@ def test_a_config_json_nested_thousands_deep_is_a_clear_refusal(model_dir, tmp_p
     (folder / "config.json").write_text("[" * 200_000, encoding="utf-8")
     out = cli("sample", "--model", str(folder), "--prompt", "a")
     assert out.returncode == 2 and "not valid JSON" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_sample_with_clamps_matches_the_library_and_refuses_a_bad_one(model_dir):
+    from rnnlm.clamp import Clamp
+
+    out = cli("sample", "--model", str(model_dir), "--prompt", "ab", "--max-new-tokens", "30", "--seed", "2",
+              "--clamp", "1:3=0.9", "--clamp", "2:0:c=-2")
+    settings = rnnlm.SamplingSettings(max_new_tokens=30, seed=2, clamps=(Clamp(0, 3, 0.9), Clamp(1, 0, -2.0, "c")))
+    assert out.returncode == 0 and out.stdout == "ab" + rnnlm.sample_text(load(str(model_dir)), "ab", settings) + "\n"
+    bad = cli("sample", "--model", str(model_dir), "--clamp", "1:3")
+    assert bad.returncode == 2 and "LAYER:UNIT=VALUE" in bad.stderr and bad.stdout == ""
