@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# Session models' corpora when they were not trained on one of ours: text uploaded to the
+# fine-tune page, or a model zip uploaded there whose config names no corpus we know.
+UPLOAD_CORPUS, IMPORTED_CORPUS = "uploaded_text", "imported"
 CORPUS_LABELS = {"tinyshakespeare": "Shakespeare (tiny)", "shakespeare": "Shakespeare",
                  "c": "C code", "c-libs": "C code (zstd, lz4, brotli: previous corpus)",
-                 "linux": "Linux kernel"}
+                 "linux": "Linux kernel", UPLOAD_CORPUS: "Uploaded text", IMPORTED_CORPUS: "Imported models"}
 DEFAULT_PROMPTS = {"tinyshakespeare": "ROMEO:", "shakespeare": "ROMEO:", "c": "static int", "c-libs": "static int",
                    "linux": "static int"}
 CELL_LABELS = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN"}

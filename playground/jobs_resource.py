@@ -173,12 +173,12 @@ _FT_JOB = "_ft_job"
 
 
 def finetune_job() -> dict | None:
-    """This session's latest job: {"id", "held_out" (the text it is scored on), "level"}."""
+    """This session's latest job: {"id", "held_out" (the text it is scored on)}."""
     return st.session_state.get(_FT_JOB)
 
 
-def set_finetune_job(job_id: str, held_out: str, level: str) -> None:
-    st.session_state[_FT_JOB] = {"id": job_id, "held_out": held_out, "level": level}
+def set_finetune_job(job_id: str, held_out: str) -> None:
+    st.session_state[_FT_JOB] = {"id": job_id, "held_out": held_out}
 
 
 def forget_finetune_job() -> None:

@@ -19,9 +19,9 @@ if TYPE_CHECKING:  # annotations only: the first page is drawn before torch is i
     from rnnlm.service.model_zip import ModelZipLimits
 
 from playground import resources, state
-from rnnlm.units import NOT_IN_PLAIN_NAME, is_plain_name
+from playground.catalogue import CORPUS_LABELS, IMPORTED_CORPUS, UPLOAD_CORPUS
+from rnnlm.units import NOT_IN_PLAIN_NAME
 
-UPLOAD_CORPUS = "uploaded_text"  # what the picker's "Trained on" shows for text from this page
 MAX_NAME = 64
 
 
@@ -45,12 +45,16 @@ def unique_name(wanted: str, taken: set[str]) -> str:
     return candidate
 
 
-def _corpus(lm: LanguageModel) -> str:
-    """The corpus the model says it was trained on, if that is one of ours to show; a zip's
-    config.json is the uploader's text, so anything unusual becomes UPLOAD_CORPUS."""
+def known_corpora() -> set[str]:
+    """Corpora a session model may be filed under as it says: the shipped models' and the labelled ones."""
+    return {str(entry["corpus"]) for entry in resources.manifest()} | set(CORPUS_LABELS)
+
+
+def corpus_of(lm: LanguageModel, otherwise: str) -> str:
+    """The corpus the model says it was trained on, if it is one we know; else otherwise. A zip's
+    config.json is the uploader's text, and a playground job's says "upload", whoever's text it was."""
     corpus = str((lm.metadata.get("train_config") or {}).get("corpus", ""))
-    known = corpus and corpus != "upload" and is_plain_name(corpus)
-    return corpus if known else UPLOAD_CORPUS
+    return corpus if corpus in known_corpora() - {UPLOAD_CORPUS, IMPORTED_CORPUS} else otherwise
 
 
 def _number(value) -> float:
@@ -61,10 +65,12 @@ def _number(value) -> float:
     return number if math.isfinite(number) else math.nan
 
 
-def entry_for(lm: LanguageModel, name: str, folder: Path, val_nats_per_char: float | None) -> dict:
-    """The manifest-like entry the catalogue reads (rnnlm.zoo.ENTRY_FIELDS plus path)."""
+def entry_for(lm: LanguageModel, name: str, folder: Path, val_nats_per_char: float | None,
+              corpus: str = UPLOAD_CORPUS) -> dict:
+    """The manifest-like entry the catalogue reads (rnnlm.zoo.ENTRY_FIELDS plus path); corpus is
+    where the picker files it unless the model names a corpus we know."""
     config = lm.config
-    return {"name": name, "corpus": _corpus(lm), "level": lm.level, "cell": config.cell,
+    return {"name": name, "corpus": corpus_of(lm, corpus), "level": lm.level, "cell": config.cell,
             "layers": config.num_layers, "hidden_size": config.hidden_size, "embed_dim": config.embed_dim,
             "vocab_size": config.vocab_size, "parameters": config.parameter_count(),
             "val_nats_per_char": _number(val_nats_per_char),
@@ -100,6 +106,7 @@ def import_zip(data: bytes, file_name: str, folder: Path, limits: ModelZipLimits
         shutil.rmtree(folder, ignore_errors=True)  # a refused zip leaves no empty folder behind
         raise
     stem = Path(file_name.replace("\\", "/")).name.removesuffix(".zip").removesuffix(".ZIP")
-    entry = entry_for(lm, unique_name(stem, taken_names()), folder, lm.metadata.get("val_nats_per_char"))
+    entry = entry_for(lm, unique_name(stem, taken_names()), folder, lm.metadata.get("val_nats_per_char"),
+                      corpus=IMPORTED_CORPUS)
     state.add_session_model(entry)
     return entry

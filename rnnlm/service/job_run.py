@@ -12,10 +12,11 @@ import threading
 from dataclasses import replace
 from pathlib import Path
 
-from ..checkpoint import load_model
+from ..checkpoint import CONFIG_FILE, load_model
 from ..corpus import split_corpus
 from ..sampling import SamplingSettings, sample_text
 from ..scoring import score_text
+from ..tokenizers import Tokenizer, load_tokenizer
 from ..training.fit import Callbacks, Progress, fit
 from .job_spec import JobSpec, train_config
 from .job_status import JobResult, JobSnapshot
@@ -45,8 +46,8 @@ class Job:
 class JobRecorder(Callbacks):
     """The trainer's callbacks, copied into the job's snapshot for the page to poll."""
 
-    def __init__(self, job: Job):
-        self.job = job
+    def __init__(self, job: Job, held_out: str = ""):
+        self.job, self.held_out = job, held_out
 
     def on_step(self, p: Progress) -> None:
         eta = p.eta_seconds if p.eta_seconds != float("inf") else None
@@ -61,9 +62,25 @@ class JobRecorder(Callbacks):
 
     def on_eval(self, p: Progress) -> None:
         with self.job.lock:
+            known = self.job.snap.chars_per_token
+        if known is None:  # a new word model: its tokenizer exists once an evaluation exported it
+            known = self._exported_chars_per_token()
+        with self.job.lock:
             snap = self.job.snap
             samples = snap.samples + ((p.step, p.sample),) if p.sample is not None else snap.samples
-            self.job.snap = replace(snap, val_loss=snap.val_loss + ((p.step, p.val_loss),), samples=samples)
+            self.job.snap = replace(snap, val_loss=snap.val_loss + ((p.step, p.val_loss),), samples=samples,
+                                    chars_per_token=known)
+
+    def _exported_chars_per_token(self) -> float | None:
+        folder = self.job.run_dir / "model"
+        if not self.held_out or not (folder / CONFIG_FILE).is_file():
+            return None
+        return chars_per_token(load_tokenizer(folder), self.held_out)
+
+
+def chars_per_token(tokenizer: Tokenizer, text: str) -> float:
+    """Characters per token of text: a loss in nats/token divided by it is in nats/char (1 at char level)."""
+    return len(text) / max(1, len(tokenizer.encode(text)))
 
 
 def held_out_split(text: str) -> tuple[str, str]:
@@ -93,7 +110,10 @@ def train_job(job: Job, train_threads: int) -> JobResult | None:
     spec = job.spec
     train, val = held_out_split(spec.text)
     cfg = train_config(spec, train, train_threads)
-    job.update(phase="preparing", message="scoring the base model on the held-out text")
+    # A new word model's tokenizer is built by fit: JobRecorder measures it at the first evaluation.
+    known = chars_per_token(spec.base.tokenizer, val) if spec.base is not None else \
+        1.0 if cfg.level == "char" else None
+    job.update(phase="preparing", message="scoring the base model on the held-out text", chars_per_token=known)
     # float32, as the trainer scores: before and after must differ only by the training
     before = score_text(spec.base, val, precision="float32").nats_per_char if spec.base is not None else None
     sample_before = _sample(spec.base, spec) if spec.base is not None else None
@@ -102,13 +122,14 @@ def train_job(job: Job, train_threads: int) -> JobResult | None:
     job.update(phase="training", message="")
     if job.cancel.is_set():  # cancelled while the phase changed: keep saying so
         job.update(phase="cancelling")
-    fitted = fit(cfg, train, val, job.run_dir, init_from=spec.base, callbacks=JobRecorder(job),
+    fitted = fit(cfg, train, val, job.run_dir, init_from=spec.base, callbacks=JobRecorder(job, val),
                  should_stop=job.cancel.is_set, facts={"upload_chars": len(spec.text), "job": job.snap.name})
     job.update(phase="finishing", message="sampling from the new model")
     tuned = load_model(fitted.model_dir, name=job.snap.name)
     result = JobResult(fitted.model_dir, job.snap.name, before, fitted.best_val, len(val), spec.prompt, spec.seed,
                        sample_before, _sample(tuned, spec), fitted.steps, fitted.minutes, fitted.stopped_by,
-                       dict(fitted.facts))
+                       dict(fitted.facts), base_name=spec.base.name if spec.base is not None else None,
+                       best_step=tuned.metadata.get("best_step"))
     (fitted.model_dir / "card.md").write_text(_card(job.snap.name, spec, result), encoding="utf-8")
     shutil.rmtree(job.run_dir / "checkpoint", ignore_errors=True)  # optimizer state: a page job never resumes
     return result

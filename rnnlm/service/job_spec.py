@@ -53,6 +53,11 @@ class JobSpec:
     def kind(self) -> str:
         return "fine-tune" if self.base is not None else "scratch"
 
+    @property
+    def name_stem(self) -> str:
+        """What an automatic name starts with (numbered_name adds the number)."""
+        return f"{self.base.name}-tuned" if self.base is not None else f"{self.level}-{self.preset}"
+
     def problems(self, max_minutes: float) -> list[str]:
         found = []
         if len(self.text) < MIN_CHARS:
@@ -69,6 +74,15 @@ class JobSpec:
         if not 1 <= self.sample_tokens <= MAX_NEW_TOKENS or not 0 <= self.seed <= MAX_SEED:
             found.append(f"sample_tokens must be 1..{MAX_NEW_TOKENS} and seed 0..{MAX_SEED}")
         return found
+
+
+def numbered_name(stem: str, taken: set[str]) -> str:
+    """stem-1, or the next number not taken. Numbers count within what the caller passes (one
+    session's names): a session's models live in its own folder and its own model picker."""
+    number = 1
+    while f"{stem}-{number}" in taken:
+        number += 1
+    return f"{stem}-{number}"
 
 
 def _model_fields(spec: JobSpec, train_chars: int) -> dict:

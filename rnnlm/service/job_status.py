@@ -24,6 +24,8 @@ class JobResult:
     minutes: float
     stopped_by: str  # max_minutes, max_steps, cancelled, early_stop, diverged
     facts: dict = field(default_factory=dict)  # unknown_rate, added_chars, base_model, ...
+    base_name: str | None = None  # the model fine-tuned (it wrote sample_before); None from scratch
+    best_step: int | None = None  # the step whose weights were kept (they wrote sample_after)
 
     @property
     def relative_drop(self) -> float | None:
@@ -49,6 +51,9 @@ class JobSnapshot:
     grad_norm: float = 0.0
     clip_rate: float = 0.0
     train_loss: tuple[tuple[int, float], ...] = ()  # (step, nats/token)
+    # Characters per token of the held-out text: train loss / this = nats/char, comparable with
+    # val_loss. 1 at char level; None until a from-scratch word model's tokenizer exists.
+    chars_per_token: float | None = None
     val_loss: tuple[tuple[int, float], ...] = ()  # (step, nats/char) per evaluation
     samples: tuple[tuple[int, str], ...] = ()  # (step, sample) per evaluation
     result: JobResult | None = None

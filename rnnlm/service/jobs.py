@@ -33,7 +33,7 @@ import torch
 
 from ..errors import RnnlmError
 from .job_run import Job, held_out_split, train_job
-from .job_spec import JobSpec, check_spec
+from .job_spec import JobSpec, check_spec, numbered_name
 from .job_status import JobResult, JobSnapshot
 from .session_store import SessionStore
 from .uploads import label
@@ -89,7 +89,7 @@ class JobManager:
                 raise RnnlmError(f"the server is busy: {len(self._queue)} training jobs are waiting; "
                                  "try again in a few minutes")
             job_id = uuid.uuid4().hex[:12]
-            name = label(spec.name)[:60] if spec.name.strip() else self._default_name(spec)
+            name = label(spec.name)[:60] if spec.name.strip() else self._default_name(session_id, spec)
             job = Job(job_id, session_id, spec, name, self.store.new_folder(session_id, "run"), self._lock)
             self._jobs[job_id] = job
             self._queue.append(job)
@@ -154,9 +154,9 @@ class JobManager:
             raise RnnlmError(f"no training job {label(job_id)!r} (finished long ago, or from another server?)")
         return self._jobs[job_id]
 
-    def _default_name(self, spec: JobSpec) -> str:
-        stem = f"{spec.base.name}-tuned" if spec.base is not None else f"{spec.level}-{spec.preset}"
-        return f"{stem}-{len(self._jobs) + 1}"
+    def _default_name(self, session_id: str, spec: JobSpec) -> str:
+        """Numbered among the session's own jobs: another session's jobs never shift it."""
+        return numbered_name(spec.name_stem, {j.snap.name for j in self._jobs.values() if j.session_id == session_id})
 
     def _dispatch(self) -> None:
         """Start queued jobs while slots are free (called under the lock)."""

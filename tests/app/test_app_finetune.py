@@ -185,6 +185,11 @@ def test_a_short_fine_tune_joins_the_picker_with_before_and_after_and_samples_on
     settings = SamplingSettings(max_new_tokens=200, seed=1)
     assert samples_shown(at)[-2:] == ["int " + sample_text(base, "int ", settings),
                                       "int " + sample_text(tuned, "int ", settings)]
+    # each sample says which model wrote it: the base, and the new one at the step it was kept
+    headings = [m.value for m in at.markdown if m.value.startswith(("**Before**", "**After**"))]
+    assert headings == [f"**Before** · `{small_char_model()}`, the model you started from",
+                        f"**After** · `{entry['name']}`, as kept at step {snap.result.best_step:,}"]
+    assert snap.result.best_step == min(snap.val_loss, key=lambda point: point[1])[0]
     assert [b.proto.label for b in at.get("download_button")] == ["Download the model (.zip)"]
     after = weights(base)  # the shared base model is exactly as it was
     assert all(torch.equal(before_weights[n], after[n]) for n in after) and base.tokenizer.chars == before_chars
@@ -248,9 +253,15 @@ def test_the_job_survives_leaving_the_page_and_cancel_keeps_the_best_model(open_
     snap = manager.wait(at.session_state[jobs_resource._FT_JOB]["id"], timeout=30)
     assert snap.status == "cancelled" and snap.result.steps < 1600
     poll_until(at, finished)
-    assert "Cancelled at step" in at.success[0].value
     entry = next(iter(at.session_state[state.SESSION_MODELS_KEY].values()))
     assert entry["val_nats_per_char"] == pytest.approx(min(v for _, v in snap.val_loss))
+    best_step = min(snap.val_loss, key=lambda point: point[1])[0]
+    assert snap.result.best_step == best_step
+    message = as_read(at.success[0].value)
+    assert message.startswith(f"Cancelled at step {snap.result.steps:,}. The best model so far was kept: "
+                              f"**{entry['name']}**, from step {best_step:,}, "
+                              f"{entry['val_nats_per_char']:.3f} nats/char on the held-out text.")
+    assert "ready now" in message and "model picker" in message and "download it below" in message
     assert not at.button(key="ft_start_button").disabled  # a new job may start
 
 
@@ -262,6 +273,8 @@ def test_a_second_session_sees_its_place_in_the_queue_and_can_leave_it(open_page
     start(first)
     start(second)
     assert job_snapshot(second).status == "queued"
+    name = f"{small_char_model()}-tuned-1"  # numbered within each session, not across the server
+    assert job_snapshot(first).name == name and job_snapshot(second).name == name
     message = next(i.value for i in second.info if "queue" in i.value)
     assert "Yours is next in the queue" in message
     second.button(key="ft_cancel").click().run()  # "Leave the queue"
@@ -292,7 +305,44 @@ def test_a_model_zip_uploaded_again_joins_the_picker_and_a_tampered_one_is_refus
     assert len(at.session_state[state.SESSION_MODELS_KEY]) == 1
 
 
+def test_an_imported_zip_of_a_model_trained_on_uploaded_text_is_filed_under_imported_models(open_page, tmp_path):
+    at = open_page()
+    shipped = rnnlm.load(small_char_model())
+    for corpus, name in (("upload", "from-my-novel"), ("my-private-corpus", "from-elsewhere")):
+        training = {**shipped.metadata, "train_config": {**shipped.metadata["train_config"], "corpus": corpus}}
+        folder = rnnlm.save_model(shipped.net, shipped.tokenizer, tmp_path / name, training=training)
+        at.file_uploader(key=finetune_keys.FT_ZIP_UPLOADER).set_value(
+            (f"{name}.zip", model_zip_bytes(folder), "application/zip")).run()
+        assert not at.exception and f"Added `{name}`" in at.success[0].value
+        assert at.session_state[state.SESSION_MODELS_KEY][name]["corpus"] == "imported"
+    corpora = at.selectbox(key="picker_corpus").options
+    assert "Imported models" in corpora and "Uploaded Text" not in corpora and "Uploaded text" not in corpora
+    at.selectbox(key="picker_corpus").select("imported").run()  # the sidebar files both there
+    assert at.selectbox(key="picker_name").options == ["from-my-novel · this session", "from-elsewhere · this session"]
+
+
 # --- the page's pure parts ---------------------------------------------------------------
+
+def test_the_loss_chart_shows_train_and_held_out_loss_in_nats_per_char_on_one_labelled_axis():
+    from dataclasses import replace
+
+    from rnnlm.service.jobs import JobSnapshot
+
+    # a word model: its train loss is nats/token, 4 characters per token
+    snap = JobSnapshot("job", "c-word-lstm-tuned-1", "fine-tune", "running", train_loss=((1, 4.0), (2, 3.0)),
+                       val_loss=((2, 0.9),), chars_per_token=4.0)
+    figure = finetune_render.loss_figure(snap)
+    train, held_out = figure.data
+    assert list(train.y) == [1.0, 0.75] and train.name == "train (nats/char: nats/token ÷ 4.00 chars/token)"
+    assert held_out.name == "held-out (nats/char)" and train.yaxis in (None, "y") and held_out.yaxis in (None, "y")
+    assert figure.layout.yaxis.title.text == "loss, nats/char (lower is better)"
+    char = finetune_render.loss_figure(replace(snap, chars_per_token=1.0))
+    assert char.data[0].name == "train (nats/char)" and list(char.data[0].y) == [4.0, 3.0]
+    # a new word model before its first evaluation: its tokenizer's ratio is not known yet
+    unknown = finetune_render.loss_figure(replace(snap, val_loss=(), chars_per_token=None))
+    assert unknown.data[0].yaxis == "y2" and list(unknown.data[0].y) == [4.0, 3.0]
+    assert unknown.layout.yaxis2.title.text == "train loss, nats/token"
+
 
 def test_server_settings_come_from_env_vars_and_bad_values_are_reported_not_fatal():
     from rnnlm.service.settings import FinetuneSettings, from_env

@@ -83,6 +83,10 @@ def test_a_word_model_fine_tune_keeps_its_tokenizer(manager):
     tuned = rnnlm.load_model(snap.result.model_dir)
     assert tuned.tokenizer.model_proto == base.tokenizer.model_proto
     assert 0 < snap.result.facts["unknown_rate"] == snap.result.facts["unknown_rate_before"]
+    # the train loss (nats/token) converts to the held-out loss's nats/char with the tokenizer's ratio
+    held_out = held_out_split(corpus())[1]
+    assert snap.chars_per_token == pytest.approx(len(held_out) / len(base.tokenizer.encode(held_out)))
+    assert snap.chars_per_token > 1
     assert all(torch.equal(weights[n], t) for n, t in base.net.state_dict().items())
 
 
@@ -98,6 +102,20 @@ def test_cancel_stops_the_run_and_keeps_the_best_model_so_far(manager):
     kept = rnnlm.load_model(snap.result.model_dir)  # loadable, and it is the best evaluation's model
     assert snap.result.val_after == pytest.approx(min(v for _, v in snap.val_loss))
     assert sample_text(kept, "int ", SamplingSettings(max_new_tokens=40, seed=3)) == snap.result.sample_after
+
+
+def test_automatic_names_are_numbered_within_each_session(manager):
+    base = rnnlm.load("smoke-char-lstm")
+    first = manager.wait(manager.submit("a", tiny_spec(base, steps=2)), timeout=120)
+    assert first.name == "smoke-char-lstm-tuned-1"
+    assert first.result.base_name == "smoke-char-lstm" and first.result.best_step == 2
+    other = manager.submit("b", tiny_spec(base, steps=2))  # a new session: its own numbering
+    assert manager.snapshot(other).name == "smoke-char-lstm-tuned-1"
+    manager.wait(other, timeout=120)
+    again = manager.submit("a", tiny_spec(base, steps=2))
+    assert manager.snapshot(again).name == "smoke-char-lstm-tuned-2"
+    scratch = manager.submit("c", tiny_spec(None, level="char", preset="small", steps=2))
+    assert manager.snapshot(scratch).name == "char-small-1"
 
 
 def test_download_then_upload_of_a_trained_model_gives_identical_samples(manager, tmp_path):
@@ -143,6 +161,8 @@ def test_a_word_job_on_a_low_variety_text_gets_the_vocabulary_the_text_supports(
     assert snap.status == "done", snap.message
     tuned = rnnlm.load_model(snap.result.model_dir)
     assert tuned.level == "word" and tuned.tokenizer.vocab_size < planned
+    held_out = held_out_split(corpus())[1]  # the new tokenizer's ratio, known from the first evaluation
+    assert snap.chars_per_token == pytest.approx(len(held_out) / len(tuned.tokenizer.encode(held_out)))
     assert tuned.tokenizer.decode(tuned.tokenizer.encode(corpus(5))) == corpus(5)
 
 
@@ -151,6 +171,7 @@ def test_from_scratch_presets_train_the_chosen_level(manager):
                      overrides={**TINY, "hidden_size": 32, "embed_dim": 16})
     snap = manager.wait(manager.submit("a", spec), timeout=60)
     assert snap.status == "done" and snap.result.val_before is None and snap.result.sample_before is None
+    assert snap.chars_per_token == 1.0 and snap.result.base_name is None
     tuned = rnnlm.load_model(snap.result.model_dir)
     assert tuned.level == "char" and tuned.config.hidden_size == 32 and tuned.tokenizer.chars == sorted(set(corpus()))
     medium = train_config(JobSpec(corpus(), level="word", preset="medium"), corpus(), threads=1)

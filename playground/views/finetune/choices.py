@@ -7,6 +7,7 @@ thread: the page only stores the job id, so leaving and coming back finds it aga
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 import streamlit as st
 
@@ -16,7 +17,7 @@ from playground.catalogue import ModelInfo
 from playground.views.finetune import keys
 from playground.widgets.token_html import markdown_literal
 from rnnlm import RnnlmError
-from rnnlm.service.job_spec import PRESETS, JobSpec
+from rnnlm.service.job_spec import PRESETS, JobSpec, numbered_name
 from rnnlm.service.jobs import held_out_split
 from rnnlm.service.model_zip import HOW_TO_FIX
 from rnnlm.service.settings import FinetuneSettings
@@ -81,14 +82,17 @@ def name_problem(name: str) -> str | None:
 
 
 def job_spec(report: UploadReport, base: ModelInfo | None) -> JobSpec:
-    """The JobSpec of the page's controls (loads the base model: the shared, cached copy)."""
+    """The JobSpec of the page's controls (loads the base model: the shared, cached copy). Without
+    a typed name, the next free one in this session's picker: its first fine-tune of a base is
+    <base>-tuned-1 whatever other sessions did."""
     minutes = state.value(keys.FT_MINUTES) if state.value(keys.FT_BUDGET) == "minutes" else 0
     steps = int(state.value(keys.FT_STEPS)) if state.value(keys.FT_BUDGET) == "steps" else 0
-    return JobSpec(text=report.text, base=resources.load(base) if base is not None else None,
+    spec = JobSpec(text=report.text, base=resources.load(base) if base is not None else None,
                    level=state.value(keys.FT_LEVEL), preset=state.value(keys.FT_PRESET),
                    cell=state.value(keys.FT_CELL), minutes=float(minutes), steps=steps,
                    prompt=state.value(keys.FT_PROMPT), seed=int(state.value(keys.FT_SEED)),
                    name=state.value(keys.FT_NAME).strip())
+    return spec if spec.name else replace(spec, name=numbered_name(spec.name_stem, session_models.taken_names()))
 
 
 def submit(report: UploadReport, base: ModelInfo | None) -> str | None:
@@ -101,8 +105,7 @@ def submit(report: UploadReport, base: ModelInfo | None) -> str | None:
         job_id = jobs_resource.job_manager().submit(state.session_id(), spec)
     except RnnlmError as exc:  # too little text, a busy server, a base model that fails its checks
         return str(exc)
-    level = spec.base.level if spec.base is not None else spec.level
-    jobs_resource.set_finetune_job(job_id, held_out_split(report.text)[1], level)
+    jobs_resource.set_finetune_job(job_id, held_out_split(report.text)[1])
     return None
 
 

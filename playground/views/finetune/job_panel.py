@@ -95,8 +95,7 @@ def live_figures(snap: JobSnapshot) -> None:
 
 def loss_chart(snap: JobSnapshot, key: str) -> None:
     if snap.train_loss or snap.val_loss:
-        level = (jobs_resource.finetune_job() or {}).get("level", "char")
-        st.plotly_chart(fr.loss_figure(snap, level), key=key, config={"displaylogo": False})
+        st.plotly_chart(fr.loss_figure(snap), key=key, config={"displaylogo": False})
 
 
 def result_panel(snap: JobSnapshot) -> None:
@@ -112,11 +111,13 @@ def result_panel(snap: JobSnapshot) -> None:
         st.warning("The model of this job could not be added to the model picker (see the server log), "
                    "or its files were cleaned up after a long pause.")
         return
-    stopped = (f"Cancelled at step {result.steps:,}: kept the best model so far." if snap.status == "cancelled"
-               else f"Done: {result.steps:,} steps in {fr.duration(result.minutes * 60)} (stopped by "
-                    f"{fr.STOP_REASONS.get(result.stopped_by, result.stopped_by)}).")
-    st.success(f"{stopped} **{entry['name']}** is in the model picker for this session: Generate, Compare "
-               "and the other pages can use it.", icon=":material/check_circle:")
+    if snap.status == "cancelled":
+        st.success(fr.cancelled_text(result, entry), icon=":material/check_circle:")
+    else:
+        st.success(f"Done: {result.steps:,} steps in {fr.duration(result.minutes * 60)} (stopped by "
+                   f"{fr.STOP_REASONS.get(result.stopped_by, result.stopped_by)}). **{entry['name']}** is in the "
+                   "model picker for this session: Generate, Compare and the other pages can use it.",
+                   icon=":material/check_circle:")
     before_after(result, entry)
     loss_chart(snap, key="ft-result-loss")
     use_buttons(result, entry)
@@ -133,7 +134,9 @@ def before_after(result, entry: dict) -> None:
     st.caption(f"Sampled from {start} with seed {result.seed}, before and after training:")
     before_col, after_col = st.columns(2)
     if result.sample_before is not None:
+        before_col.markdown(fr.before_heading(result))
         before_col.html(fr.sample_html(result.prompt, result.sample_before))
+    after_col.markdown(fr.after_heading(result, entry["name"]))
     after_col.html(fr.sample_html(result.prompt, result.sample_after))
 
 

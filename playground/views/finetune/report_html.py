@@ -12,11 +12,12 @@ import math
 import plotly.graph_objects as go
 
 from playground.widgets.token_html import visible_token
-from rnnlm.service.jobs import JobSnapshot
+from rnnlm.service.jobs import JobResult, JobSnapshot
 from rnnlm.service.uploads import UploadReport, VocabularyFit
 
 MAX_FILES_LISTED = 50  # a zip of 2,000 files: the counts say the rest
 RECEIVED_CSS = "rnnlm-received"
+LOSS_UNIT = "nats/char"
 STOP_REASONS = {"max_minutes": "the time budget", "max_steps": "the step budget", "early_stop": "no more progress",
                 "diverged": "a loss that blew up", "cancelled": "Cancel"}
 
@@ -79,23 +80,58 @@ def queue_message(snap: JobSnapshot) -> str:
             f"{'s' * (ahead != 1)} ahead of it, after the one training now). You can leave this page meanwhile.")
 
 
-def loss_figure(snap: JobSnapshot, level: str) -> go.Figure:
-    """Train loss per step and held-out loss per evaluation."""
-    unit = "nats/char" if level == "char" else "nats/token"
+def loss_figure(snap: JobSnapshot) -> go.Figure:
+    """Train loss per step and held-out loss per evaluation, on one axis in nats/char: a word
+    model's train loss (nats/token) is divided by its characters per token. Until that ratio is
+    known (a new word model before its first evaluation) the train loss has its own axis."""
+    ratio = snap.chars_per_token
     figure = go.Figure()
     if snap.train_loss:
         steps, losses = zip(*snap.train_loss)
-        figure.add_trace(go.Scatter(x=steps, y=losses, name=f"train ({unit})", mode="lines",
+        if ratio is None:
+            name, axis = "train (nats/token, right axis)", "y2"
+        else:
+            losses = [loss / ratio for loss in losses]
+            name = "train (nats/char)" if ratio == 1 else f"train (nats/char: nats/token ÷ {ratio:.2f} chars/token)"
+            axis = "y"
+        figure.add_trace(go.Scatter(x=steps, y=losses, name=name, mode="lines", yaxis=axis,
                                     line={"width": 1, "color": "#7a8fb8"}))
     if snap.val_loss:
         steps, losses = zip(*snap.val_loss)
         figure.add_trace(go.Scatter(x=steps, y=losses, name="held-out (nats/char)", mode="lines+markers",
                                     line={"color": "#e8710a", "width": 2}))
     figure.update_xaxes(title_text="step", rangemode="tozero")
-    figure.update_yaxes(title_text="loss (lower is better)")
+    figure.update_yaxes(title_text=f"loss, {LOSS_UNIT} (lower is better)")
+    if ratio is None and snap.train_loss:
+        figure.update_layout(yaxis2={"title": {"text": "train loss, nats/token"}, "overlaying": "y", "side": "right",
+                                     "showgrid": False})
     figure.update_layout(height=300, margin={"l": 10, "r": 10, "t": 30, "b": 10}, hovermode="x unified",
                          legend={"orientation": "h", "y": 1.15, "x": 0})
     return figure
+
+
+def _step(result: JobResult) -> str:
+    """The step of the kept weights (the best evaluation's)."""
+    return f"step {result.best_step if result.best_step is not None else result.steps:,}"
+
+
+def before_heading(result: JobResult) -> str:
+    """Markdown over the base model's sample (names are plain: letters, digits, '.', '_', '-')."""
+    return f"**Before** · `{result.base_name}`, the model you started from"
+
+
+def after_heading(result: JobResult, name: str) -> str:
+    """Markdown over the new model's sample: the kept weights are the best evaluation's."""
+    return f"**After** · `{name}`, as kept at {_step(result)}"
+
+
+def cancelled_text(result: JobResult, entry: dict) -> str:
+    """What Cancel kept: the best evaluation so far, ready to use and to download."""
+    val = entry["val_nats_per_char"]
+    figure = f", {val:.3f} {LOSS_UNIT} on the held-out text" if math.isfinite(val) else ""
+    return (f"Cancelled at step {result.steps:,}. The best model so far was kept: **{entry['name']}**, "
+            f"from {_step(result)}{figure}. It is ready now: it is in the model picker for this "
+            "session (Generate, Compare and the other pages can use it), and you can download it below.")
 
 
 def sample_html(prompt: str, text: str) -> str:
