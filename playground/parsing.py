@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import math
 
+from rnnlm.clamp import parse_clamps
+from rnnlm.errors import RnnlmError
+
 Parsed = tuple[object, str | None]
 
 
@@ -53,3 +56,13 @@ def parse_choices(name: str, texts: list[str], choices: list[str], low: int, hig
     if unknown:
         return known, f"{name}: dropped unknown models {unknown!r}"
     return known, None
+
+
+def parse_clamp_text(text: str) -> Parsed:
+    """Clamps as typed ("1:42=0.9, 2:7:c=0"): kept as text when every clamp parses. Whether the
+    model has that layer and unit is checked when sampling (the model may change first)."""
+    try:
+        parse_clamps(text)
+    except RnnlmError as exc:
+        return None, f"clamp: {exc}"
+    return text, None

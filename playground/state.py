@@ -19,21 +19,21 @@ import streamlit as st
 
 from playground import catalogue as cat
 from playground.catalogue import ModelInfo
-from playground.parsing import parse_choice, parse_choices, parse_float, parse_int, parse_text
+from playground.parsing import parse_choice, parse_choices, parse_clamp_text, parse_float, parse_int, parse_text
 from playground.request import Request
 from rnnlm.sampling import MAX_SEED
 from rnnlm.units import is_plain_name
 
 # Controls, named as in the URL.
-MODEL, PROMPT, TEMPERATURE, TOP_K, TOP_P, SEED, LENGTH, STOP, MODELS = (
-    "model", "prompt", "temperature", "top_k", "top_p", "seed", "length", "stop", "models")
+MODEL, PROMPT, TEMPERATURE, TOP_K, TOP_P, SEED, LENGTH, STOP, CLAMP, MODELS = (
+    "model", "prompt", "temperature", "top_k", "top_p", "seed", "length", "stop", "clamp", "models")
 SAMPLING = (PROMPT, TEMPERATURE, TOP_K, TOP_P, SEED, LENGTH, STOP)
-GENERATE_PARAMS = (MODEL, *SAMPLING)
+GENERATE_PARAMS = (MODEL, *SAMPLING, CLAMP)  # clamps name one model's units: Generate only
 COMPARE_PARAMS = (MODELS, *SAMPLING)
 MODEL_PARAMS = (MODEL,)
 
 LIMITS = {TEMPERATURE: (0.0, 2.0), TOP_K: (0, 1000), TOP_P: (0.01, 1.0), SEED: (0, MAX_SEED), LENGTH: (1, 2000)}
-DEFAULTS = {TEMPERATURE: 0.8, TOP_K: 0, TOP_P: 1.0, SEED: 1, LENGTH: 300, STOP: ""}
+DEFAULTS = {TEMPERATURE: 0.8, TOP_K: 0, TOP_P: 1.0, SEED: 1, LENGTH: 300, STOP: "", CLAMP: ""}
 MAX_PROMPT_CHARS = 2000  # a prompt travels in the URL; browsers and proxies cap URL length
 MAX_STOP_CHARS = 50  # as typed (rnnlm.sampling allows 50 characters per stop string)
 COMPARE_COUNT = (2, 4)
@@ -75,6 +75,8 @@ def values_from_url(query: Mapping[str, list[str]], catalogue: list[ModelInfo]) 
         take(PROMPT, parse_text(PROMPT, first[PROMPT], MAX_PROMPT_CHARS))
     if STOP in first:
         take(STOP, parse_text(STOP, first[STOP], MAX_STOP_CHARS))
+    if CLAMP in first:
+        take(CLAMP, parse_clamp_text(first[CLAMP]))
     values[MODELS] = [info.name for info in cat.contrasting(catalogue, model)]
     if query.get(MODELS):
         take(MODELS, parse_choices(MODELS, _split_models(query[MODELS]), names, *COMPARE_COUNT))
@@ -96,11 +98,11 @@ def _normalised(values: dict) -> dict:
 
 def url_values(values: Mapping[str, Any], keys: tuple[str, ...]) -> dict[str, str | list[str]]:
     """The URL parameters for these controls, formatted so values_from_url reads them back.
-    An empty stop string is left out: most links have none."""
+    An empty stop string or clamp is left out: most links have none."""
     def text(value):
         return repr(float(value)) if isinstance(value, float) else str(value)
     return {key: [str(name) for name in values[key]] if key == MODELS else text(values[key]) for key in keys
-            if not (key == STOP and not values.get(STOP))}
+            if not (key in (STOP, CLAMP) and not values.get(key))}
 
 
 # --- session start and the URL -------------------------------------------------------
@@ -169,9 +171,11 @@ def roll_seed() -> None:
     dismiss_notices()
 
 
-def request() -> Request:
+def request(clamped: bool = False) -> Request:
+    """The sampling controls as a Request; with the Generate page's clamps when clamped."""
     s = st.session_state
-    return Request(s[MODEL], s[PROMPT], s[TEMPERATURE], s[TOP_K], s[TOP_P], s[SEED], s[LENGTH], s[STOP])
+    return Request(s[MODEL], s[PROMPT], s[TEMPERATURE], s[TOP_K], s[TOP_P], s[SEED], s[LENGTH], s[STOP],
+                   s[CLAMP] if clamped else "")
 
 
 def compare_models() -> list[str]:

@@ -55,8 +55,8 @@ def stream(placeholder, lm: LanguageModel, request: Request, into: Generation | 
     return generation.run(lm, request, redraw, into=into)
 
 
-def coloured_text(placeholder, result: Generation) -> None:
-    placeholder.html(render.tokens_html(result.steps, result.request.prompt) + render.legend_html())
+def coloured_text(placeholder, result: Generation, marked: frozenset[int] = frozenset()) -> None:
+    placeholder.html(render.tokens_html(result.steps, result.request.prompt, marked) + render.legend_html())
 
 
 def summary(result: Generation) -> str:

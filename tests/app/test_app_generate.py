@@ -17,7 +17,7 @@ def expected_text(request: Request) -> str:
 def shown_request(at) -> Request:
     q = at.query_params
     return Request(q["model"], q["prompt"], float(q["temperature"]), int(q["top_k"]), float(q["top_p"]),
-                   int(q["seed"]), int(q["length"]), q.get("stop", ""))
+                   int(q["seed"]), int(q["length"]), q.get("stop", ""), q.get("clamp", ""))
 
 
 def test_defaults_render_coloured_text_chart_downloads_and_share_link():
@@ -165,3 +165,36 @@ def test_a_stopped_generation_is_kept_and_said_to_be_stopped():
 def test_a_stop_string_too_long_in_the_link_falls_back_with_a_notice():
     at = app({"stop": "x" * 51})
     assert "stop is 51 characters long" in warnings(at) and "stop" not in at.query_params
+
+
+def test_a_clamped_generation_shows_the_unclamped_one_beside_it_with_differences_outlined():
+    query = {"model": "shakespeare-char-lstm", "prompt": "ROMEO:", "length": "120", "seed": "3",
+             "clamp": "1:10=1, 2:5:c=-3"}
+    at = app(query)
+    assert not at.exception and not at.error
+    request = shown_request(at)
+    assert request.clamp == "1:10=1, 2:5:c=-3" and len(request.settings().clamps) == 2
+    clamped, plain = coloured_texts(at)
+    assert clamped == expected_text(request) and plain == expected_text(Request(**{**request.__dict__, "clamp": ""}))
+    assert clamped != plain
+    outlined = sum(block.count("rnnlm-tok diff") for block in html_blocks(at, "rnnlm-tokens"))
+    assert outlined > 0 and "Outlined: the" in " ".join(c.value for c in at.caption)
+    assert "clamp=" in at.code[0].value and "--clamp 1:10=1 --clamp 2:5:c=-3" in at.code[1].value
+
+
+def test_the_add_button_writes_a_clamp_spec():
+    at = app({"model": "shakespeare-char-lstm", "length": "20"})
+    at.selectbox(key="gen_clamp_layer").set_value(2)
+    at.number_input(key="gen_clamp_unit").set_value(17)
+    at.radio(key="gen_clamp_quantity").set_value("c")
+    at.slider(key="gen_clamp_value").set_value(0.5)
+    at.button[[b.label for b in at.button].index("Add")].click().run()
+    assert at.text_input(key=state.widget_key(state.CLAMP)).value == "2:17:c=0.5"
+    assert at.query_params["clamp"] == "2:17:c=0.5" and len(coloured_texts(at)) == 2
+
+
+def test_clamps_the_model_cannot_take_are_explained():
+    at = app({"model": "shakespeare-char-gru", "clamp": "1:9999=1"})
+    assert "units 0-511" in at.error[0].value
+    bad = app({"clamp": "1:2"})
+    assert "clamp: a clamp is written" in warnings(bad) and "clamp" not in bad.query_params

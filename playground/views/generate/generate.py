@@ -8,6 +8,7 @@ result it kept. That same Request is in the URL, so a shared link shows the same
 import streamlit as st
 
 from playground import resources, state
+from playground.views.generate import clamping
 from playground.widgets import blocks
 from playground.widgets.generation import Generation
 from rnnlm import RnnlmError
@@ -52,13 +53,28 @@ def show() -> None:
     pressed = generate_column.button("Generate", type="primary", key="generate", width="stretch")
     sample_column.button("New sample", icon=":material/casino:", key="new_sample", on_click=state.roll_seed,
                          width="stretch", help="A random seed, then generate")
-    output = st.empty()
+    clamping.controls(info)
+    request = state.request(clamped=True)
+    if request.clamp:
+        clamped_column, plain_column = st.columns(2)
+        clamped_column.markdown("**Clamped**")
+        plain_column.markdown("**Not clamped** (same seed and settings)")
+        output, plain_output = clamped_column.empty(), plain_column.empty()
+    else:
+        output = st.empty()
     try:
-        result = sampled_or_kept(output, stop_column.empty(), info, state.request(), pressed)
-    except RnnlmError as exc:  # a model folder that fails its checks, or settings the core refuses
+        result = sampled_or_kept(output, stop_column.empty(), info, request, pressed)
+        plain = clamping.unclamped(resources.load(info), request) if request.clamp else None
+    except RnnlmError as exc:  # a model folder that fails its checks, or settings (or clamps) the core refuses
         output.error(str(exc))
         return
-    blocks.coloured_text(output, result)
+    if plain is not None:
+        marked = clamping.differing(result, plain)
+        blocks.coloured_text(output, result, marked)
+        blocks.coloured_text(plain_output, plain, marked)
+        st.caption(clamping.difference_caption(result, plain, marked))
+    else:
+        blocks.coloured_text(output, result)
     if not result.finished:
         st.info(f"Stopped after {len(result.new_steps):,} of {result.request.length:,} tokens. Generate samples "
                 "the whole text again (the same seed gives the same start).", icon=":material/stop_circle:")
