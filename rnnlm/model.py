@@ -136,13 +136,18 @@ class RNNLM(nn.Module):
 
     def forward(self, ids: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
         """ids (batch, time) -> logits (batch, time, vocab), state after the last token."""
+        out, state = self.recur(ids, state)
+        return self.head(self.drop(out)), state
+
+    def recur(self, ids: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
+        """ids (batch, time) -> the last layer's outputs (batch, time, hidden), before the head
+        (scoring applies the head only where a token is scored), and the state after the last token."""
         if state is None:
             state = self.initial_state(ids.shape[0])
         x = self.drop(self.embedding(ids))  # (batch, time, embed)
         hx = state if self.config.cell == "lstm" else state[0]
         out, new = self.rnn(x, hx)  # (batch, time, hidden)
-        logits = self.head(self.drop(out))
-        return logits, (new if isinstance(new, tuple) else (new,))
+        return out, (new if isinstance(new, tuple) else (new,))
 
 
 def detach_state(state: State) -> State:

@@ -173,3 +173,28 @@ def test_adapting_while_reading_scores_with_dynamic_evaluation_and_leaves_the_sh
     assert all(torch.equal(before[k], after[k]) for k in before)  # a fresh load equals; the cached one too:
     at.toggle(key=score_keys.SC_ADAPT).set_value(False).run()
     assert float(metric(at, "nats / char")) == pytest.approx(static)  # the cached model was never changed
+
+
+def test_an_upload_never_silently_replaces_the_pasted_text_and_the_page_says_which_is_scored():
+    pasted = "int main(void) { return 0; }\n"
+    at = paste(score_page(), pasted)
+    at.file_uploader(key=score_keys.SC_UPLOADER).upload("speech *1*.txt", TEXT.encode(), "text/plain")
+    at.run()
+    assert not at.exception
+    choice = at.radio(key=score_keys.SC_SOURCE)
+    assert choice.value == "the uploaded file"  # the new file is scored first…
+    name = markdown_literal("speech *1*.txt")
+    assert any(f"Scored the file {name}" in c.value for c in at.caption)  # named, escaped
+    assert scored_text(at) == TEXT
+    assert at.text_area(key=state.widget_key(score_keys.SC_PASTED)).value == pasted  # …and the paste is kept
+    choice.set_value("the pasted text").run()
+    assert not at.exception and scored_text(at) == pasted
+    assert any("Scored the pasted text" in c.value for c in at.caption)
+
+
+def test_an_upload_with_an_empty_paste_box_is_scored_without_asking():
+    at = score_page()
+    at.file_uploader(key=score_keys.SC_UPLOADER).upload("speech.txt", TEXT.encode(), "text/plain")
+    at.run()
+    assert not at.exception and scored_text(at) == TEXT
+    assert not [r for r in at.radio if r.key == score_keys.SC_SOURCE]

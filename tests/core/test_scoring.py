@@ -81,3 +81,23 @@ def test_auto_precision_uses_bfloat16_only_where_the_cpu_has_it(char_tokenizer, 
 def test_unknown_precision_is_refused_with_the_choices(char_tokenizer):
     with pytest.raises(SettingsError, match="auto, float32, bfloat16"):
         score_text(tiny_model(char_tokenizer), "hello", precision="float16")
+
+
+def test_progress_is_reported_window_by_window(char_tokenizer, shakespeare_text):
+    lm = tiny_model(char_tokenizer, hidden=16)
+    calls = []
+    token_logprobs(lm.net, char_tokenizer.encode(shakespeare_text[:1_000]), char_tokenizer.context_id(), streams=1,
+                   window=300, on_progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(300, 1_000), (600, 1_000), (900, 1_000), (1_000, 1_000)]
+
+
+@pytest.mark.parametrize("cell", ["gru", "rnn"])
+def test_bfloat16_gru_and_rnn_scoring_stays_close_to_float32(char_tokenizer, shakespeare_text, cell):
+    """GRU and RNN cells step through time with their own bfloat16 loop (torch's stays in float32)."""
+    lm = tiny_model(char_tokenizer, hidden=32, cell=cell, layers=2)
+    text = shakespeare_text[:3_000]
+    exact = score_text(lm, text, precision="float32")
+    fast = score_text(lm, text, precision="bfloat16")
+    assert not np.array_equal(fast.logprobs, exact.logprobs)
+    assert abs(fast.nats_per_char - exact.nats_per_char) < 2e-3
+    np.testing.assert_allclose(fast.logprobs, exact.logprobs, atol=0.05)

@@ -13,13 +13,15 @@ from playground import resources, state
 from playground.views.score import adapt, cached, keys, surprisal
 from playground.widgets import blocks
 from playground.widgets.token_html import markdown_literal, readable_tokens, unknown_flags
-from rnnlm import CorpusError, RnnlmError
+from rnnlm import CorpusError, RnnlmError, ScoreResult
 from rnnlm.corpus import clean_text
 from rnnlm.service.uploads import label
 from rnnlm.units import nats_to_bits
 
 MAX_SCORE_CHARS = 20_000  # a word model scores about 5k characters a second on a busy core
 MAX_COLOURED_TOKENS = 5_000  # beyond this the coloured text would weigh megabytes
+FILE, PASTED = "the uploaded file", "the pasted text"
+SOURCES = (FILE, PASTED)  # the choice offered when both are there
 
 
 def uploaded_text(upload) -> tuple[str, str | None]:
@@ -35,17 +37,50 @@ def uploaded_text(upload) -> tuple[str, str | None]:
 
 
 def chosen_text() -> tuple[str, str]:
-    """(text, where it came from); an uploaded file wins over the pasted text."""
+    """(text, where it came from, escaped). With both a file and pasted text the user picks one;
+    the pasted text stays in its box either way."""
     st.text_area("Text to score", height=140, max_chars=MAX_SCORE_CHARS, placeholder="Paste any text…",
                  **state.bind(keys.SC_PASTED))
     upload = st.file_uploader("…or upload a text file (UTF-8)", key=keys.SC_UPLOADER)
-    if upload is not None:
-        text, problem = uploaded_text(upload)
-        if problem:
-            st.error(problem, icon=":material/block:")
-            return "", ""
-        return text, f"the file {markdown_literal(label(upload.name))}"
-    return state.value(keys.SC_PASTED), "the pasted text"
+    pasted = state.value(keys.SC_PASTED)
+    if upload is None:
+        return pasted, "the pasted text"
+    name = markdown_literal(label(upload.name))
+    if pasted.strip() and st.radio("Score", SOURCES, key=keys.SC_SOURCE, horizontal=True,
+                                   format_func=lambda source: f"the file {name}" if source == FILE else source,
+                                   help="Your pasted text is kept in its box whichever you score.") == PASTED:
+        return pasted, "the pasted text"
+    text, problem = uploaded_text(upload)
+    if problem:
+        st.error(problem, icon=":material/block:")
+        return "", ""
+    return text, f"the file {name}"
+
+
+def progress_text(name: str, done: int, total: int, which: str = "") -> str:
+    """The bar's words: which model is reading, how far it is."""
+    return f"Scoring with {markdown_literal(name)}{which}: {done / max(total, 1):.0%}"
+
+
+def scored(info, text: str, bar=None, share: tuple[int, int] = (0, 1)) -> ScoreResult:
+    """The model's score of the text, a bar showing its progress unless it is kept already.
+    share (index, count): this model's slice of a bar shared by several."""
+    key = resources.model_key(info)
+    if cached.is_kept(key, text):
+        return cached.score(key, text, resources.load(info))
+    index, count = share
+    which = f" ({index + 1} of {count})" if count > 1 else ""
+    own = bar is None
+    bar = bar or st.progress(0.0, text=progress_text(info.name, 0, 1))
+
+    def on_progress(done: int, total: int) -> None:
+        bar.progress(min((index + done / max(total, 1)) / count, 1.0), text=progress_text(info.name, done, total, which))
+
+    try:
+        return cached.score(key, text, resources.load(info), on_progress=on_progress)
+    finally:
+        if own:
+            bar.empty()
 
 
 def totals(result, static=None) -> None:
@@ -79,12 +114,10 @@ def spans(tokens: list[str], bits, level: str) -> None:
 
 def comparison_rows(catalogue, current, text: str) -> list[dict]:
     rows, models = [], cat.options(catalogue, level=current.level)
-    bar = st.progress(0.0)  # every model reads the whole text: seconds each for long texts (cached afterwards)
+    bar = st.progress(0.0, text=f"Scoring with every {current.level}-level model…")  # kept scores return at once
     for done, info in enumerate(models):
-        bar.progress(done / len(models),
-                     text=f"Scoring with {markdown_literal(info.name)} ({done + 1} of {len(models)})")
         try:
-            result = cached.score(resources.model_key(info), text, resources.load(info))
+            result = scored(info, text, bar, (done, len(models)))
         except RnnlmError as exc:  # one broken model folder should not hide the others
             st.warning(f"{markdown_literal(info.name)}: {markdown_literal(str(exc))}")
             continue
@@ -122,7 +155,7 @@ def show() -> None:
         st.caption(f"Scoring the first {MAX_SCORE_CHARS:,} of {len(text):,} characters.")
         text = text[:MAX_SCORE_CHARS]
     try:
-        result = cached.score(resources.model_key(info), text, resources.load(info))
+        result = scored(info, text)
     except RnnlmError as exc:
         st.error(str(exc))
         return
