@@ -58,3 +58,20 @@ def test_malformed_model_list_shows_a_notice():
     at = app({"models": ["no-such-model", manifest_names()[0]], **SETTINGS}, page="views/compare/compare.py")
     assert not at.exception and "models" in warnings(at)
     assert len(coloured_texts(at)) == 2
+
+
+def test_a_temperature_sweep_shows_one_model_at_each_temperature_with_its_figures():
+    at = app({"model": "shakespeare-char-lstm", "prompt": "ROMEO:", "length": "80", "seed": "5"},
+             page="views/compare/compare.py")
+    at.segmented_control(key="cmp_vary").set_value("temperature").run()
+    assert not at.exception and not at.error
+    texts = coloured_texts(at)
+    assert len(texts) == 4
+    lm = rnnlm.load("shakespeare-char-lstm")
+    for temperature, text in zip([0.2, 0.5, 0.8, 1.2], texts):
+        settings = rnnlm.SamplingSettings(temperature=temperature, seed=5, max_new_tokens=80)
+        assert text == "ROMEO:" + rnnlm.sample_text(lm, "ROMEO:", settings)
+    table = at.dataframe[0].value
+    assert list(table["temperature"]) == [0.2, 0.5, 0.8, 1.2]
+    p = table["mean model p(chosen)"]
+    assert p.iloc[0] > p.iloc[-1]  # a cold sample picks likelier tokens

@@ -8,11 +8,14 @@ import streamlit as st
 
 from playground import catalogue as cat
 from playground import resources, state
+from playground.views.compare import temperatures
 from playground.widgets import blocks
 from playground.widgets.generation import Generation
 from rnnlm import RnnlmError, score_text
 
 PAGE = "compare"
+VARY = {"models": "Models", "temperature": "Temperature (one model)"}
+VARY_KEY = "cmp_vary"  # widget key: session-only
 
 
 def prompt_loss(lm, prompt: str, kept: dict) -> float | None:
@@ -57,7 +60,14 @@ def show() -> None:
     catalogue = blocks.catalogue()
     st.title("Compare")
     st.caption("The same prompt, settings and seed through several models: LSTM vs GRU, "
-               "characters vs words, one corpus vs another. Length counts tokens, so word models write more.")
+               "characters vs words, one corpus vs another; or one model at several temperatures. Length counts "
+               "tokens, so word models write more.")
+    st.segmented_control("Vary", list(VARY), format_func=VARY.get, default="models", required=True, key=VARY_KEY)
+    if st.session_state.get(VARY_KEY) == "temperature":
+        blocks.prompt_box()
+        pressed = st.button("Generate all", type="primary", key="compare_generate")
+        temperatures.show(state.current_model(catalogue), pressed)
+        return
     st.multiselect("Models (2 to 4)", [info.name for info in catalogue], max_selections=state.COMPARE_COUNT[1],
                    format_func=lambda name: cat.find(catalogue, name).label, **state.bind(state.MODELS))
     blocks.prompt_box()
