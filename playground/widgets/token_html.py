@@ -33,7 +33,8 @@ STYLESHEET = """<style>
 .rnnlm-tok{position:relative;border-radius:3px;cursor:pointer;outline:none}
 .rnnlm-tok.from-prompt{text-decoration:underline dotted #555;text-underline-offset:3px}
 .rnnlm-tok.nl::before{content:"↵";color:#8a8a8a;font-size:0.8em}
-.rnnlm-tok.diff{outline:2px solid #7b2cbf;outline-offset:-1px}
+.rnnlm-tok.diff{box-shadow:inset 0 -3px 0 #7b2cbf}
+.rnnlm-tok.diff.fork{outline:2px solid #7b2cbf;outline-offset:0}
 .rnnlm-tok.unk{outline:1px dashed #b00020;outline-offset:-1px}
 .rnnlm-tok:hover,.rnnlm-tok:focus{box-shadow:0 0 0 2px #3b6fd6}
 .rnnlm-tok:hover::after,.rnnlm-tok:focus::after{content:attr(data-alts);position:absolute;left:0;top:1.6em;
@@ -90,19 +91,19 @@ def alternatives_text(step: Step) -> str:
     return "\n".join(lines)
 
 
-def token_html(step: Step, marked: bool = False) -> str:
+def token_html(step: Step, marked: bool = False, fork: bool = False) -> str:
     """One token: escaped text, coloured; its popup text rides in an escaped data attribute
     and CSS shows it on hover and focus (a tenth of the markup of a nested HTML popup).
-    marked: outlined (a token that differs from another run's)."""
+    marked: underlined (a token that differs from another run's); fork: outlined (the first such)."""
     classes = (["rnnlm-tok"] + (["from-prompt"] if step.from_prompt else []) + (["nl"] if step.text == "\n" else [])
-               + (["diff"] if marked else []))
+               + (["diff"] if marked else []) + (["fork"] if fork else []))
     return (f'<span class="{" ".join(classes)}" tabindex="0" style="background:{probability_colour(step.model_prob)}" '
             f'data-alts="{html.escape(alternatives_text(step), quote=True)}">{html.escape(step.text)}</span>')
 
 
 def tokens_html(steps: Sequence[Step], prompt: str, marked: frozenset[int] = frozenset()) -> str:
     """The finished text: one coloured, focusable span per token (those whose index is in
-    marked outlined).
+    marked underlined, the first of them outlined: where two runs part).
 
     A prompt with characters the model has never seen reads back as unknown tokens; then
     the prompt is shown as typed (uncoloured), so the page always shows the real text.
@@ -114,7 +115,8 @@ def tokens_html(steps: Sequence[Step], prompt: str, marked: frozenset[int] = fro
     else:
         shown = [step for step in steps if not step.from_prompt]
         typed = f'<span class="prompt" title="{UNKNOWN_PROMPT_NOTE}">{html.escape(prompt)}</span>'
-    spans = "".join(token_html(step, step.index in marked) for step in shown)
+    fork = min(marked, default=None)
+    spans = "".join(token_html(step, step.index in marked, step.index == fork) for step in shown)
     return f'<div class="rnnlm-out rnnlm-tokens">{typed}{spans}</div>'
 
 

@@ -177,8 +177,9 @@ def test_a_clamped_generation_shows_the_unclamped_one_beside_it_with_differences
     clamped, plain = coloured_texts(at)
     assert clamped == expected_text(request) and plain == expected_text(Request(**{**request.__dict__, "clamp": ""}))
     assert clamped != plain
-    outlined = sum(block.count("rnnlm-tok diff") for block in html_blocks(at, "rnnlm-tokens"))
-    assert outlined > 0 and "Outlined: the" in " ".join(c.value for c in at.caption)
+    blocks = html_blocks(at, "rnnlm-tokens")
+    assert all(block.count("diff fork") == 1 and block.count(" diff") > 1 for block in blocks)
+    assert "where the runs part" in " ".join(c.value for c in at.caption)
     assert "clamp=" in at.code[0].value and "--clamp 1:10=1 --clamp 2:5:c=-3" in at.code[1].value
 
 

@@ -60,5 +60,6 @@ def difference_caption(clamped: Generation, plain: Generation, marked: frozenset
     if first is None:
         return "The clamp changed no token: this unit does not steer this text (its probabilities may still differ)."
     prompt = len(clamped.prompt_steps)
-    return (f"Outlined: the {len(marked):,} tokens that differ. The runs part at new token {first - prompt + 1:,}; "
+    return (f"Underlined: the {len(marked):,} tokens that differ; outlined: new token {first - prompt + 1:,}, where "
+            "the runs part; "
             f"clamps: {', '.join(c.spec() for c in parse_clamps(clamped.request.clamp))}.")
