@@ -74,6 +74,18 @@ def atomic_folder(folder: Path | str):
         shutil.rmtree(staging, ignore_errors=True)
 
 
+def remove_stale_staging(parent: Path | str) -> list[str]:
+    """Delete the staging folders atomic_folder left in `parent` when its process was killed
+    mid-write (its own finally never ran); the names removed. Call it only while nothing is
+    writing into `parent`: a run at its start and its end, say."""
+    removed = []
+    for path in Path(parent).glob(".*.staging.*"):
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path.name)
+    return sorted(removed)
+
+
 def write_model_files(net: RNNLM, tokenizer, folder: Path, training: dict | None = None,
                       storage_dtype: str = "float32") -> None:
     """Weights, tokenizer and config.json (with every file's sha256) into an existing folder."""

@@ -7,7 +7,9 @@
     RNNLM_UPLOAD_MB           text kept from one upload, all files together (default 20)
     RNNLM_MODEL_ZIP_MB        largest model zip a visitor may upload (default 64)
     RNNLM_SESSION_HOURS       a session's models are deleted after this long unused (default 2)
-    RNNLM_SESSIONS_DIR        where session models live (default: a new folder under /tmp)
+    RNNLM_SESSIONS_DIR        the state root: each server process keeps its sessions' models in its
+                              own folder under it, removed when the process ends (default:
+                              rnnlm-state-<uid> in the system temp dir); see session_store
 
 Env vars rather than st.secrets: a Procfile host sets them in its dashboard, and a
 value that cannot be used is reported (the page shows it) instead of stopping the server.

@@ -32,7 +32,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from ..checkpoint import atomic_folder, load_model, write_model_files
+from ..checkpoint import atomic_folder, load_model, remove_stale_staging, write_model_files
 from ..corpus import check_trainable
 from ..language_model import LanguageModel
 from ..model import detach_state
@@ -44,7 +44,16 @@ from .config import TrainConfig
 from .process import Ranks, stop_on_interrupt, torch_threads
 from .progress import Callbacks, FitResult, Progress
 from .run_facts import hardware, nats_per_char, val_facts
-from .run_folder import Counters, checkpoint_folder, load_train_state, open_metrics, save_train_state, write_loss_curve
+from .run_folder import (
+    Counters,
+    checkpoint_folder,
+    damaged_state,
+    load_train_state,
+    open_metrics,
+    read_metrics,
+    save_train_state,
+    write_loss_curve,
+)
 from .run_setup import build_optimizer, schedule, starting_point
 from .weight_average import WeightAverage
 
@@ -72,10 +81,14 @@ class _Run:
         self.counters, self.hidden = Counters(), None
         if resume_from is not None:
             self.counters, self.hidden, tensors = load_train_state(resume_from, self.optimizer, self.ranks.rank,
-                                                                   self.ranks.world, cfg.batch_size)
+                                                                   self.ranks.world, cfg.batch_size,
+                                                                   self.net.initial_state(cfg.batch_size))
             self.batcher.seek(self.counters.batch_position)
             if self.average:
-                self.average.load_state(tensors)
+                try:
+                    self.average.load_state(tensors)
+                except ValueError as exc:
+                    raise damaged_state(resume_from, exc) from None
         self.last_checkpoint = self.counters.step if resume_from is not None else None
         self.net.train()
         self.model = torch.nn.parallel.DistributedDataParallel(self.net) if self.ranks.world > 1 else self.net
@@ -83,7 +96,11 @@ class _Run:
         self.log_file = None
         if self.ranks.leader:
             self.run_dir.mkdir(parents=True, exist_ok=True)
+            # Reads (and checks) the log before rewriting it, so a damaged one is refused with the run untouched.
             self.log_file = open_metrics(self.run_dir / "metrics.jsonl", self.counters.step if resume else None)
+            remove_stale_staging(self.run_dir)  # left by a process killed while writing a checkpoint
+        elif resume:  # a damaged log is refused on every rank, as rank 0 refuses it
+            read_metrics(self.run_dir / "metrics.jsonl")
 
     def tick(self) -> None:
         """Elapsed time is wall-clock, so evaluations, checkpoints and callbacks count against max_minutes."""
@@ -248,6 +265,7 @@ class _Run:
     def close(self) -> None:
         if self.log_file:
             self.log_file.close()
+            remove_stale_staging(self.run_dir)  # none of ours is open now; the run folder is left clean
         self.model = self.net  # free the DDP wrapper while its process group exists; freed later, it can hang
         self.ranks.close()
 

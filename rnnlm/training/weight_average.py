@@ -50,10 +50,19 @@ class WeightAverage:
                 PREFIX + "#updates": torch.tensor(self.updates)}
 
     def load_state(self, tensors: dict[str, torch.Tensor]) -> bool:
-        """Restore from a checkpoint's tensors; False if it holds no average (it then starts afresh)."""
+        """Restore from a checkpoint's tensors; False if it holds no average (it then starts afresh).
+        A damaged average (a tensor missing or of another shape) is a ValueError, before anything is set."""
         if PREFIX + "#updates" not in tensors:
             return False
-        self.updates = int(tensors[PREFIX + "#updates"])
+        updates = tensors[PREFIX + "#updates"]
+        if updates.numel() != 1 or int(updates) < 0:
+            raise ValueError(f"{PREFIX}#updates is not a count of updates")
+        for name, current in self.tensors.items():
+            saved = tensors.get(PREFIX + name)
+            if saved is None or saved.shape != current.shape or not saved.is_floating_point():
+                found = "missing" if saved is None else f"{saved.dtype} {tuple(saved.shape)}"
+                raise ValueError(f"{PREFIX}{name} is {found}; its parameter is {tuple(current.shape)}")
+        self.updates = int(updates)
         for name in self.tensors:
-            self.tensors[name] = tensors[PREFIX + name].clone()
+            self.tensors[name] = tensors[PREFIX + name].to(self.tensors[name].dtype).clone()
         return True

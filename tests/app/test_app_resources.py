@@ -50,3 +50,17 @@ def test_session_models_are_registered_and_odd_names_refused():
     at = AppTest.from_function(script).run()
     shown = [m.value for m in at.markdown]
     assert shown[-1] == "registered ['novel-v2.1']" and len(shown) == 5
+
+
+def test_the_job_manager_keeps_sessions_in_its_own_folder_under_the_state_root(tmp_path, monkeypatch):
+    from playground import jobs_resource
+
+    monkeypatch.setenv("RNNLM_SESSIONS_DIR", str(tmp_path))
+    jobs_resource.settings.clear()
+    jobs_resource.job_manager.clear()
+    try:
+        root = jobs_resource.job_manager().store.root
+        assert root.parent == tmp_path and root.name.startswith("server-") and (root / ".lock").is_file()
+    finally:  # the next test gets the usual settings and manager
+        jobs_resource.settings.clear()
+        jobs_resource.job_manager.clear()

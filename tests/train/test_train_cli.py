@@ -164,6 +164,122 @@ def test_a_damaged_trainer_state_is_refused_in_one_line(files, capsys):
     assert "the trainer state is damaged" in one_error_line(capsys, ["--resume", run])
 
 
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    """A tiny run of 12 steps with a weight average, checkpointed at step 10 and at its end."""
+    folder = tmp_path_factory.mktemp("finished")
+    (folder / "tiny.toml").write_text(TINY_TOML)
+    assert main(["--config", str(folder / "tiny.toml"), "--out", str(folder / "run"), "--max-steps", "12",
+                 "ema_decay=0.9"]) == 0
+    return folder / "run"
+
+
+def _edit_state_json(run, edit):
+    path = run / "checkpoint" / "trainer_state.json"
+    state = json.loads(path.read_text())
+    edit(state)
+    path.write_text(json.dumps(state))
+
+
+def _replace_tensor(run, pick, make):
+    from safetensors.torch import load_file, save_file
+    path = run / "checkpoint" / "trainer_state.safetensors"
+    tensors = load_file(str(path))
+    name = next(n for n in sorted(tensors) if pick(n, tensors[n]))
+    tensors[name] = make(tensors[name])
+    save_file(tensors, str(path))
+
+
+def _truncate(path):
+    data = path.read_bytes()
+    path.write_bytes(data[:len(data) // 2])
+
+
+def _insert_metrics_line(run, line: bytes):
+    path = run / "metrics.jsonl"
+    lines = path.read_bytes().splitlines(keepends=True)
+    path.write_bytes(b"".join(lines[:3] + [line + b"\n"] + lines[3:]))
+
+
+def _wider(tensor):
+    import torch
+    return torch.zeros(tensor.numel() + 3)
+
+
+DAMAGES = {
+    "truncated trainer_state.safetensors": (lambda run: _truncate(run / "checkpoint" / "trainer_state.safetensors"),
+                                           "has no readable trainer state (Error while deserializing header"),
+    "negative step": (lambda run: _edit_state_json(run, lambda s: s["counters"].update(step=-50)),
+                      "step is -50, not a whole number from 0 up"),
+    "fractional tokens_seen": (lambda run: _edit_state_json(run, lambda s: s["counters"].update(tokens_seen=1.5)),
+                               "tokens_seen is 1.5"),
+    "non-finite best_val": (lambda run: _edit_state_json(run, lambda s: s["counters"].update(best_val="NaN")),
+                            "best_val is 'NaN'"),
+    "metrics not UTF-8": (lambda run: _insert_metrics_line(run, b'{"kind": "step", "step": 2}\xff\xfe'),
+                          "metrics.jsonl is damaged: byte"),
+    "metrics line [1,2]": (lambda run: _insert_metrics_line(run, b"[1,2]"), "line 4 is not a metrics record"),
+    "metrics line cut mid-file": (lambda run: _insert_metrics_line(run, b'{"kind": "st'),
+                                  "line 4 is not a metrics record"),
+    "optimizer moment of the wrong shape": (
+        lambda run: _replace_tensor(run, lambda n, t: n.startswith("optimizer.") and t.dim() == 2, _wider),
+        "its parameter is torch.float32"),
+    "optimizer state for a parameter the model lacks": (
+        lambda run: _rename_tensor(run, "optimizer.0.", "optimizer.99."),
+        "optimizer state for parameter 99"),
+    "hidden state of the wrong size": (
+        lambda run: _replace_tensor(run, lambda n, t: n == "hidden.0", lambda t: t[..., :-1].contiguous()),
+        "the carried hidden state has shapes"),
+    "weight average of the wrong shape": (
+        lambda run: _replace_tensor(run, lambda n, t: n.startswith("average.") and t.dim() == 2, _wider),
+        "the trainer state is damaged (ValueError: average."),
+}
+
+
+def _rename_tensor(run, old_prefix, new_prefix):
+    from safetensors.torch import load_file, save_file
+    path = run / "checkpoint" / "trainer_state.safetensors"
+    tensors = load_file(str(path))
+    save_file({(new_prefix + n[len(old_prefix):] if n.startswith(old_prefix) else n): t
+               for n, t in tensors.items()}, str(path))
+
+
+def folder_contents(folder: Path) -> dict[str, bytes | None]:
+    return {str(p.relative_to(folder)): (p.read_bytes() if p.is_file() else None) for p in folder.rglob("*")}
+
+
+@pytest.mark.parametrize("damage", DAMAGES)
+def test_resuming_a_damaged_run_is_refused_in_one_line_and_changes_nothing(finished_run, tmp_path, capsys, damage):
+    import shutil
+    run = tmp_path / "run"
+    shutil.copytree(finished_run, run)
+    harm, expected = DAMAGES[damage]
+    harm(run)
+    before = folder_contents(run)
+    assert expected in one_error_line(capsys, ["--resume", run, "max_steps=20"])
+    assert folder_contents(run) == before  # the metrics history in particular: nothing was rewritten
+
+
+def test_a_metrics_line_cut_short_at_the_end_is_dropped_on_resume(finished_run, tmp_path, capsys):
+    import shutil
+    run = tmp_path / "run"
+    shutil.copytree(finished_run, run)
+    with open(run / "metrics.jsonl", "a") as log:  # what SIGKILL mid-write leaves
+        log.write('{"kind": "step", "st')
+    assert main(["--resume", str(run), "max_steps=14"]) == 0
+    assert logged_steps(run) == list(range(1, 15))
+
+
+def test_stale_staging_folders_are_removed_when_a_run_resumes(finished_run, tmp_path, capsys):
+    import shutil
+    run = tmp_path / "run"
+    shutil.copytree(finished_run, run)
+    for name in (".checkpoint.staging.k1ll3d", ".model.staging.abc123"):  # SIGKILL during a write leaves these
+        (run / name).mkdir()
+        (run / name / "model.safetensors").write_bytes(b"half a file")
+    assert main(["--resume", str(run), "max_steps=13"]) == 0
+    assert not list(run.glob(".*.staging.*")) and (run / "checkpoint").is_dir() and (run / "model").is_dir()
+
+
 def test_budget_flags_are_overrides(files, capsys):
     run = files / "run"
     assert main(["--config", str(files / "tiny.toml"), "--out", str(run), "--max-steps", "3", "--max-minutes", "5"]) == 0

@@ -122,6 +122,26 @@ def test_resume_without_a_checkpoint_says_so(texts, tmp_path):
         fit(tiny_config(), *texts, tmp_path, resume=True)
 
 
+class LeavesStaging(Callbacks):
+    """Leaves a staging folder behind at each checkpoint, as a writer killed mid-write would."""
+
+    def on_checkpoint(self, path):
+        (path.parent / f".checkpoint.staging.{time.monotonic_ns()}").mkdir()
+
+
+def test_stale_staging_folders_are_removed_when_a_run_starts_and_when_it_finishes(texts, tmp_path):
+    left = tmp_path / ".model.staging.k1ll3d"  # from an earlier process
+    left.mkdir()
+    (left / "model.safetensors").write_bytes(b"half a file")
+    seen = []
+    watcher = Callbacks()
+    watcher.on_step = lambda progress: seen.append(left.exists())
+    fit(tiny_config(max_steps=3, checkpoint_every=1), *texts, tmp_path, callbacks=watcher)
+    assert seen == [False, False, False]  # gone before the first step
+    fit(tiny_config(max_steps=6, checkpoint_every=1), *texts, tmp_path, resume=True, callbacks=LeavesStaging())
+    assert not list(tmp_path.glob(".*.staging.*")) and trainer_step(tmp_path) == 6
+
+
 def test_callbacks_carry_progress_fields(texts, tmp_path):
     recorder = Recorder()
     fit(tiny_config(eval_every=3, checkpoint_every=3, sample_tokens=8, grad_clip=1e-3), *texts, tmp_path,
