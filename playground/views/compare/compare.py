@@ -93,7 +93,7 @@ def show() -> None:
         results.append((info, result, loss))
     state.remember(PAGE, kept)
     st.dataframe(summary_rows(results), hide_index=True, width="stretch",
-                 column_config={"model": st.column_config.TextColumn("model", width="large")})  # whole names
+                 column_config={"model": st.column_config.TextColumn("model", width="medium")})  # whole names
     blocks.share_link(state.COMPARE_PARAMS, [info for info, _, _ in results])
 
 
