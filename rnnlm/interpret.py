@@ -2,25 +2,25 @@
 
 Tensors in, arrays out; no plotting here. A trace is a float32 array
 (time, layers, quantities, hidden): the state after reading each token (see stepper.py
-for the quantity names). Feature tracks are per-character signals computed from the
-text alone (inside a quote, brace depth, position in line, ...); the cell search
+for the quantity names). Feature tracks (features.py) are per-character signals computed
+from the text alone (inside a quote, brace depth, position in line, ...); the cell search
 correlates every unit with every track, the automatic version of what Karpathy found
-by hand in "Visualizing and Understanding Recurrent Networks" (2015).
+by hand in "Visualizing and Understanding Recurrent Networks" (2015). Whether a found
+cell is more than chance is cell_validation.py's job.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from .features import feature_tracks
 from .language_model import LanguageModel
 
 GATES = {"input", "forget", "output", "reset", "update"}
 SATURATION_LOW, SATURATION_HIGH = 0.1, 0.9
-SPEAKER_LINE = re.compile(r"^[A-Z][A-Za-z' ]*[A-Za-z]:$")
 
 
 @dataclass
@@ -66,82 +66,7 @@ def trace_ids(lm: LanguageModel, ids: Sequence[int], top_n: int = 3, clamps=()) 
     return Trace(ids, [tokenizer.token_text(i) for i in ids], states, guesses, lm.quantities)
 
 
-# --- feature tracks (per character) --------------------------------------------------
-
-def _line_features(text: str) -> dict[str, np.ndarray]:
-    position = np.zeros(len(text), dtype=np.float32)
-    start = np.zeros(len(text), dtype=np.float32)
-    speaker = np.zeros(len(text), dtype=np.float32)
-    offset = 0
-    for line in text.split("\n"):
-        end = offset + len(line)
-        position[offset:end + 1] = np.arange(end + 1 - offset)[: len(text) - offset]
-        if offset < len(text):
-            start[offset] = 1.0
-        if SPEAKER_LINE.match(line.strip()):
-            speaker[offset:end] = 1.0
-        offset = end + 1
-    return {"position in line": position, "start of line": start, "speaker name line": speaker}
-
-
-def _syntax_features(text: str) -> dict[str, np.ndarray]:
-    """One pass of a small C-ish lexer: comments, strings, quotes and bracket depths."""
-    n = len(text)
-    tracks = {name: np.zeros(n, dtype=np.float32) for name in
-              ("inside quotes", "inside comment", "inside string literal", "parenthesis depth",
-               "bracket depth", "brace depth")}
-    depth = {"(": 0, "[": 0, "{": 0}
-    closer = {")": "(", "]": "[", "}": "{"}
-    in_quote = in_block = in_line = in_string = False
-    i = 0
-    while i < n:
-        ch, pair = text[i], text[i:i + 2]
-        if in_block:
-            if pair == "*/":
-                tracks["inside comment"][i:i + 2] = 1
-                in_block, i = False, i + 2
-                continue
-        elif in_line:
-            in_line = ch != "\n"
-        elif in_string:
-            if ch == "\\":
-                tracks["inside string literal"][i:i + 2] = 1
-                i += 2
-                continue
-            in_string = ch not in ('"', "\n")
-        elif pair in ("/*", "//"):
-            in_block, in_line = pair == "/*", pair == "//"
-        elif ch == '"':
-            in_string = True
-        elif ch in depth:
-            depth[ch] += 1
-        elif ch in closer:
-            depth[closer[ch]] = max(0, depth[closer[ch]] - 1)
-        if ch == '"' and not (in_block or in_line):
-            in_quote = not in_quote
-        tracks["inside comment"][i] = float(in_block or in_line or pair in ("/*", "//"))
-        tracks["inside string literal"][i] = max(tracks["inside string literal"][i], float(in_string or ch == '"'))
-        tracks["inside quotes"][i] = float(in_quote or ch == '"')
-        tracks["parenthesis depth"][i], tracks["bracket depth"][i] = depth["("], depth["["]
-        tracks["brace depth"][i] = depth["{"]
-        i += 1
-    return tracks
-
-
-def _word_features(text: str) -> dict[str, np.ndarray]:
-    whitespace = np.zeros(len(text), dtype=np.float32)
-    capitalised = np.zeros(len(text), dtype=np.float32)
-    for match in re.finditer(r"\s+", text):
-        whitespace[match.start():match.end()] = np.arange(1, match.end() - match.start() + 1)
-    for match in re.finditer(r"\b[A-Z][A-Za-z]*", text):
-        capitalised[match.start():match.end()] = 1.0
-    return {"whitespace run": whitespace, "capitalised word": capitalised}
-
-
-def feature_tracks(text: str) -> dict[str, np.ndarray]:
-    """Every feature as a (characters,) float32 array."""
-    return {**_line_features(text), **_syntax_features(text), **_word_features(text)}
-
+# --- feature tracks (per token) -----------------------------------------------------
 
 def token_feature_tracks(trace: Trace) -> dict[str, np.ndarray]:
     """Feature value at the last character of each token (so word and char models compare)."""
@@ -169,6 +94,17 @@ class CellMatch:
     quantity: str
     unit: int
     correlation: float  # signed: negative means the unit goes down when the feature goes up
+    # Filled in by rnnlm.cell_validation: r of the same unit on a second, disjoint slice of text
+    # (None: not checked, or the feature is absent there), and the chance level both |r| must beat.
+    check_correlation: float | None = None
+    chance: float | None = None
+
+    @property
+    def validated(self) -> bool:
+        """Holds on both slices, same sign, above what searching every unit finds by chance."""
+        return (self.check_correlation is not None and self.chance is not None
+                and self.correlation * self.check_correlation > 0
+                and min(abs(self.correlation), abs(self.check_correlation)) > self.chance)
 
 
 def search_cells(trace: Trace, quantity: str = "h", per_feature: int = 3,

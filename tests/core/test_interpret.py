@@ -36,6 +36,31 @@ def test_quotes_nesting_lines_and_speakers():
     assert nested["parenthesis depth"].max() == 2 and nested["bracket depth"].max() == 1
 
 
+def test_indentation_level_counts_leading_whitespace_as_read_with_tabs_to_eight():
+    text = "a\n    b c\n\tx;\n\t  y\n"
+    indent = feature_tracks(text)["indentation level"]
+    assert indent[0] == 0 and list(indent[2:7]) == [1, 2, 3, 4, 4]  # grows while the indentation is read
+    assert indent[text.index("c")] == 4 and indent[text.index("b c\n") + 3] == 4  # the newline ends its line
+    assert indent[text.index("x")] == 8 and indent[text.index("y")] == 10  # a tab reaches column 8
+    assert indent[-1] == 10 and feature_tracks("  ")["indentation level"].tolist() == [1, 2]
+
+
+def test_if_for_while_block_depth_counts_only_braces_those_statements_open():
+    text = ("int f(void) {\n\tif (a) {\n\t\tfor (i = 0; i < n; i++) {\n\t\t\tx;\n\t\t}\n\t} else {\n\t\ty;\n\t}\n"
+            "\tif (b) return;\n\tstruct s t = {1};\n\twhile (c)\n\t\tz;\n}\n")
+    block = feature_tracks(text)["if/for/while block depth"]
+
+    def at(piece: str) -> float:
+        return block[text.index(piece)]
+
+    assert at("int") == 0 and at("if (a)") == 0 and at("for") == 1 and at("x;") == 2
+    assert at("}\n\t} else") == 1 and at("y;") == 1  # an else block belongs to its if statement
+    assert at("{1}") == 0 and at("{1}") == block[text.index("t = ")]  # `if (b) return;` opened no block
+    assert block.max() == 2 and block[-1] == 0
+    ignored = 'x = "if (a) {"; /* while (b) { */ #if X\n{ y; }\n'
+    assert not feature_tracks(ignored)["if/for/while block depth"].any()  # strings, comments, preprocessor
+
+
 def _synthetic_trace(feature, units=16, seed=0, planted=11):
     rng = np.random.default_rng(seed)
     states = rng.normal(size=(len(feature), 2, 1, units)).astype(np.float32)

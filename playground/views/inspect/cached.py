@@ -13,16 +13,8 @@ import streamlit as st
 
 from playground.views.inspect.traces import order_and_strip
 from rnnlm import LanguageModel
-from rnnlm.interpret import (
-    CellMatch,
-    Saturation,
-    Trace,
-    gate_saturation,
-    search_cells,
-    token_feature_tracks,
-    trace_ids,
-    trace_text,
-)
+from rnnlm.cell_validation import search_halves
+from rnnlm.interpret import CellMatch, Saturation, Trace, gate_saturation, token_feature_tracks, trace_ids, trace_text
 
 TRACES_KEPT, MINUTES_KEPT = 4, 20  # a trace is up to traces.TRACE_BUDGET_BYTES (64 MB)
 TOP_GUESSES = 5
@@ -39,9 +31,10 @@ def features(model: str, text: str, _trace: Trace) -> dict[str, np.ndarray]:
     return token_feature_tracks(_trace)
 
 
-@st.cache_data(max_entries=32, ttl=MINUTES_KEPT * 60, show_spinner="Searching for interpretable cells…")
+@st.cache_data(max_entries=32, ttl=MINUTES_KEPT * 60, show_spinner="Searching for interpretable cells and checking them…")
 def cells(model: str, text: str, quantity: str, _trace: Trace) -> list[CellMatch]:
-    return search_cells(_trace, quantity=quantity, per_feature=3, features=features(model, text, _trace))
+    """Found on the first half of the text, checked on the second half and against chance: validated first."""
+    return search_halves(_trace, quantity=quantity, per_feature=3, features=features(model, text, _trace))
 
 
 @st.cache_data(max_entries=32, ttl=MINUTES_KEPT * 60, show_spinner=False)

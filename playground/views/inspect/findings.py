@@ -5,6 +5,7 @@ import streamlit as st
 
 from playground import state
 from playground.views.inspect import cached, heatmaps, keys, traces
+from rnnlm.cell_validation import CHANCE_PERCENTILE, SHIFTS
 from rnnlm.interpret import Trace
 
 MAX_CELL_LINKS = 30
@@ -20,13 +21,19 @@ def cells(model: str, text: str, trace: Trace, quantity: str) -> None:
     st.subheader("Interpretable cells")
     label = traces.QUANTITY_LABELS.get(quantity, quantity)
     st.caption(f"For each layer and feature of the text, the units of the {label} whose activation follows it "
-               "best (Pearson correlation over this text; negative: the unit falls as the feature rises).")
+               "best on the first half of this text, checked on the second half (Pearson r on each; negative: "
+               "the unit falls as the feature rises). Searching every unit finds some correlation even in "
+               "noise: chance is the best |r| over all units when the feature is shifted in time "
+               f"({CHANCE_PERCENTILE}th percentile of {SHIFTS} shifts). A cell holds (✓) when both r beat chance "
+               "with the same sign; the others are marked ✗.")
     matches = cached.cells(model, text, quantity, trace)
     if not matches:
         st.info("No feature varies in this text: try a longer one.")
         return
+    if not any(m.validated for m in matches):
+        st.info("No cell holds on both halves of this text: a longer text gives a lower chance level.")
     st.dataframe(traces.cell_rows(matches), hide_index=True, width="stretch")
-    found = matches[:MAX_CELL_LINKS]
+    found = sorted(matches, key=traces.cell_order)[:MAX_CELL_LINKS]
     state.keep_valid(keys.IN_CELL, list(range(len(found))))
     pick, button = st.columns([4, 1], vertical_alignment="bottom")
     pick.selectbox("Strongest cells", list(range(len(found))), format_func=lambda i: traces.cell_label(found[i]),

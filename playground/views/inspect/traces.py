@@ -7,7 +7,7 @@ which units one figure shows, in what order, and the found cells as table rows.
 from __future__ import annotations
 
 import random
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -88,22 +88,41 @@ def strongest_features(values: np.ndarray, tracks: dict[str, np.ndarray], count:
     return sorted(found, key=lambda item: -abs(item[1]))[:count]
 
 
+def check_text(match: CellMatch) -> str:
+    """The second-half r, or why there is none."""
+    return "absent" if match.check_correlation is None else f"{match.check_correlation:+.2f}"
+
+
 def cell_label(match: CellMatch) -> str:
-    return (f"{match.feature}: layer {match.layer + 1}, unit {match.unit} "
-            f"({QUANTITY_LABELS.get(match.quantity, match.quantity)}), r = {match.correlation:+.2f}")
+    where = (f"{match.feature}: layer {match.layer + 1}, unit {match.unit} "
+             f"({QUANTITY_LABELS.get(match.quantity, match.quantity)}), r = {match.correlation:+.2f}")
+    if match.chance is None:  # never checked
+        return where
+    mark = "✓ " if match.validated else "✗ unconfirmed: "
+    return f"{mark}{where}, then {check_text(match)} (chance {match.chance:.2f})"
+
+
+def cell_order(match: CellMatch) -> tuple[bool, float]:
+    """Validated cells first, then the strongest on the text they were found on."""
+    return not match.validated, -abs(match.correlation)
 
 
 def cell_rows(matches: Sequence[CellMatch]) -> list[dict]:
-    """One row per layer and feature: the best unit, then the runners-up."""
+    """One row per layer and feature: the best unit (a validated one if any), then the runners-up."""
     best: dict[tuple[int, str], list[CellMatch]] = {}
     for match in matches:
         best.setdefault((match.layer, match.feature), []).append(match)
     rows = []
-    for (layer, feature), found in sorted(best.items(), key=lambda item: (item[0][0], -abs(item[1][0].correlation))):
-        found = sorted(found, key=lambda m: -abs(m.correlation))
-        rows.append({"layer": layer + 1, "feature": feature, "unit": found[0].unit,
-                     "correlation": round(found[0].correlation, 3),
-                     "runners-up": ", ".join(f"{m.unit} ({m.correlation:+.2f})" for m in found[1:])})
+    for (layer, feature), found in sorted(best.items(), key=lambda item: (item[0][0], min(map(cell_order, item[1])))):
+        found = sorted(found, key=cell_order)
+        top = found[0]
+        rows.append({"layer": layer + 1, "feature": feature, "unit": top.unit,
+                     "holds": "✓ yes" if top.validated else "✗ no",
+                     "r, 1st half": round(top.correlation, 3),
+                     "r, 2nd half": None if top.check_correlation is None else round(top.check_correlation, 3),
+                     "chance": None if top.chance is None else round(top.chance, 3),
+                     "runners-up": ", ".join(f"{m.unit} ({m.correlation:+.2f} / {check_text(m)}{' ✓' if m.validated else ''})"
+                                             for m in found[1:])})
     return rows
 
 
