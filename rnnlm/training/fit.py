@@ -41,6 +41,7 @@ from ..sampling import SamplingSettings, sample_text
 from ..scoring import uses_bfloat16
 from .batches import StreamBatcher
 from .config import TrainConfig
+from .loop import stop_reason, train_until_stopped
 from .process import Ranks, stop_on_interrupt, torch_threads
 from .progress import Callbacks, FitResult, Progress
 from .run_facts import hardware, nats_per_char, val_facts
@@ -162,14 +163,14 @@ class _Run:
         Stop conditions are checked after the callbacks, so a cancel they trigger acts at once."""
         self.log("step", progress)
         self.callbacks.on_step(progress)
-        reason = _stop_reason(self, progress)
+        reason = stop_reason(self, progress)
         if reason not in NO_EVAL_STOPS and (reason is not None or self.counters.step % self.cfg.eval_every == 0):
             progress.val_loss, scores = self.evaluate()
             progress.best_val, progress.val_by_weights = self.counters.best_val, scores if self.average else None
             progress.sample = self.sample()
             self.log("eval", progress)
             self.callbacks.on_eval(progress)
-            reason = reason or _stop_reason(self, progress)  # early stop is decided by this evaluation
+            reason = reason or stop_reason(self, progress)  # early stop is decided by this evaluation
         return reason
 
     def evaluate(self) -> tuple[float, dict[str, float]]:
@@ -270,34 +271,6 @@ class _Run:
         self.ranks.close()
 
 
-def _stop_reason(run: _Run, progress: Progress | None = None) -> str | None:
-    cfg, counters = run.cfg, run.counters
-    if run.should_stop():
-        return "cancelled"
-    if run.interrupted.is_set():
-        return "interrupted"
-    if progress is not None and not (math.isfinite(progress.loss) and math.isfinite(progress.grad_norm)):
-        return "diverged"
-    if counters.step >= cfg.max_steps:
-        return "max_steps"
-    if cfg.max_minutes and counters.elapsed_seconds >= cfg.max_minutes * 60:
-        return "max_minutes"
-    if cfg.patience and counters.evals_without_improvement >= cfg.patience:
-        return "early_stop"
-    return None
-
-
-def _train(run: _Run) -> str:
-    """Optimisation steps until rank 0 says stop; returns why."""
-    reason = _stop_reason(run)  # a resumed run may have nothing left to do
-    while not run.agree(reason):
-        progress = run.train_step()
-        reason = run.report(progress) if run.ranks.leader else None
-        if run.counters.step % run.cfg.checkpoint_every == 0:
-            run.checkpoint()
-    return reason or "stopped by rank 0"
-
-
 def fit(cfg: TrainConfig, train_text: str, val_text: str, run_dir: Path | str, *,
         init_from: LanguageModel | None = None, resume: bool = False, callbacks: Callbacks | None = None,
         should_stop: Callable[[], bool] | None = None, facts: dict | None = None) -> FitResult:
@@ -309,7 +282,7 @@ def fit(cfg: TrainConfig, train_text: str, val_text: str, run_dir: Path | str, *
         run = _Run(cfg, train_text, val_text, run_dir, init_from, resume, callbacks, should_stop, facts)
         try:
             with stop_on_interrupt(run.interrupted):
-                stopped_by = _train(run)
+                stopped_by = train_until_stopped(run)
                 best_val = run.finish()
         finally:
             run.close()
