@@ -20,3 +20,24 @@ def test_learn_opens_on_the_hand_set_lstm_and_runs_the_clipping_experiment(strea
     assert clipped < plain
     assert page.locator(".js-plotly-plot").count() == 1
     context.close()
+
+
+def test_every_lesson_renders_in_the_browser(streamlit_server, browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.goto(f"{streamlit_server.url}/learn")
+    page.wait_for_selector(".katex", timeout=90_000)
+    wait_idle(page)
+    for lesson, action, drawn in (("Gates on real text", None, ".katex"), ("Char vs word", None, ".js-plotly-plot"),
+                                  ("How far back it looks", "Measure", ".js-plotly-plot")):
+        page.get_by_text(lesson, exact=True).click()
+        page.wait_for_timeout(500)
+        wait_idle(page, 120_000)
+        if action:
+            page.get_by_role("button", name=action).click()
+            page.wait_for_timeout(500)
+            wait_idle(page, 300_000)
+        assert page.locator(drawn).count() >= 1, lesson
+        assert page.locator('[data-testid="stException"], [data-testid="stAlertContentError"]').count() == 0, lesson
+    assert page.locator(".js-plotly-plot").count() == 2  # gradient flow and effective memory
+    context.close()
