@@ -77,3 +77,12 @@ def test_how_far_back_measures_every_cell_on_a_pasted_text(learn):
     assert not at.exception and not at.error
     assert len(at.get("plotly_chart")) == 2
     assert "Steps back until the gradient falls below 1%" in " ".join(c.value for c in at.caption)
+
+
+def test_gates_read_what_generate_just_wrote():
+    at = app({"model": "shakespeare-char-lstm", "prompt": "ROMEO:", "length": "60", "seed": "2"})
+    at.switch_page(PAGE).run()
+    at = lesson(at, "gates")
+    assert at.toggle(key="ln_gate_generated").value
+    assert "generated last" in " ".join(c.value for c in at.caption)
+    assert len(at.latex) == 3

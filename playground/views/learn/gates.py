@@ -45,7 +45,14 @@ def show(_catalogue, info) -> None:
     st.markdown(f"One unit of **{markdown_literal(info.name)}** ({cat.CELL_LABELS.get(info.cell, info.cell)}) at one "
                 "token: the lecture's equations with the model's own gate values. The last line is recomputed from "
                 "the gates, and matches the state the model stored.")
-    text, _ = sources.text_or_paste(info.corpus, 300, keys.LN_GATE_TEXT, "Text the model reads", MAX_CHARS)
+    generation = state.last_generation()
+    if generation is not None and generation.request.model == info.name and generation.new_steps and \
+            st.toggle("Read what Generate just wrote", value=True, key="ln_gate_generated"):
+        text = generation.text[:MAX_CHARS]
+        st.caption("The prompt and the text this model generated last, read again step by step "
+                   "(with the Generate page's clamps, if any, the numbers below are the unclamped model's).")
+    else:
+        text, _ = sources.text_or_paste(info.corpus, 300, keys.LN_GATE_TEXT, "Text the model reads", MAX_CHARS)
     if not text.strip():
         st.info("Paste a text for the model to read.")
         return
