@@ -35,6 +35,7 @@ from playground import session_models, state
 from rnnlm import RnnlmError
 from rnnlm.service.session_store import SessionStore
 from rnnlm.service.settings import FinetuneSettings, from_env
+from rnnlm.service.upload_budget import UploadBudget
 
 if TYPE_CHECKING:  # annotations only: the first page is drawn before torch is imported
     from rnnlm.service.jobs import JobManager
@@ -49,10 +50,20 @@ GRACE_SECONDS = 150.0
 
 @st.cache_resource(show_spinner=False)
 def settings() -> tuple[FinetuneSettings, tuple[str, ...]]:
+    """The fine-tune settings, with each upload limit within the server's ceiling
+    (server.maxUploadSize: Streamlit refuses a larger request body whatever the widget says)."""
     found, problems = from_env(os.environ)
+    found, lowered = found.within_upload_ceiling(int(st.get_option("server.maxUploadSize")))
+    problems += lowered
     for problem in problems:
         log.warning("fine-tune settings: %s", problem)
     return found, tuple(problems)
+
+
+@st.cache_resource(show_spinner=False)
+def upload_budget() -> UploadBudget:
+    """Uploaded text held by all sessions together (RNNLM_UPLOADS_TOTAL_MB)."""
+    return UploadBudget(int(settings()[0].uploads_total_mb * (1 << 20)))
 
 
 @st.cache_resource(show_spinner=False)

@@ -13,19 +13,26 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
+import shutil
+import stat
 import sys
+import tempfile
 import time
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from .clamp import parse_clamps
+from .cli_progress import PhasedProgress, Progress
 from .corpus import clean_text
 from .dynamic_eval import ADAPT_PRECISIONS, RULES, AdaptSettings, adapt_text
 from .errors import RnnlmError, SettingsError
 from .lessons.cli import add_learn_command, run_learn
 from .runtime import configure_threads
 from .sampling import SamplingSettings, generate, validate_prompt
-from .scoring import PRECISIONS, score_text
+from .score_file import score_file
+from .scoring import PRECISIONS
 from .zoo import load, read_manifest
 
 
@@ -99,45 +106,6 @@ def adapt_settings(args) -> AdaptSettings | None:
         raise SettingsError(f"--adapt settings: {exc}") from None
 
 
-class AdaptProgress:
-    """Progress of the adapting pass on stderr: one self-rewriting line on a terminal; in a log file,
-    a plain line every LOG_SECONDS (as python -m train does), since carriage returns make one huge line."""
-
-    LOG_SECONDS = 30.0
-
-    def __init__(self, stream=None, width: int = 30):
-        self.stream, self.width = stream or sys.stderr, width
-        self.terminal = bool(getattr(self.stream, "isatty", lambda: False)())
-        self.start = time.perf_counter()
-        self.last_logged = -float("inf")  # a log file gets the first window's line at once, and the last
-
-    def __call__(self, done: int, total: int) -> None:
-        now = time.perf_counter()
-        if not self.terminal and now - self.last_logged < self.LOG_SECONDS and done < total:
-            return
-        self.last_logged = now
-        fraction = done / max(total, 1)
-        filled = int(self.width * fraction)
-        rate = done / max(now - self.start, 1e-9)
-        eta = (total - done) / rate if rate > 0 else float("inf")
-        line = (f"adapting [{'#' * filled}{'-' * (self.width - filled)}] {fraction:4.0%} {done:,}/{total:,} chars "
-                f"{rate:,.0f} chars/s eta {_duration(eta)}")
-        self.stream.write(f"\r{line}   " if self.terminal else line + "\n")
-        self.stream.flush()
-
-    def close(self) -> None:
-        if self.terminal:
-            self.stream.write("\n")
-            self.stream.flush()
-
-
-def _duration(seconds: float) -> str:
-    if seconds == float("inf"):
-        return "?"
-    minutes, secs = divmod(int(seconds), 60)
-    return f"{minutes}:{secs:02d}"
-
-
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # all but tab and new line
 
 
@@ -180,13 +148,44 @@ def _read_text(path: str) -> str:
     return clean_text(data, "stdin" if path == "-" else path)
 
 
+@contextmanager
+def _opened(path: str):
+    """The file as a regular file open for reading; stdin, a pipe or a FIFO is first copied to a
+    temporary file (the scorer reads each segment from where it starts, in bounded memory)."""
+    with ExitStack() as stack:
+        try:
+            handle = sys.stdin.buffer if path == "-" else stack.enter_context(open(path, "rb"))
+        except FileNotFoundError:
+            raise RnnlmError(f"no such file: {path}") from None
+        except OSError as exc:
+            raise RnnlmError(f"cannot read {path}: {exc.strerror}") from None
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            spooled = stack.enter_context(tempfile.TemporaryFile(prefix="rnnlm-score-"))
+            shutil.copyfileobj(handle, spooled, 1 << 20)
+            spooled.flush()
+            handle = spooled
+        yield handle
+
+
+def _whole_text(handle, name: str) -> str:
+    """All of the (regular) file's text, cleaned: dynamic evaluation reads the text in memory."""
+    handle.seek(0)
+    return clean_text(handle.read(), name)
+
+
 def run_score(args) -> None:
     settings = adapt_settings(args)
     lm = load(args.model)
-    text = _read_text(args.file)
-    if not text:
-        raise RnnlmError(f"{args.file} is empty: nothing to score")
-    result = score_text(lm, text, precision=args.precision)
+    name = "stdin" if args.file == "-" else args.file
+    with _opened(args.file) as handle:
+        progress = PhasedProgress()
+        try:
+            result = score_file(lm, handle, precision=args.precision, on_progress=progress, source=name)
+        finally:
+            progress.close()
+        if not result.tokens:
+            raise RnnlmError(f"{args.file} is empty: nothing to score")
+        text = "" if settings is None else _whole_text(handle, name)
     if settings is None:
         if args.json:
             print(json.dumps(result.summary()))
@@ -194,7 +193,7 @@ def run_score(args) -> None:
             print(f"{result.nats_per_char:.4f} nats/char  {result.bits_per_char:.4f} bits/char  "
                   f"({result.chars:,} chars, {result.tokens:,} tokens, model {lm.name})")
         return
-    progress = AdaptProgress()
+    progress = Progress("adapting", "chars")
     try:
         adapted = adapt_text(lm, text, settings, on_window=progress)
     finally:

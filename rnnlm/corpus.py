@@ -61,10 +61,16 @@ def clean_text(data: bytes, source: str = "text") -> str:
     reason = binary_reason(data)
     if reason:
         raise CorpusError(f"{source} looks binary ({reason}), not text")
+    return utf8_lines(data, source)
+
+
+def utf8_lines(data: bytes, source: str = "text", offset: int = 0) -> str:
+    """data, found at this byte offset of a file, as text with LF line endings (a BOM dropped
+    at offset 0); CorpusError naming the file offset of a byte that is not UTF-8."""
     try:
-        text = data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig" if offset == 0 else "utf-8")
     except UnicodeDecodeError as exc:
-        raise CorpusError(f"{source} is not UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start:,}; "
+        raise CorpusError(f"{source} is not UTF-8 (byte 0x{data[exc.start]:02x} at offset {offset + exc.start:,}; "
                           "Latin-1 or Windows-1252?); convert it to UTF-8 first") from None
     return text.replace("\r\n", "\n").replace("\r", "\n")
 

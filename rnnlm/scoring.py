@@ -56,20 +56,12 @@ def uses_bfloat16(precision: str) -> bool:
     return precision == "bfloat16" or (precision == "auto" and native_bfloat16())
 
 
-@dataclass
-class ScoreResult:
-    token_ids: list[int]
-    token_texts: list[str]
-    logprobs: np.ndarray  # (tokens,) natural-log probability of each token given all before it
+class PerCharFigures:
+    """The figures of a score from its total_nats, chars and tokens (ScoreResult, score_file's ScoreTotals)."""
+
+    total_nats: float
     chars: int
-
-    @property
-    def tokens(self) -> int:
-        return len(self.token_ids)
-
-    @property
-    def total_nats(self) -> float:
-        return float(-self.logprobs.sum())
+    tokens: int
 
     @property
     def nats_per_char(self) -> float:
@@ -84,7 +76,23 @@ class ScoreResult:
                 "chars": self.chars, "tokens": self.tokens}
 
 
-def _segments(count: int, streams: int, warmup: int) -> list[tuple[int, int, int]]:
+@dataclass
+class ScoreResult(PerCharFigures):
+    token_ids: list[int]
+    token_texts: list[str]
+    logprobs: np.ndarray  # (tokens,) natural-log probability of each token given all before it
+    chars: int
+
+    @property
+    def tokens(self) -> int:
+        return len(self.token_ids)
+
+    @property
+    def total_nats(self) -> float:
+        return float(-self.logprobs.sum())
+
+
+def stream_segments(count: int, streams: int, warmup: int) -> list[tuple[int, int, int]]:
     """(read_from, score_from, end) per stream; a short text is one exact stream."""
     if streams <= 1 or count < streams * warmup:
         return [(0, 0, count)]
@@ -143,6 +151,24 @@ class _Bfloat16Recurrence:
         return x.transpose(0, 1), (torch.stack(finals),)  # (batch, time, hidden)
 
 
+def recurrence(net: RNNLM, bfloat16: bool) -> Callable[[torch.Tensor, State | None], tuple[torch.Tensor, State]]:
+    """The network's forward over a window: its own, or bfloat16 steps for GRU and plain RNN cells."""
+    return _Bfloat16Recurrence(net) if bfloat16 and net.config.cell in ("gru", "rnn") else net.recur
+
+
+def window_nll(net: RNNLM, recur, inputs: torch.Tensor, targets: torch.Tensor, state: State | None,
+               bfloat16: bool) -> tuple[torch.Tensor, State]:
+    """(negative log-probability of each target, 0 where the target is -100; the state after the
+    window). inputs, targets: (streams, window). Call under torch.inference_mode()."""
+    nll = torch.zeros(inputs.shape)
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bfloat16):
+        out, state = recur(inputs, state)  # (streams, window, hidden)
+        scored = targets != -100  # warm-up tokens only carry state: no head, no softmax
+        logits = net.head(out[scored])  # (scored tokens, vocab)
+    nll[scored] = F.cross_entropy(logits.float(), targets[scored], reduction="none")
+    return nll, state
+
+
 @torch.inference_mode()
 def token_logprobs(net: RNNLM, ids: list[int], context_id: int, streams: int = 16, window: int = 256,
                    warmup: int = 512, precision: str = "auto",
@@ -157,7 +183,7 @@ def token_logprobs(net: RNNLM, ids: list[int], context_id: int, streams: int = 1
     net.eval()
     inputs = np.array([context_id] + list(ids[:-1]), dtype=np.int64)
     targets = np.array(ids, dtype=np.int64)
-    segments = _segments(count, streams, warmup)
+    segments = stream_segments(count, streams, warmup)
     width = max(end - read for read, _, end in segments)
     x = np.zeros((len(segments), width), dtype=np.int64)
     y = np.full((len(segments), width), -100, dtype=np.int64)  # -100: cross_entropy ignores it
@@ -167,15 +193,10 @@ def token_logprobs(net: RNNLM, ids: list[int], context_id: int, streams: int = 1
     x_t, y_t = torch.from_numpy(x), torch.from_numpy(y)
     nll = torch.zeros(x.shape)
     state = None
-    recur = _Bfloat16Recurrence(net) if bfloat16 and net.config.cell in ("gru", "rnn") else net.recur
+    recur = recurrence(net, bfloat16)
     for start in range(0, width, window):
-        chunk_targets = y_t[:, start:start + window]
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bfloat16):
-            out, state = recur(x_t[:, start:start + window], state)  # (streams, window, hidden)
-            scored = chunk_targets != -100  # warm-up tokens only carry state: no head, no softmax
-            logits = net.head(out[scored])  # (scored tokens, vocab)
-        nll[:, start:start + window][scored] = F.cross_entropy(logits.float(), chunk_targets[scored],
-                                                                reduction="none")
+        nll[:, start:start + window], state = window_nll(net, recur, x_t[:, start:start + window],
+                                                         y_t[:, start:start + window], state, bfloat16)
         if on_progress is not None:
             on_progress(min(start + window, width), width)
     net.train(was_training)

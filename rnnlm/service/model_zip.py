@@ -23,7 +23,7 @@ from ..language_model import LanguageModel
 from ..tokenizers import SENTENCEPIECE_FILE, TOKENIZER_FILE
 
 CARD_FILE = "card.md"
-MB = 1 << 20
+MB = 1 << 20  # a mebibyte (MiB): every size here and in its messages is in MiB
 # Per-file ceilings; the weights' own ceiling is ModelZipLimits.max_weights_bytes.
 FILE_LIMITS = {CONFIG_FILE: MAX_CONFIG_BYTES, TOKENIZER_FILE: 16 * MB, SENTENCEPIECE_FILE: 16 * MB,
                CARD_FILE: 1 * MB}
@@ -36,6 +36,7 @@ HOW_TO_FIX = "upload a model zip downloaded from this playground, unchanged"
 @dataclass(frozen=True)
 class ModelZipLimits:
     max_weights_bytes: int = 256 * MB  # 64M float32 parameters: far above any model trainable here
+    max_zip_bytes: int = 256 * MB  # the uploaded zip itself (FinetuneSettings.model_zip_mb on the page)
     max_ratio: float = 50.0  # float weights barely compress; a zip of zeros is a bomb or a fake
 
 
@@ -84,8 +85,8 @@ def _check_entries(entries: list[zipfile.ZipInfo], limits: ModelZipLimits) -> No
         if entry.flag_bits & 0x1 or entry.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
             raise CheckpointError(f"{entry.filename} in the zip is encrypted or uses an unsupported compression")
         if entry.file_size > limit:
-            raise CheckpointError(f"{entry.filename} in the zip is {entry.file_size / MB:,.1f} MB; "
-                                  f"the limit is {limit / MB:,.1f} MB")
+            raise CheckpointError(f"{entry.filename} in the zip is {entry.file_size / MB:,.1f} MiB; "
+                                  f"the limit is {limit / MB:,.1f} MiB")
         ratio = entry.file_size / max(entry.compress_size, 1)
         if entry.file_size > MB and ratio > limits.max_ratio:
             raise CheckpointError(f"{entry.filename} in the zip expands {ratio:,.0f} times: refused (zip bomb?)")
@@ -126,6 +127,9 @@ def import_model_zip(data: bytes, destination: Path | str, name: str | None = No
                      limits: ModelZipLimits = ModelZipLimits()) -> LanguageModel:
     """Unpack a model zip into destination (replacing it) once it validates; the loaded model."""
     destination = Path(destination)
+    if len(data) > limits.max_zip_bytes:
+        raise CheckpointError(f"the zip is {len(data) / MB:,.1f} MiB; this server takes model zips up to "
+                              f"{limits.max_zip_bytes / MB:,.1f} MiB")
     archive, entries = _entries(bytes(data))
     with archive:
         _check_entries(entries, limits)

@@ -4,12 +4,20 @@
     RNNLM_MAX_QUEUED_JOBS     jobs that may wait (default 8); beyond that, a "busy" message
     RNNLM_TRAIN_THREADS       torch threads per job (default 1: other visitors keep a core)
     RNNLM_MAX_TRAIN_MINUTES   the longest time budget a visitor may ask for (default 30)
-    RNNLM_UPLOAD_MB           text kept from one upload, all files together (default 20)
+    RNNLM_UPLOAD_MB           text kept from one upload, all files together (default 20): also the
+                              most uploaded text one session holds (the cleaned text, never the files)
+    RNNLM_UPLOADS_TOTAL_MB    uploaded text all sessions together may hold (default 512); an upload
+                              beyond it is refused with a message until other sessions end
     RNNLM_MODEL_ZIP_MB        largest model zip a visitor may upload (default 64)
     RNNLM_SESSION_HOURS       a session's models are deleted after this long unused (default 2)
     RNNLM_SESSIONS_DIR        the state root: each server process keeps its sessions' models in its
                               own folder under it, removed when the process ends (default:
                               rnnlm-state-<uid> in the system temp dir); see session_store
+
+Sizes are in MiB (2^20 bytes), in checks and in messages alike. Each upload widget gets its own
+limit from here (file_uploader's max_upload_size); the Streamlit server refuses any request body over
+server.maxUploadSize (.streamlit/config.toml), so that is only the ceiling, and a limit above it is
+lowered to fit with a warning (within_upload_ceiling).
 
 Env vars rather than st.secrets: a Procfile host sets them in its dashboard, and a
 value that cannot be used is reported (the page shows it) instead of stopping the server.
@@ -18,8 +26,9 @@ value that cannot be used is reported (the page shows it) instead of stopping th
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, Mapping
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from typing import TYPE_CHECKING
 
 from .uploads import MB, UploadLimits
 
@@ -28,11 +37,13 @@ if TYPE_CHECKING:  # annotations only: the first page is drawn before torch is i
 
 ENV_NAMES = {"max_concurrent": "RNNLM_MAX_TRAINING_JOBS", "max_queue": "RNNLM_MAX_QUEUED_JOBS",
              "train_threads": "RNNLM_TRAIN_THREADS", "max_minutes": "RNNLM_MAX_TRAIN_MINUTES",
-             "upload_mb": "RNNLM_UPLOAD_MB", "model_zip_mb": "RNNLM_MODEL_ZIP_MB",
+             "upload_mb": "RNNLM_UPLOAD_MB", "uploads_total_mb": "RNNLM_UPLOADS_TOTAL_MB",
+             "model_zip_mb": "RNNLM_MODEL_ZIP_MB",
              "session_hours": "RNNLM_SESSION_HOURS", "sessions_dir": "RNNLM_SESSIONS_DIR"}
 # (lowest, highest) accepted; a value outside is refused with the range in the message.
 RANGES = {"max_concurrent": (1, 64), "max_queue": (0, 1000), "train_threads": (1, 256),
-          "max_minutes": (0.1, 24 * 60), "upload_mb": (0.01, 2048), "model_zip_mb": (1, 2048),
+          "max_minutes": (0.1, 24 * 60), "upload_mb": (0.01, 2048), "uploads_total_mb": (0.01, 1 << 20),
+          "model_zip_mb": (1, 2048),
           "session_hours": (0.01, 24 * 30)}
 
 
@@ -43,7 +54,8 @@ class FinetuneSettings:
     train_threads: int = 1
     max_minutes: float = 30.0
     upload_mb: float = 20.0
-    model_zip_mb: float = 64.0  # a 2 x 512 LSTM zips to ~14 MB
+    uploads_total_mb: float = 512.0
+    model_zip_mb: float = 64.0  # a 2 x 512 LSTM zips to ~14 MiB, the shipped medium word model to ~21 MiB
     session_hours: float = 2.0
     sessions_dir: str | None = None
 
@@ -55,12 +67,36 @@ class FinetuneSettings:
     def model_zip_limits(self) -> ModelZipLimits:
         from .model_zip import ModelZipLimits
 
-        return ModelZipLimits(max_weights_bytes=int(self.model_zip_mb * MB))
+        return ModelZipLimits(max_weights_bytes=int(self.model_zip_mb * MB), max_zip_bytes=int(self.model_zip_mb * MB))
 
     @property
     def upload_widget_mb(self) -> int:
-        """st.file_uploader's per-file limit: whole megabytes, at least 1."""
-        return max(1, math.ceil(self.upload_mb))
+        return widget_mb(self.upload_mb)
+
+    @property
+    def model_zip_widget_mb(self) -> int:
+        return widget_mb(self.model_zip_mb)
+
+    def within_upload_ceiling(self, ceiling_mb: int) -> tuple[FinetuneSettings, list[str]]:
+        """These settings with every upload limit lowered to what a server whose
+        server.maxUploadSize is ceiling_mb accepts, and one message per limit lowered."""
+        changed, problems = {}, []
+        largest = ceiling_mb * 1e6 / MB  # the most MiB whose widget_mb stays within the ceiling
+        for name in ("upload_mb", "model_zip_mb"):
+            if widget_mb(getattr(self, name)) > ceiling_mb:
+                changed[name] = math.floor(largest * 100) / 100
+                problems.append(f"{ENV_NAMES[name]}={getattr(self, name):g} MiB is above the server's upload "
+                                f"ceiling (server.maxUploadSize = {ceiling_mb} MiB in .streamlit/config.toml); "
+                                f"using {changed[name]:g} MiB")
+        return replace(self, **changed), problems
+
+
+def widget_mb(limit_mib: float) -> int:
+    """st.file_uploader's max_upload_size for a limit of limit_mib MiB: whole "MB", at least 1.
+    The browser reads that number as decimal megabytes (10^6 bytes; 2^20 only on Windows), so it
+    is rounded up from 10^6 bytes: every file within the limit gets past the browser on every
+    platform, and the exact limit, in MiB, is checked and stated here. The server reads it as MiB."""
+    return max(1, math.ceil(limit_mib * MB / 1e6))
 
 
 def _parsed(name: str, text: str, kind: type):

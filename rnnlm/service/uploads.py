@@ -2,10 +2,13 @@
 
 The fine-tune page hands over what the browser sent and shows the report:
 
-    from .uploads import read_uploads, vocabulary_fit
+    from .uploads import read_uploads, read_files, with_pasted
     report = read_uploads([("novel.txt", data), ("code.zip", more)], pasted="")
     report.text, report.chars, report.lines, report.files_used, report.skipped, report.charset
-    fit = vocabulary_fit(report.text, base_model)   # share of characters / tokens it never saw
+    files = read_files(uploaded)             # the files' text once (their bytes can then go) ...
+    report = with_pasted(files, pasted)      # ... joined with pasted text that may change later
+
+How much of it a base model has never seen: rnnlm.service.vocabulary_fit.
 
 Files that cannot be used are skipped with a reason; an upload with nothing usable, a
 zip bomb, a corrupt zip or a zip with no text raises CorpusError saying what to do.
@@ -19,17 +22,14 @@ import io
 import unicodedata
 import zipfile
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from typing import TYPE_CHECKING, Iterable
 
 from ..corpus import TEXT_SUFFIXES, UTF16_BOMS, text_reason
 from ..errors import CorpusError
 
-if TYPE_CHECKING:  # annotations only: checking an upload must not cost a torch import
-    from ..language_model import LanguageModel
-
-MB = 1 << 20
+MB = 1 << 20  # a mebibyte: sizes here, their messages ("MiB") and the settings use it
 MAX_LABEL_CHARS = 120
 READ_CHUNK = 64 << 10
 # Entries this small cannot make a bomb whatever their ratio (a file of one repeated
@@ -60,6 +60,7 @@ class UploadReport:
     files_used: list[str] = field(default_factory=list)
     skipped: list[SkippedFile] = field(default_factory=list)
     charset: str = ""  # every distinct character of text, sorted
+    used_bytes: int = 0  # UTF-8 bytes of the sources text was made of: what counts against the budget
 
     @property
     def chars(self) -> int:
@@ -121,7 +122,7 @@ class _Collector:
         self.report.skipped.append(SkippedFile(name, reason))
 
     def too_large(self, name: str) -> None:
-        self.skip(name, f"too large (over the {self.limits.max_text_bytes / MB:g} MB limit for all text)")
+        self.skip(name, f"too large (over the {self.limits.max_text_bytes / MB:g} MiB limit for all text)")
 
     def add(self, name: str, data: bytes) -> bool:
         """Keep the file's text if it is usable; True if it was."""
@@ -154,8 +155,8 @@ def _check_zip_declared(archive: zipfile.ZipFile, name: str, limits: UploadLimit
                           "zip fewer files")
     declared = sum(e.file_size for e in entries)
     if declared > limits.max_zip_expanded_bytes:
-        raise CorpusError(f"{name} would expand to {declared / MB:,.0f} MB; the limit is "
-                          f"{limits.max_zip_expanded_bytes / MB:,.0f} MB: refused (zip bomb?); zip less text")
+        raise CorpusError(f"{name} would expand to {declared / MB:,.0f} MiB; the limit is "
+                          f"{limits.max_zip_expanded_bytes / MB:,.0f} MiB: refused (zip bomb?); zip less text")
     for entry in entries:
         ratio = entry.file_size / max(entry.compress_size, 1)
         if entry.file_size > RATIO_FLOOR_BYTES and ratio > limits.max_zip_ratio:
@@ -218,14 +219,13 @@ def _add_zip(collector: _Collector, data: bytes, zip_name: str) -> None:
 
 def _joined(texts: list[str]) -> str:
     """One document per file, separated by a blank line; a single text is kept as it is."""
-    if len(texts) == 1:
-        return texts[0]
+    if len(texts) <= 1:
+        return texts[0] if texts else ""
     return "\n".join(t if t.endswith("\n") else t + "\n" for t in texts)
 
 
-def read_uploads(files: Iterable[tuple[str, bytes]] = (), pasted: str = "",
-                 limits: UploadLimits = UploadLimits()) -> UploadReport:
-    """Validate and clean uploaded files and pasted text into one training text."""
+def read_files(files: Iterable[tuple[str, bytes]] = (), limits: UploadLimits = UploadLimits()) -> UploadReport:
+    """The files' cleaned text (maybe "": all skipped) and report; the bytes are not kept."""
     collector = _Collector(limits)
     for raw_name, data in files:
         name = label(raw_name)
@@ -237,9 +237,25 @@ def read_uploads(files: Iterable[tuple[str, bytes]] = (), pasted: str = "",
             collector.skip(name, reason)
         else:
             collector.add(name, bytes(data))
+    collector.report.text, collector.report.used_bytes = _joined(collector.texts), collector.used_bytes
+    return collector.report
+
+
+def with_pasted(files: UploadReport, pasted: str = "", limits: UploadLimits = UploadLimits()) -> UploadReport:
+    """One training text: read_files' text, then the pasted text, within the one budget."""
+    collector = _Collector(limits)
+    collector.report.files_used, collector.report.skipped = list(files.files_used), list(files.skipped)
+    if files.text:
+        collector.texts, collector.used_bytes = [files.text], files.used_bytes
     if pasted and pasted.strip():
         collector.add("pasted text", pasted.encode("utf-8"))
     return _finish(collector)
+
+
+def read_uploads(files: Iterable[tuple[str, bytes]] = (), pasted: str = "",
+                 limits: UploadLimits = UploadLimits()) -> UploadReport:
+    """Validate and clean uploaded files and pasted text into one training text."""
+    return with_pasted(read_files(files, limits), pasted, limits)
 
 
 def _finish(collector: _Collector) -> UploadReport:
@@ -250,47 +266,6 @@ def _finish(collector: _Collector) -> UploadReport:
                               "or paste some text")
         raise CorpusError(f"none of the uploaded text can be used ({report.skipped_counts()}); upload "
                           "UTF-8 text files (.txt, .md, source code) or paste text")
-    report.text = _joined(collector.texts)
+    report.text, report.used_bytes = _joined(collector.texts), collector.used_bytes
     report.charset = "".join(sorted(set(report.text)))
     return report
-
-
-# --- against a base model ----------------------------------------------------------------
-
-MAX_MEASURED_CHARS = 2_000_000  # word tokenizers are slow on 20 MB; a spread sample is enough
-MEASURE_PIECES = 20
-
-
-@dataclass(frozen=True)
-class VocabularyFit:
-    model: str
-    level: str  # char | word
-    unit: str  # what unknown_share counts: "characters" or "tokens"
-    unknown_share: float  # share of those units the model has never seen
-    unseen_chars: str  # distinct characters of the text the model cannot represent, sorted
-    measured_chars: int  # all of the text, or an evenly spread sample of a long one
-    note: str  # what fine-tuning will do about them
-
-
-def _spread_sample(text: str, limit: int) -> str:
-    if len(text) <= limit:
-        return text
-    piece, stride = limit // MEASURE_PIECES, len(text) // MEASURE_PIECES
-    return "".join(text[i * stride:i * stride + piece] for i in range(MEASURE_PIECES))
-
-
-def vocabulary_fit(text: str, base: LanguageModel) -> VocabularyFit:
-    """How much of text the base model has never seen: characters (char) or tokens (word)."""
-    from ..training.warm_start import unknown_rate  # here, not at the top: finetune imports torch
-
-    tokenizer = base.tokenizer
-    counts = Counter(text)
-    unseen = "".join(sorted(c for c in counts if any(tokenizer.is_unknown(i) for i in tokenizer.encode(c))))
-    if base.level == "char":  # exact: counted per distinct character, never a 20M-element id list
-        share = sum(counts[c] for c in unseen) / max(len(text), 1)
-        note = (f"fine-tuning adds these {len(unseen)} characters to the model's vocabulary" if unseen
-                else "the model knows every character")
-        return VocabularyFit(base.name, "char", "characters", share, unseen, len(text), note)
-    sample = _spread_sample(text, MAX_MEASURED_CHARS)
-    note = "word models keep their tokenizer: unknown tokens stay unknown (train from scratch to learn them)"
-    return VocabularyFit(base.name, "word", "tokens", unknown_rate(tokenizer, sample), unseen, len(sample), note)

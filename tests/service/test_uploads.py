@@ -9,7 +9,8 @@ import pytest
 
 import rnnlm
 from rnnlm.errors import CorpusError
-from rnnlm.service.uploads import UploadLimits, label, read_uploads, vocabulary_fit
+from rnnlm.service.uploads import UploadLimits, label, read_uploads
+from rnnlm.service.vocabulary_fit import vocabulary_fit
 from rnnlm.training.warm_start import unknown_rate
 
 PROSE = "To be, or not to be: that is the question.\nWhether 'tis nobler in the mind to suffer\n"

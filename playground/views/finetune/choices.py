@@ -122,9 +122,10 @@ def start_button(report: UploadReport | None, base: ModelInfo | None, busy: bool
 
 def model_zip_section(settings: FinetuneSettings) -> None:
     st.subheader("Use a model you downloaded earlier")
-    upload = st.file_uploader("Model zip (as downloaded from this page)", type="zip", key=keys.FT_ZIP_UPLOADER,
-                              max_upload_size=max(1, int(settings.model_zip_mb)),
-                              help="Checked like any model: no code runs, sizes and shapes are verified.")
+    upload = st.file_uploader(f"Model zip, up to {settings.model_zip_mb:g} MiB (as downloaded from this page)",
+                              type="zip", key=keys.FT_ZIP_UPLOADER, max_upload_size=settings.model_zip_widget_mb,
+                              help=f"Checked like any model: no code runs, sizes and shapes are verified. This "
+                                   f"server takes zips up to {settings.model_zip_mb:g} MiB (1 MiB = 1,048,576 bytes).")
     if upload is None:
         return
     if keys.model_zip_outcome(upload.file_id) is None:

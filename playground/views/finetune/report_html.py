@@ -13,7 +13,8 @@ import plotly.graph_objects as go
 
 from playground.widgets.token_html import visible_token
 from rnnlm.service.jobs import JobResult, JobSnapshot
-from rnnlm.service.uploads import UploadReport, VocabularyFit
+from rnnlm.service.uploads import UploadReport
+from rnnlm.service.vocabulary_fit import VocabularyFit
 
 MAX_FILES_LISTED = 50  # a zip of 2,000 files: the counts say the rest
 RECEIVED_CSS = "rnnlm-received"

@@ -15,9 +15,11 @@ from playground.widgets import blocks
 from playground.widgets.token_html import markdown_literal, readable_tokens, unknown_flags
 from rnnlm import CorpusError, RnnlmError, ScoreResult
 from rnnlm.corpus import clean_text
+from rnnlm.service.settings import widget_mb
 from rnnlm.service.uploads import label
 from rnnlm.units import nats_to_bits
 
+MAX_UPLOAD_MIB = 20  # the page reads the file in memory; python -m rnnlm score takes any size
 MAX_SCORE_CHARS = 20_000  # a word model scores about 5k characters a second on a busy core
 MAX_COLOURED_TOKENS = 5_000  # beyond this the coloured text would weigh megabytes
 FILE, PASTED = "the uploaded file", "the pasted text"
@@ -41,7 +43,8 @@ def chosen_text() -> tuple[str, str]:
     the pasted text stays in its box either way."""
     st.text_area("Text to score", height=140, max_chars=MAX_SCORE_CHARS, placeholder="Paste any text…",
                  **state.bind(keys.SC_PASTED))
-    upload = st.file_uploader("…or upload a text file (UTF-8)", key=keys.SC_UPLOADER)
+    upload = st.file_uploader(f"…or upload a text file (UTF-8, up to {MAX_UPLOAD_MIB} MiB)", key=keys.SC_UPLOADER,
+                              max_upload_size=widget_mb(MAX_UPLOAD_MIB))
     pasted = state.value(keys.SC_PASTED)
     if upload is None:
         return pasted, "the pasted text"
