@@ -19,6 +19,7 @@ from .errors import SettingsError
 SPEC = re.compile(r"^\s*(\d+)\s*:\s*(\d+)\s*(?::\s*([hc]))?\s*=\s*([-+]?\d*\.?\d+(?:[eE][-+]?\d+)?)\s*$")
 MAX_CLAMPS = 8
 MAX_ABS_VALUE = 100.0  # tanh units live in [-1, 1]; an LSTM's c rarely leaves [-20, 20]
+MAX_DIGITS = 9  # a layer or unit number; no model has a billion units
 
 
 @dataclass(frozen=True)
@@ -41,16 +42,22 @@ class Clamp:
             raise SettingsError(f"clamp {self.spec()}: only an LSTM has a cell state c; clamp h instead")
 
 
+def _shown(text: str) -> str:
+    """The clamp as typed, for a message: cut short, since a share link can carry any length."""
+    text = text.strip()
+    return repr(text if len(text) <= 40 else text[:40] + "…")
+
+
 def parse_clamp(text: str) -> Clamp:
     match = SPEC.match(text)
-    if not match:
+    if not match or len(match[1]) > MAX_DIGITS or len(match[2]) > MAX_DIGITS:  # int() refuses 4,300+ digits
         raise SettingsError(f"a clamp is written LAYER:UNIT=VALUE or LAYER:UNIT:c=VALUE (e.g. 1:42=0.9), "
-                            f"not {text.strip()!r}")
+                            f"not {_shown(text)}")
     layer, unit, quantity, value = int(match[1]), int(match[2]), match[3] or "h", float(match[4])
     if layer < 1:
-        raise SettingsError(f"clamp {text.strip()!r}: layers are counted from 1")
+        raise SettingsError(f"clamp {_shown(text)}: layers are counted from 1")
     if not math.isfinite(value) or abs(value) > MAX_ABS_VALUE:
-        raise SettingsError(f"clamp {text.strip()!r}: the value must be between -{MAX_ABS_VALUE:g} and {MAX_ABS_VALUE:g}")
+        raise SettingsError(f"clamp {_shown(text)}: the value must be between -{MAX_ABS_VALUE:g} and {MAX_ABS_VALUE:g}")
     return Clamp(layer - 1, unit, value, quantity)
 
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from .clamp import MAX_CLAMPS, Clamp
 from .errors import SettingsError
-from .settings_checks import CheckedSettings, is_number, is_whole
+from .settings_checks import CheckedSettings, is_number, is_whole, shown
 
 if TYPE_CHECKING:  # only for annotations: sampling settings must not cost a torch import
     from .language_model import LanguageModel
@@ -44,18 +44,19 @@ class SamplingSettings(CheckedSettings):
     def problems(self) -> list[str]:
         found = []
         if not is_number(self.temperature) or not 0.0 <= self.temperature <= MAX_TEMPERATURE:
-            found.append(f"temperature must be between 0 and {MAX_TEMPERATURE:g} (0 means greedy), got {self.temperature!r}")
+            found.append(f"temperature must be between 0 and {MAX_TEMPERATURE:g} (0 means greedy), got {shown(self.temperature)}")
         if not is_whole(self.top_k) or not 0 <= self.top_k <= MAX_TOP_K:
-            found.append(f"top_k must be a whole number from 0 (off) to {MAX_TOP_K}, got {self.top_k!r}")
+            found.append(f"top_k must be a whole number from 0 (off) to {MAX_TOP_K}, got {shown(self.top_k)}")
         if not is_number(self.top_p) or not 0.0 < self.top_p <= 1.0:
-            found.append(f"top_p must be greater than 0 and at most 1 (1 means off), got {self.top_p!r}")
+            found.append(f"top_p must be greater than 0 and at most 1 (1 means off), got {shown(self.top_p)}")
         if not is_whole(self.max_new_tokens) or not 1 <= self.max_new_tokens <= MAX_NEW_TOKENS:
-            found.append(f"max_new_tokens must be a whole number from 1 to {MAX_NEW_TOKENS}, got {self.max_new_tokens!r}")
+            found.append(f"max_new_tokens must be a whole number from 1 to {MAX_NEW_TOKENS}, got {shown(self.max_new_tokens)}")
         if not is_whole(self.seed) or not 0 <= self.seed <= MAX_SEED:
-            found.append(f"seed must be a whole number from 0 to {MAX_SEED}, got {self.seed!r}")
-        if len(self.stop) > MAX_STOP_STRINGS or any(not isinstance(s, str) or not 0 < len(s) <= MAX_STOP_CHARS for s in self.stop):
+            found.append(f"seed must be a whole number from 0 to {MAX_SEED}, got {shown(self.seed)}")
+        if not isinstance(self.stop, (tuple, list)) or len(self.stop) > MAX_STOP_STRINGS or any(not isinstance(s, str) or not 0 < len(s) <= MAX_STOP_CHARS for s in self.stop):
             found.append(f"stop must be at most {MAX_STOP_STRINGS} non-empty strings of at most {MAX_STOP_CHARS} characters")
-        if not all(isinstance(c, Clamp) for c in self.clamps) or len(self.clamps) > MAX_CLAMPS:
+        if (not isinstance(self.clamps, (tuple, list)) or not all(isinstance(c, Clamp) for c in self.clamps)
+                or len(self.clamps) > MAX_CLAMPS):
             found.append(f"clamps must be at most {MAX_CLAMPS} rnnlm.clamp.Clamp values")
         return found
 

@@ -16,6 +16,15 @@ def is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
+def shown(value) -> str:
+    """A value for a message: its repr, cut short (an int of 4,300+ digits has no repr at all)."""
+    try:
+        text = repr(value)
+    except ValueError:  # Python's limit on int-to-text conversion
+        return "a number too long to show"
+    return text if len(text) <= 60 else text[:60] + "…"
+
+
 def is_whole(value) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 

@@ -1,7 +1,8 @@
 """Shared fixtures: tiny models built in the test, for every level x cell.
 
 Folders: core/ (rnnlm), service/ (the fine-tune service), train/ (the trainer and its CLI),
-app/ (Streamlit AppTest), browser/ (a real server driven in Chromium). Tests under browser/
+app/ (Streamlit AppTest), browser/ (a real server driven in Chromium), fuzz/ (hypothesis
+property tests on hostile input: deterministic, a fixed number of examples each). Tests under browser/
 are marked `browser`; tests that take more than a few seconds are marked `slow`, so
 `pytest -m "not slow and not browser"` is the quick run while working."""
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,7 +103,7 @@ def _extract(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, folder: Path) -> 
                 if written > entry.file_size:  # zipfile truncates too; this does not rely on it
                     raise CheckpointError(f"{entry.filename} expands past its declared size: refused")
                 target.write(chunk)
-    except (zipfile.BadZipFile, EOFError, OSError) as exc:
+    except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as exc:  # zlib.error: a corrupt deflate stream
         raise CheckpointError(f"{entry.filename} in the zip is damaged ({exc}); {HOW_TO_FIX}") from None
 
 

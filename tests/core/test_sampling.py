@@ -93,6 +93,9 @@ def test_transforms():
     (dict(max_new_tokens=0), "max_new_tokens"),
     (dict(seed=-1), "seed"),
     (dict(stop=("",)), "stop"),
+    ({"stop": None}, "stop"),  # not a sequence: once a TypeError from len()
+    ({"clamps": 7}, "clamps"),
+    ({"seed": 10**5000}, "seed must be .* got a number too long to show"),  # once a ValueError from repr()
 ])
 def test_invalid_settings_say_what_is_allowed(bad, message, char_tokenizer):
     lm = tiny_model(char_tokenizer)
