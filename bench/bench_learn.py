@@ -1,0 +1,84 @@
+"""The Learn page in a real browser (prints figures, asserts nothing).
+
+    python bench/bench_learn.py [--repeats 3]
+
+Starts `streamlit run playground/app.py`, opens /learn in Debian's Chromium and prints the
+time from navigation to the first lesson drawn (its chart and equations on screen, the run
+over), for a fresh session each time, the first on a cold server; then each lesson's time
+from its click to its result, and the machine's one-thread GEMM peak beside them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "tests" / "browser"), str(ROOT / "bench")]
+
+from bench_train import gemm_peak_flops  # noqa: E402
+from browser_util import launch_browser, start_server, wait_idle  # noqa: E402
+from playwright.sync_api import sync_playwright  # noqa: E402
+
+LESSONS = (("Gates on real text", None, ".katex"), ("Char vs word", None, ".js-plotly-plot"),
+           ("Exploding gradients", "Train both", '[data-testid="stMetric"]'),
+           ("How far back it looks", "Measure", ".js-plotly-plot"))
+
+
+def open_learn(browser, url: str) -> float:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    start = time.perf_counter()
+    page.goto(f"{url}/learn")
+    page.wait_for_selector(".js-plotly-plot", timeout=120_000)
+    page.wait_for_selector(".katex", timeout=120_000)
+    wait_idle(page, 120_000)
+    seconds = time.perf_counter() - start
+    context.close()
+    return seconds
+
+
+def lesson_times(browser, url: str) -> list[tuple[str, float]]:
+    page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    page.goto(f"{url}/learn")
+    wait_idle(page, 120_000)
+    times = []
+    for label, button, result in LESSONS:
+        start = time.perf_counter()
+        page.get_by_text(label, exact=True).click()
+        if button:
+            page.get_by_role("button", name=button).click()
+        page.wait_for_timeout(300)
+        page.wait_for_selector(result, timeout=300_000)
+        wait_idle(page, 300_000)
+        times.append((label + (f" + {button}" if button else ""), time.perf_counter() - start))
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    import torch
+
+    torch.set_num_threads(1)
+    peak = gemm_peak_flops() / 1e9
+    print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; one-thread float32 GEMM peak "
+          f"{peak:.0f} GFLOP/s")
+    with sync_playwright() as playwright, start_server() as server:
+        browser = launch_browser(playwright)
+        opens = [open_learn(browser, server.url) for _ in range(args.repeats + 1)]
+        print(f"open /learn, cold server -> lesson drawn   {opens[0]:6.2f} s")
+        print(f"open /learn, warm server -> lesson drawn   {statistics.median(opens[1:]):6.2f} s  "
+              f"(median of {args.repeats} fresh sessions)")
+        for label, seconds in lesson_times(browser, server.url):
+            print(f"{label:40} {seconds:6.2f} s  (first time: nothing cached)")
+        browser.close()
+
+
+if __name__ == "__main__":
+    main()
