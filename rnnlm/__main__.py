@@ -23,6 +23,7 @@ import time
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
+from .branching import parse_forced
 from .clamp import parse_clamps
 from .cli_progress import PhasedProgress, Progress
 from .corpus import clean_text
@@ -58,6 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--clamp", action="append", default=[], metavar="L:U=VALUE",
                         help="hold layer L (from 1) unit U's hidden state at VALUE at every step; L:U:c=VALUE for an "
                              "LSTM's cell state (repeatable; 0 ablates the unit)")
+    sample.add_argument("--force", action="append", default=[], metavar="POS:TOKEN_ID",
+                        help="make new token POS (from 1) the token with this id and sample on from it (repeatable; "
+                             "ids are in --json output)")
     sample.add_argument("--json", action="store_true", help="one JSON object per generated token")
     score = commands.add_parser("score", help="nats and bits per character of a text file")
     score.add_argument("--model", required=True)
@@ -120,7 +124,8 @@ def run_sample(args) -> None:
     lm = load(args.model)
     settings = SamplingSettings(temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
                                 max_new_tokens=args.max_new_tokens, seed=args.seed, stop=tuple(args.stop),
-                                clamps=parse_clamps(",".join(args.clamp))).validate()
+                                clamps=parse_clamps(",".join(args.clamp)),
+                                forced=parse_forced(",".join(args.force))).validate()
     shown = terminal_safe if sys.stdout.isatty() else str
     if not args.json:
         sys.stdout.write(shown(args.prompt))

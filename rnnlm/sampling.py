@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Iterator
 
 import numpy as np
 
+from .branching import check_forced
 from .clamp import MAX_CLAMPS, Clamp
 from .errors import SettingsError
 from .settings_checks import CheckedSettings, is_number, is_whole, shown
@@ -40,6 +41,7 @@ class SamplingSettings(CheckedSettings):
     seed: int = 0
     stop: tuple[str, ...] = field(default_factory=tuple)
     clamps: tuple = field(default_factory=tuple)  # rnnlm.clamp.Clamp: units held at a value at every step
+    forced: tuple = field(default_factory=tuple)  # (new-token position from 0, token id): rnnlm.branching
 
     def problems(self) -> list[str]:
         found = []
@@ -58,6 +60,10 @@ class SamplingSettings(CheckedSettings):
         if (not isinstance(self.clamps, (tuple, list)) or not all(isinstance(c, Clamp) for c in self.clamps)
                 or len(self.clamps) > MAX_CLAMPS):
             found.append(f"clamps must be at most {MAX_CLAMPS} rnnlm.clamp.Clamp values")
+        if not isinstance(self.forced, (tuple, list)) or not all(
+                isinstance(f, (tuple, list)) and len(f) == 2 and all(is_whole(v) and v >= 0 for v in f)
+                for f in self.forced):
+            found.append("forced must be (position, token id) pairs of whole numbers (see rnnlm.branching)")
         return found
 
 
@@ -189,6 +195,8 @@ def generate(lm: LanguageModel, prompt: str, settings: SamplingSettings, trace: 
     clamps = settings.clamps
     for clamp in clamps:
         clamp.check(lm.cell, lm.config.num_layers, lm.config.hidden_size)
+    check_forced(settings.forced, lm.config.vocab_size, settings.max_new_tokens)
+    forced = {int(position): int(token_id) for position, token_id in settings.forced}
     rng = np.random.default_rng(settings.seed)
     # Every text is read as if it followed a newline, like the start of a line in training.
     state, logits = stepper.step(tokenizer.context_id(), stepper.initial_state(), clamps)
@@ -206,11 +214,14 @@ def generate(lm: LanguageModel, prompt: str, settings: SamplingSettings, trace: 
         index += 1
 
     generated = ""
-    for _ in range(settings.max_new_tokens):
+    for position in range(settings.max_new_tokens):
         logits = logits.astype(np.float64)
         model_probs, entropy, top = _explain(lm, logits, top_n)
         probs = _draw_distribution(logits, model_probs, settings)
-        token_id = int(np.argmax(probs)) if settings.temperature == 0 else draw(probs, rng)
+        if position in forced:  # a branch: the user's choice, no number drawn
+            token_id = forced[position]
+        else:
+            token_id = int(np.argmax(probs)) if settings.temperature == 0 else draw(probs, rng)
         state, logits = stepper.step(token_id, state, clamps)
         step = record(token_id, False, model_probs, float(probs[token_id]), entropy, top, state)
         yield step

@@ -181,3 +181,12 @@ def test_sample_with_clamps_matches_the_library_and_refuses_a_bad_one(model_dir)
     assert out.returncode == 0 and out.stdout == "ab" + rnnlm.sample_text(load(str(model_dir)), "ab", settings) + "\n"
     bad = cli("sample", "--model", str(model_dir), "--clamp", "1:3")
     assert bad.returncode == 2 and "LAYER:UNIT=VALUE" in bad.stderr and bad.stdout == ""
+
+
+def test_sample_with_a_forced_token_matches_the_library(model_dir):
+    out = cli("sample", "--model", str(model_dir), "--prompt", "ab", "--max-new-tokens", "20", "--seed", "2",
+              "--force", "5:3")
+    settings = rnnlm.SamplingSettings(max_new_tokens=20, seed=2, forced=((4, 3),))
+    assert out.returncode == 0 and out.stdout == "ab" + rnnlm.sample_text(load(str(model_dir)), "ab", settings) + "\n"
+    bad = cli("sample", "--model", str(model_dir), "--force", "0:3")
+    assert bad.returncode == 2 and "from 1" in bad.stderr
