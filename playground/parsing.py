@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+from rnnlm.branching import parse_forced
 from rnnlm.clamp import parse_clamps
 from rnnlm.errors import RnnlmError
 
@@ -65,4 +66,13 @@ def parse_clamp_text(text: str) -> Parsed:
         parse_clamps(text)
     except RnnlmError as exc:
         return None, f"clamp: {exc}"
+    return text, None
+
+
+def parse_force_text(text: str) -> Parsed:
+    """Forced tokens as typed ("12:45, 30:7"): kept as text when every one parses."""
+    try:
+        parse_forced(text)
+    except RnnlmError as exc:
+        return None, f"force: {exc}"
     return text, None

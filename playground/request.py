@@ -12,6 +12,7 @@ import shlex
 from dataclasses import dataclass, replace
 
 from rnnlm import SamplingSettings
+from rnnlm.branching import parse_forced
 from rnnlm.clamp import parse_clamps
 
 
@@ -26,6 +27,7 @@ class Request:
     length: int  # new tokens to sample
     stop: str = ""  # as typed: \n stands for a new line (see stop_text)
     clamp: str = ""  # units held at a value, as typed: "1:42=0.9, 2:7:c=0" (rnnlm.clamp)
+    force: str = ""  # branches: new tokens forced to a choice, "12:45, 30:7" (rnnlm.branching)
 
     def stop_text(self) -> str:
         """The stop string itself: a text box cannot hold a new line, so "\\n" and "\\t" stand for them."""
@@ -34,7 +36,8 @@ class Request:
     def settings(self) -> SamplingSettings:
         return SamplingSettings(temperature=self.temperature, top_k=self.top_k, top_p=self.top_p,
                                 max_new_tokens=self.length, seed=self.seed,
-                                stop=(self.stop_text(),) if self.stop else (), clamps=parse_clamps(self.clamp))
+                                stop=(self.stop_text(),) if self.stop else (), clamps=parse_clamps(self.clamp),
+                                forced=parse_forced(self.force))
 
     def for_model(self, model: str) -> Request:
         return replace(self, model=model)
@@ -45,6 +48,8 @@ class Request:
                  "--prompt", self.prompt, "--temperature", repr(float(self.temperature)), "--top-k", str(self.top_k),
                  "--top-p", repr(float(self.top_p)), "--max-new-tokens", str(self.length), "--seed", str(self.seed)]
         parts += [argument for clamp in parse_clamps(self.clamp) for argument in ("--clamp", clamp.spec())]
+        parts += [argument for position, token_id in parse_forced(self.force)
+                  for argument in ("--force", f"{position + 1}:{token_id}")]
         command = shlex.join(parts)
         if not self.stop:
             return command

@@ -19,21 +19,29 @@ import streamlit as st
 
 from playground import catalogue as cat
 from playground.catalogue import ModelInfo
-from playground.parsing import parse_choice, parse_choices, parse_clamp_text, parse_float, parse_int, parse_text
+from playground.parsing import (
+    parse_choice,
+    parse_choices,
+    parse_clamp_text,
+    parse_float,
+    parse_force_text,
+    parse_int,
+    parse_text,
+)
 from playground.request import Request
 from rnnlm.sampling import MAX_SEED
 from rnnlm.units import is_plain_name
 
 # Controls, named as in the URL.
-MODEL, PROMPT, TEMPERATURE, TOP_K, TOP_P, SEED, LENGTH, STOP, CLAMP, MODELS = (
-    "model", "prompt", "temperature", "top_k", "top_p", "seed", "length", "stop", "clamp", "models")
+MODEL, PROMPT, TEMPERATURE, TOP_K, TOP_P, SEED, LENGTH, STOP, CLAMP, FORCE, MODELS = (
+    "model", "prompt", "temperature", "top_k", "top_p", "seed", "length", "stop", "clamp", "force", "models")
 SAMPLING = (PROMPT, TEMPERATURE, TOP_K, TOP_P, SEED, LENGTH, STOP)
-GENERATE_PARAMS = (MODEL, *SAMPLING, CLAMP)  # clamps name one model's units: Generate only
+GENERATE_PARAMS = (MODEL, *SAMPLING, CLAMP, FORCE)  # clamps and branches name one model's units and tokens
 COMPARE_PARAMS = (MODELS, *SAMPLING)
 MODEL_PARAMS = (MODEL,)
 
 LIMITS = {TEMPERATURE: (0.0, 2.0), TOP_K: (0, 1000), TOP_P: (0.01, 1.0), SEED: (0, MAX_SEED), LENGTH: (1, 2000)}
-DEFAULTS = {TEMPERATURE: 0.8, TOP_K: 0, TOP_P: 1.0, SEED: 1, LENGTH: 300, STOP: "", CLAMP: ""}
+DEFAULTS = {TEMPERATURE: 0.8, TOP_K: 0, TOP_P: 1.0, SEED: 1, LENGTH: 300, STOP: "", CLAMP: "", FORCE: ""}
 MAX_PROMPT_CHARS = 2000  # a prompt travels in the URL; browsers and proxies cap URL length
 MAX_STOP_CHARS = 50  # as typed (rnnlm.sampling allows 50 characters per stop string)
 COMPARE_COUNT = (2, 4)
@@ -77,6 +85,8 @@ def values_from_url(query: Mapping[str, list[str]], catalogue: list[ModelInfo]) 
         take(STOP, parse_text(STOP, first[STOP], MAX_STOP_CHARS))
     if CLAMP in first:
         take(CLAMP, parse_clamp_text(first[CLAMP]))
+    if FORCE in first:
+        take(FORCE, parse_force_text(first[FORCE]))
     values[MODELS] = [info.name for info in cat.contrasting(catalogue, model)]
     if query.get(MODELS):
         take(MODELS, parse_choices(MODELS, _split_models(query[MODELS]), names, *COMPARE_COUNT))
@@ -98,11 +108,11 @@ def _normalised(values: dict) -> dict:
 
 def url_values(values: Mapping[str, Any], keys: tuple[str, ...]) -> dict[str, str | list[str]]:
     """The URL parameters for these controls, formatted so values_from_url reads them back.
-    An empty stop string or clamp is left out: most links have none."""
+    An empty stop string, clamp or branch is left out: most links have none."""
     def text(value):
         return repr(float(value)) if isinstance(value, float) else str(value)
     return {key: [str(name) for name in values[key]] if key == MODELS else text(values[key]) for key in keys
-            if not (key in (STOP, CLAMP) and not values.get(key))}
+            if not (key in (STOP, CLAMP, FORCE) and not values.get(key))}
 
 
 # --- session start and the URL -------------------------------------------------------
@@ -172,10 +182,10 @@ def roll_seed() -> None:
 
 
 def request(clamped: bool = False) -> Request:
-    """The sampling controls as a Request; with the Generate page's clamps when clamped."""
+    """The sampling controls as a Request; with the Generate page's clamps and branches when clamped."""
     s = st.session_state
     return Request(s[MODEL], s[PROMPT], s[TEMPERATURE], s[TOP_K], s[TOP_P], s[SEED], s[LENGTH], s[STOP],
-                   s[CLAMP] if clamped else "")
+                   s[CLAMP] if clamped else "", s[FORCE] if clamped else "")
 
 
 def compare_models() -> list[str]:

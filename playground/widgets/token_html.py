@@ -80,9 +80,11 @@ def text_bar(probability: float, width: int = 10) -> str:
     return "█" * (eighths // 8) + ("", "▏", "▎", "▍", "▌", "▋", "▊", "▉")[eighths % 8]
 
 
-def alternatives_text(step: Step) -> str:
-    """The popup for one token, as plain lines: its probability, the entropy, the top guesses."""
+def alternatives_text(step: Step, number: int | None = None) -> str:
+    """The popup for one token, as plain lines: its probability, the entropy, the top guesses;
+    number: its place among the new tokens (what Generate's branch control asks for)."""
     origin = "prompt, read not sampled" if step.from_prompt else f"sampled at {percent(step.prob)}"
+    origin += f" · new token #{number}" if number else ""
     lines = [f"{visible_token(step.text)}  model {percent(step.model_prob)} · {origin}",
              f"entropy {step.entropy:.2f} nats · the model's top guesses:"]
     for text, token_id, probability in step.top:
@@ -91,14 +93,14 @@ def alternatives_text(step: Step) -> str:
     return "\n".join(lines)
 
 
-def token_html(step: Step, marked: bool = False, fork: bool = False) -> str:
+def token_html(step: Step, marked: bool = False, fork: bool = False, number: int | None = None) -> str:
     """One token: escaped text, coloured; its popup text rides in an escaped data attribute
     and CSS shows it on hover and focus (a tenth of the markup of a nested HTML popup).
     marked: underlined (a token that differs from another run's); fork: outlined (the first such)."""
     classes = (["rnnlm-tok"] + (["from-prompt"] if step.from_prompt else []) + (["nl"] if step.text == "\n" else [])
                + (["diff"] if marked else []) + (["fork"] if fork else []))
     return (f'<span class="{" ".join(classes)}" tabindex="0" style="background:{probability_colour(step.model_prob)}" '
-            f'data-alts="{html.escape(alternatives_text(step), quote=True)}">{html.escape(step.text)}</span>')
+            f'data-alts="{html.escape(alternatives_text(step, number), quote=True)}">{html.escape(step.text)}</span>')
 
 
 def tokens_html(steps: Sequence[Step], prompt: str, marked: frozenset[int] = frozenset()) -> str:
@@ -115,8 +117,9 @@ def tokens_html(steps: Sequence[Step], prompt: str, marked: frozenset[int] = fro
     else:
         shown = [step for step in steps if not step.from_prompt]
         typed = f'<span class="prompt" title="{UNKNOWN_PROMPT_NOTE}">{html.escape(prompt)}</span>'
-    fork = min(marked, default=None)
-    spans = "".join(token_html(step, step.index in marked, step.index == fork) for step in shown)
+    fork, prompt_count = min(marked, default=None), len(prompt_steps)
+    spans = "".join(token_html(step, step.index in marked, step.index == fork,
+                               None if step.from_prompt else step.index - prompt_count + 1) for step in shown)
     return f'<div class="rnnlm-out rnnlm-tokens">{typed}{spans}</div>'
 
 

@@ -6,6 +6,7 @@ import sys
 from app_util import APP, app, coloured_texts, html_blocks, manifest_names, warnings
 
 import rnnlm
+import rnnlm.branching
 from playground import state
 from playground.request import Request
 
@@ -17,7 +18,7 @@ def expected_text(request: Request) -> str:
 def shown_request(at) -> Request:
     q = at.query_params
     return Request(q["model"], q["prompt"], float(q["temperature"]), int(q["top_k"]), float(q["top_p"]),
-                   int(q["seed"]), int(q["length"]), q.get("stop", ""), q.get("clamp", ""))
+                   int(q["seed"]), int(q["length"]), q.get("stop", ""), q.get("clamp", ""), q.get("force", ""))
 
 
 def test_defaults_render_coloured_text_chart_downloads_and_share_link():
@@ -199,3 +200,20 @@ def test_clamps_the_model_cannot_take_are_explained():
     assert "units 0-511" in at.error[0].value
     bad = app({"clamp": "1:2"})
     assert "clamp: a clamp is written" in warnings(bad) and "clamp" not in bad.query_params
+
+
+def test_branching_continues_from_an_alternative_and_can_go_back():
+    at = app({"model": "shakespeare-char-lstm", "prompt": "ROMEO:", "length": "60", "seed": "4"})
+    (before,) = coloured_texts(at)
+    assert "new token #12" in html_blocks(at, "rnnlm-tokens")[0]  # the popup says which number to pick
+    at.number_input(key="gen_branch_position").set_value(12).run()
+    at.button[[b.label for b in at.button].index("Continue from this choice")].click().run()
+    request = shown_request(at)
+    (position, token_id), = rnnlm.branching.parse_forced(request.force)
+    assert position == 11 and "--force 12:" in at.code[1].value
+    (after,) = coloured_texts(at)
+    assert after == expected_text(request) and after != before
+    assert after[:len("ROMEO:") + 11] == before[:len("ROMEO:") + 11]  # the text before the branch is kept
+    assert "diff fork" in html_blocks(at, "rnnlm-tokens")[0]  # the forced token is outlined
+    at.button[[b.label for b in at.button].index("Back to the unbranched text")].click().run()
+    assert coloured_texts(at) == [before] and "force" not in at.query_params

@@ -8,7 +8,7 @@ result it kept. That same Request is in the URL, so a shared link shows the same
 import streamlit as st
 
 from playground import resources, state
-from playground.views.generate import clamping
+from playground.views.generate import branching, clamping
 from playground.widgets import blocks
 from playground.widgets.generation import Generation
 from rnnlm import RnnlmError
@@ -74,7 +74,8 @@ def show() -> None:
         blocks.coloured_text(plain_output, plain, marked)
         st.caption(clamping.difference_caption(result, plain, marked))
     else:
-        blocks.coloured_text(output, result)
+        blocks.coloured_text(output, result, branching.forced_indices(result))
+    branching.controls(result)
     if not result.finished:
         st.info(f"Stopped after {len(result.new_steps):,} of {result.request.length:,} tokens. Generate samples "
                 "the whole text again (the same seed gives the same start).", icon=":material/stop_circle:")
