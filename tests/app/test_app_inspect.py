@@ -239,3 +239,14 @@ def test_without_the_corpora_inspect_reads_the_shipped_held_out_excerpt(monkeypa
         assert len(shown) > 100 and shown in heldout_excerpt("tinyshakespeare")
     finally:
         resources.validation_text.clear()
+
+
+def test_a_clamped_generation_is_inspected_with_its_clamps():
+    at = app({"model": CHAR_LSTM, "prompt": "ROMEO:", "length": "30", "clamp": "1:7=0.5"})
+    at.switch_page(PAGE).run()
+    assert widget(at, "radio", inspect_keys.IN_SOURCE).value == "generated"
+    widget(at, "selectbox", inspect_keys.IN_UNITS_SHOWN).set_value(512).run()
+    heat = heatmap_trace(at)
+    row = heat["y"].index("unit 7")
+    assert np.allclose(heat_values(heat)[row], 0.5)  # the clamped unit holds its value on every token
+    assert any("generation's clamps" in c.value for c in at.caption)

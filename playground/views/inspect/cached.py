@@ -13,6 +13,7 @@ import streamlit as st
 
 from playground.views.inspect.traces import order_and_strip
 from rnnlm import LanguageModel
+from rnnlm.clamp import parse_clamps
 from rnnlm.cell_validation import search_halves
 from rnnlm.interpret import CellMatch, Saturation, Trace, gate_saturation, token_feature_tracks, trace_ids, trace_text
 
@@ -21,9 +22,13 @@ TOP_GUESSES = 5
 
 
 @st.cache_resource(max_entries=TRACES_KEPT, ttl=MINUTES_KEPT * 60, show_spinner="Reading the text through the model…")
-def trace(model: str, text: str, _lm: LanguageModel, ids: tuple[int, ...] | None = None) -> Trace:
-    """text read through the model; ids, when given, are text's own tokens (a generation's)."""
-    return trace_text(_lm, text, top_n=TOP_GUESSES) if ids is None else trace_ids(_lm, ids, top_n=TOP_GUESSES)
+def trace(model: str, text: str, _lm: LanguageModel, ids: tuple[int, ...] | None = None, clamp: str = "") -> Trace:
+    """text read through the model; ids, when given, are text's own tokens (a generation's); clamp:
+    the generation's clamps (rnnlm.clamp spec), so the heatmaps show the clamped run."""
+    clamps = parse_clamps(clamp)
+    if ids is None:
+        return trace_text(_lm, text, top_n=TOP_GUESSES, clamps=clamps)
+    return trace_ids(_lm, ids, top_n=TOP_GUESSES, clamps=clamps)
 
 
 @st.cache_data(max_entries=32, ttl=MINUTES_KEPT * 60, show_spinner=False)

@@ -65,7 +65,12 @@ def read_text(info, lm) -> tuple[str, Trace] | None:
         else:
             ids, chars = traces.ids_within(ids, [lm.tokenizer.token_text(i) for i in ids], budget)
             text = text[:chars]
-    trace = cached.trace(resources.model_key(info), text, lm, ids)
+    generation = state.last_generation()
+    clamp = generation.request.clamp if ids is not None and generation is not None else ""
+    if clamp:
+        st.caption(f"Read with the generation's clamps ({markdown_literal(clamp)}), so the states below are "
+                   "the clamped run's.")
+    trace = cached.trace(resources.model_key(info), text, lm, ids, clamp)
     if not trace.token_ids:
         st.info("This text has no tokens to read.")
         return None
