@@ -13,8 +13,8 @@ import streamlit as st
 
 from playground.views.inspect.traces import order_and_strip
 from rnnlm import LanguageModel
-from rnnlm.clamp import parse_clamps
 from rnnlm.cell_validation import search_halves
+from rnnlm.clamp import parse_clamps
 from rnnlm.interpret import CellMatch, Saturation, Trace, gate_saturation, token_feature_tracks, trace_ids, trace_text
 
 TRACES_KEPT, MINUTES_KEPT = 4, 20  # a trace is up to traces.TRACE_BUDGET_BYTES (64 MB)
