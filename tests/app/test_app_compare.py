@@ -71,6 +71,7 @@ def test_a_temperature_sweep_shows_one_model_at_each_temperature_with_its_figure
     for temperature, text in zip([0.2, 0.5, 0.8, 1.2], texts):
         settings = rnnlm.SamplingSettings(temperature=temperature, seed=5, max_new_tokens=80)
         assert text == "ROMEO:" + rnnlm.sample_text(lm, "ROMEO:", settings)
+    assert [c.value.split("--temperature ")[1].split()[0] for c in at.code] == ["0.2", "0.5", "0.8", "1.2"]
     table = at.dataframe[0].value
     assert list(table["temperature"]) == [0.2, 0.5, 0.8, 1.2]
     p = table["mean model p(chosen)"]

@@ -51,6 +51,7 @@ def show(info, pressed: bool) -> None:
             output = st.empty()
             kept[request] = previous[request] if request in previous and not pressed else blocks.stream(output, lm, request)
             blocks.coloured_text(output, kept[request])
+            st.code(request.cli_command(info.path if info.from_session else None), language="bash", wrap_lines=True)
         results.append((temperature, kept[request]))
     state.remember(PAGE, kept)
     st.dataframe(sweep_rows(results), hide_index=True, width="stretch")
