@@ -10,6 +10,7 @@ after reading up to and including that character.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -120,6 +121,13 @@ def _code_features(text: str, code: np.ndarray) -> dict[str, np.ndarray]:
                 depth -= opened_by_keyword.pop()
         block[i] = depth
     return {"indentation level": indent, "if/for/while block depth": block}
+
+
+def at_token_ends(track: np.ndarray, token_texts: Sequence[str]) -> np.ndarray:
+    """A per-character track read at the last character of each token (so word and char models
+    compare): what is known once the token has been read."""
+    last_chars = np.maximum(np.cumsum([len(t) for t in token_texts]) - 1, 0)
+    return track[last_chars]
 
 
 def feature_tracks(text: str) -> dict[str, np.ndarray]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .features import feature_tracks
+from .features import at_token_ends, feature_tracks
 from .language_model import LanguageModel
 
 GATES = {"input", "forget", "output", "reset", "update"}
@@ -71,8 +71,7 @@ def trace_ids(lm: LanguageModel, ids: Sequence[int], top_n: int = 3, clamps=()) 
 def token_feature_tracks(trace: Trace) -> dict[str, np.ndarray]:
     """Feature value at the last character of each token (so word and char models compare)."""
     text = "".join(trace.token_texts)
-    last_chars = np.maximum(trace.char_ends() - 1, 0)
-    return {name: track[last_chars] for name, track in feature_tracks(text).items()} if text else {}
+    return {name: at_token_ends(track, trace.token_texts) for name, track in feature_tracks(text).items()} if text else {}
 
 
 # --- cell search ---------------------------------------------------------------------

@@ -16,9 +16,11 @@ from rnnlm import LanguageModel
 from rnnlm.cell_validation import search_halves
 from rnnlm.clamp import parse_clamps
 from rnnlm.interpret import CellMatch, Saturation, Trace, gate_saturation, token_feature_tracks, trace_ids, trace_text
+from rnnlm.regex_feature import RegexFeature, regex_feature
 
 TRACES_KEPT, MINUTES_KEPT = 4, 20  # a trace is up to traces.TRACE_BUDGET_BYTES (64 MB)
 TOP_GUESSES = 5
+OWN_PER_LAYER = 5  # units ranked per layer for your own feature
 
 
 @st.cache_resource(max_entries=TRACES_KEPT, ttl=MINUTES_KEPT * 60, show_spinner="Reading the text through the model…")
@@ -40,6 +42,19 @@ def features(model: str, text: str, _trace: Trace) -> dict[str, np.ndarray]:
 def cells(model: str, text: str, quantity: str, _trace: Trace) -> list[CellMatch]:
     """Found on the first half of the text, checked on the second half and against chance: validated first."""
     return search_halves(_trace, quantity=quantity, per_feature=3, features=features(model, text, _trace))
+
+
+@st.cache_data(max_entries=32, ttl=MINUTES_KEPT * 60, show_spinner=False)
+def own_feature(model: str, text: str, pattern: str, _tokens: tuple[str, ...]) -> RegexFeature:
+    """The characters pattern matches (rnnlm.regex_feature); a SettingsError is raised, not cached."""
+    return regex_feature(pattern, _tokens)
+
+
+@st.cache_data(max_entries=32, ttl=MINUTES_KEPT * 60, show_spinner="Searching for units that follow your pattern…")
+def own_cells(model: str, text: str, pattern: str, quantity: str, _trace: Trace,
+              _feature: RegexFeature) -> list[CellMatch]:
+    """Found on the first half, checked on the second, as the built-in features are."""
+    return search_halves(_trace, quantity=quantity, per_feature=OWN_PER_LAYER, features={_feature.name: _feature.tokens})
 
 
 @st.cache_data(max_entries=32, ttl=MINUTES_KEPT * 60, show_spinner=False)

@@ -3,8 +3,8 @@
 The text (what Generate just wrote, a pasted text, or a slice of the model's validation
 text) is read once through the model's stepper, cached per model and text. Then: a units
 x time heatmap of any layer and quantity, one unit painted on the text, the units that
-track features of the text (quotes, brace depth, position in line, ...), and how often
-each gate is saturated. Clicking a unit in the heatmap's strip, a dot in the saturation
+track features of the text (quotes, brace depth, position in line, ..., or a regular
+expression you type), and how often each gate is saturated. Clicking a unit in the heatmap's strip, a dot in the saturation
 plot, or a found cell shows that unit on the text.
 """
 
@@ -14,12 +14,11 @@ import numpy as np
 import streamlit as st
 
 from playground import resources, state
-from playground.views.inspect import cached, findings, heatmaps, keys, neuron_text, text_source, traces
+from playground.views.inspect import cached, findings, heatmaps, keys, neuron_text, own_feature, text_source, traces
 from playground.widgets import blocks
 from playground.widgets.token_html import UNKNOWN_MARK, markdown_literal, readable_tokens
 from rnnlm import RnnlmError
 from rnnlm.interpret import Trace
-
 
 WHAT_A_CELL_HOLDS = {"lstm": "hidden state, cell state and gates (input, forget, output)",
                      "gru": "hidden state and gates (update, reset): a GRU keeps no separate cell state",
@@ -123,6 +122,7 @@ def explorer(model: str, text: str, trace: Trace, tracks: dict) -> None:
     heatmap(model, text, tokens, view, values, tracks)
     neuron(trace, tokens, view, values, tracks)
     findings.cells(model, text, trace, view.quantity)
+    own_feature.section(model, text, trace, view.quantity)
 
 
 def show() -> None:

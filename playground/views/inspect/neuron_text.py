@@ -9,7 +9,7 @@ the same way as on the Generate page. Every piece of text is escaped.
 from __future__ import annotations
 
 import html
-from typing import Sequence
+from collections.abc import Sequence
 
 from playground.widgets.token_html import percent, swatch_legend, text_bar, visible_token
 
@@ -48,3 +48,19 @@ def legend_html(low: float, high: float, unit_label: str) -> str:
     stops = [low, (3 * low + high) / 4, (low + high) / 2, (low + 3 * high) / 4, high]
     return swatch_legend(unit_label, [(activation_colour(v, low, high), f"{v:+.2f}") for v in stops],
                          "hover or click a token for its value and the next-token guesses")
+
+
+def marked_html(text: str, marked: Sequence[float], limit: int) -> str:
+    """The first `limit` characters of text, each run of marked (nonzero) characters highlighted; escaped."""
+    pieces, start = [], 0
+    shown = text[:limit]
+    while start < len(shown):
+        end = start
+        while end < len(shown) and bool(marked[end]) == bool(marked[start]):
+            end += 1
+        piece = html.escape(shown[start:end])
+        pieces.append(f"<mark>{piece}</mark>" if marked[start] else piece)
+        start = end
+    more = f"<span class=\"rnnlm-more\"> … ({len(text) - limit:,} more characters)</span>" if len(text) > limit else ""
+    return ('<div class="rnnlm-out rnnlm-regex" style="white-space:pre-wrap;max-height:16rem;overflow-y:auto">'
+            f'{"".join(pieces)}{more}</div>')
