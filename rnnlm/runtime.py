@@ -22,6 +22,14 @@ def available_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def free_cores(load: float | None = None) -> int:
+    """Available cores minus those other processes keep busy (the 1-minute load average,
+    rounded): a 2x512 GRU trained at 3,219 tokens/s on 2 threads with one core busy, and at
+    6,339 on 1 thread on the free core (issue 16, one-thread bfloat16, this session)."""
+    load = os.getloadavg()[0] if load is None and hasattr(os, "getloadavg") else (load or 0.0)
+    return max(1, available_cores() - round(load))
+
+
 def configure_threads(max_threads: int | None = None, blas_threads: int | None = None) -> int:
     """Use every available core (or at most max_threads) for torch ops, and blas_threads
     (default: the same number) for NumPy's BLAS."""

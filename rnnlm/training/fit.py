@@ -36,7 +36,7 @@ from ..checkpoint import atomic_folder, load_model, remove_stale_staging, write_
 from ..corpus import check_trainable
 from ..language_model import LanguageModel
 from ..model import detach_state
-from ..runtime import available_cores
+from ..runtime import free_cores
 from ..sampling import SamplingSettings, sample_text
 from ..scoring import uses_bfloat16
 from .batches import StreamBatcher
@@ -278,7 +278,9 @@ def fit(cfg: TrainConfig, train_text: str, val_text: str, run_dir: Path | str, *
     check_trainable(train_text, val_text, cfg.window)  # before anything is built or written
     if init_from is not None:
         cfg = cfg.adopting_architecture(init_from.config, init_from.level)
-    with torch_threads(cfg.threads or max(1, available_cores() // int(os.environ.get("LOCAL_WORLD_SIZE", "1")))):
+    # threads = 0 (auto): never more than the cores other processes leave free; spinning OpenMP
+    # threads on a busy core cost a run half its speed or more (runtime.free_cores).
+    with torch_threads(cfg.threads or max(1, free_cores() // int(os.environ.get("LOCAL_WORLD_SIZE", "1")))):
         run = _Run(cfg, train_text, val_text, run_dir, init_from, resume, callbacks, should_stop, facts)
         try:
             with stop_on_interrupt(run.interrupted):

@@ -18,3 +18,10 @@ def test_warm_up_and_short_dips_say_nothing():
     watch = ThroughputWatch(threads=2, patience=5)
     rates = [100] * 20 + [3900] * 30 + ([1000] * 4 + [3900] * 10) * 5  # dips shorter than the patience
     assert not any(feed(watch, rates))
+
+
+def test_free_cores_leave_out_the_busy_ones(monkeypatch):
+    from rnnlm import runtime
+
+    monkeypatch.setattr(runtime, "available_cores", lambda: 2)
+    assert runtime.free_cores(0.1) == 2 and runtime.free_cores(1.2) == 1 and runtime.free_cores(7.0) == 1
