@@ -24,8 +24,8 @@ def available_cores() -> int:
 
 def free_cores(load: float | None = None) -> int:
     """Available cores minus those other processes keep busy (the 1-minute load average,
-    rounded): a 2x512 GRU trained at 3,219 tokens/s on 2 threads with one core busy, and at
-    6,339 on 1 thread on the free core (issue 16, one-thread bfloat16, this session)."""
+    rounded). With one of 2 cores busy, a 2x512 GRU trained at 3,106 tokens/s on 2 spinning
+    threads, 5,771 with OMP_WAIT_POLICY=PASSIVE and 6,177 on 1 thread (bench/bench_threads.py)."""
     load = os.getloadavg()[0] if load is None and hasattr(os, "getloadavg") else (load or 0.0)
     return max(1, available_cores() - round(load))
 
