@@ -30,7 +30,7 @@ def section(model: str, text: str, trace: Trace, quantity: str) -> None:
         st.error(str(exc))
         return
     matched = int(feature.chars.sum())
-    st.caption(f"Marked: the {matched:,} of {len(feature.chars):,} characters the pattern matches "
+    st.caption(f"Marked: the {matched:,} characters the pattern matches, of {len(feature.chars):,} "
                f"({matched / max(len(feature.chars), 1):.0%}).")
     st.html(neuron_text.marked_html("".join(tokens), feature.chars, MARKED_CHARS))
     if feature.problem:
