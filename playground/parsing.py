@@ -76,3 +76,15 @@ def parse_force_text(text: str) -> Parsed:
     except RnnlmError as exc:
         return None, f"force: {exc}"
     return text, None
+
+
+def parse_temps_text(text: str, low: float, high: float, most: int) -> Parsed:
+    """A temperature sweep as typed in a link ("0.2,0.5,0.8"): 1 to `most` distinct numbers in
+    [low, high], kept as the canonical text (two decimals, ascending)."""
+    try:
+        values = sorted({round(float(part), 2) for part in text.split(",") if part.strip()})
+    except ValueError:
+        return None, f"temps must be numbers separated by commas, got {text[:40]!r}"
+    if not 1 <= len(values) <= most or not all(math.isfinite(v) and low <= v <= high for v in values):
+        return None, f"temps must be 1 to {most} temperatures from {low:g} to {high:g}, got {text[:40]!r}"
+    return ",".join(f"{v:g}" for v in values), None

@@ -26,6 +26,7 @@ from playground.parsing import (
     parse_float,
     parse_force_text,
     parse_int,
+    parse_temps_text,
     parse_text,
 )
 from playground.request import Request
@@ -33,15 +34,16 @@ from rnnlm.sampling import MAX_SEED
 from rnnlm.units import is_plain_name
 
 # Controls, named as in the URL.
-MODEL, PROMPT, TEMPERATURE, TOP_K, TOP_P, SEED, LENGTH, STOP, CLAMP, FORCE, MODELS = (
-    "model", "prompt", "temperature", "top_k", "top_p", "seed", "length", "stop", "clamp", "force", "models")
+MODEL, PROMPT, TEMPERATURE, TOP_K, TOP_P, SEED, LENGTH, STOP, CLAMP, FORCE, MODELS, TEMPS = (
+    "model", "prompt", "temperature", "top_k", "top_p", "seed", "length", "stop", "clamp", "force", "models", "temps")
 SAMPLING = (PROMPT, TEMPERATURE, TOP_K, TOP_P, SEED, LENGTH, STOP)
 GENERATE_PARAMS = (MODEL, *SAMPLING, CLAMP, FORCE)  # clamps and branches name one model's units and tokens
-COMPARE_PARAMS = (MODELS, *SAMPLING)
+COMPARE_PARAMS = (MODELS, *SAMPLING, TEMPS)  # temps: Compare sweeps one model's temperature instead
+SWEEP_PARAMS = (MODEL, *COMPARE_PARAMS)  # a sweep's share link also names its model
 MODEL_PARAMS = (MODEL,)
 
 LIMITS = {TEMPERATURE: (0.0, 2.0), TOP_K: (0, 1000), TOP_P: (0.01, 1.0), SEED: (0, MAX_SEED), LENGTH: (1, 2000)}
-DEFAULTS = {TEMPERATURE: 0.8, TOP_K: 0, TOP_P: 1.0, SEED: 1, LENGTH: 300, STOP: "", CLAMP: "", FORCE: ""}
+DEFAULTS = {TEMPERATURE: 0.8, TOP_K: 0, TOP_P: 1.0, SEED: 1, LENGTH: 300, STOP: "", CLAMP: "", FORCE: "", TEMPS: ""}
 MAX_PROMPT_CHARS = 2000  # a prompt travels in the URL; browsers and proxies cap URL length
 MAX_STOP_CHARS = 50  # as typed (rnnlm.sampling allows 50 characters per stop string)
 COMPARE_COUNT = (2, 4)
@@ -87,6 +89,8 @@ def values_from_url(query: Mapping[str, list[str]], catalogue: list[ModelInfo]) 
         take(CLAMP, parse_clamp_text(first[CLAMP]))
     if FORCE in first:
         take(FORCE, parse_force_text(first[FORCE]))
+    if TEMPS in first:
+        take(TEMPS, parse_temps_text(first[TEMPS], *LIMITS[TEMPERATURE], COMPARE_COUNT[1]))
     values[MODELS] = [info.name for info in cat.contrasting(catalogue, model)]
     if query.get(MODELS):
         take(MODELS, parse_choices(MODELS, _split_models(query[MODELS]), names, *COMPARE_COUNT))
@@ -112,7 +116,7 @@ def url_values(values: Mapping[str, Any], keys: tuple[str, ...]) -> dict[str, st
     def text(value):
         return repr(float(value)) if isinstance(value, float) else str(value)
     return {key: [str(name) for name in values[key]] if key == MODELS else text(values[key]) for key in keys
-            if not (key in (STOP, CLAMP, FORCE) and not values.get(key))}
+            if not (key in (STOP, CLAMP, FORCE, TEMPS) and not values.get(key))}
 
 
 # --- session start and the URL -------------------------------------------------------

@@ -71,8 +71,25 @@ def test_a_temperature_sweep_shows_one_model_at_each_temperature_with_its_figure
     for temperature, text in zip([0.2, 0.5, 0.8, 1.2], texts):
         settings = rnnlm.SamplingSettings(temperature=temperature, seed=5, max_new_tokens=80)
         assert text == "ROMEO:" + rnnlm.sample_text(lm, "ROMEO:", settings)
-    assert [c.value.split("--temperature ")[1].split()[0] for c in at.code] == ["0.2", "0.5", "0.8", "1.2"]
+    assert [c.value.split("--temperature ")[1].split()[0] for c in at.code[:4]] == ["0.2", "0.5", "0.8", "1.2"]
     table = at.dataframe[0].value
-    assert list(table["temperature"]) == [0.2, 0.5, 0.8, 1.2]
+    assert list(table["temperature"]) == [0.2, 0.5, 0.8, 1.2] and at.query_params["temps"] == "0.2,0.5,0.8,1.2"
+    link = at.code[-1].value
+    assert "temps=0.2%2C0.5%2C0.8%2C1.2" in link and "model=shakespeare-char-lstm" in link
     p = table["mean model p(chosen)"]
     assert p.iloc[0] > p.iloc[-1]  # a cold sample picks likelier tokens
+
+
+def test_a_sweep_link_opens_the_sweep_and_gives_the_same_texts():
+    query = {"model": "shakespeare-char-lstm", "prompt": "ROMEO:", "length": "40", "seed": "6", "temps": "1.2,0.5"}
+    at = app(query, page="views/compare/compare.py")
+    assert not at.exception and at.segmented_control(key="cmp_vary").value == "temperature"
+    lm = rnnlm.load("shakespeare-char-lstm")
+    expected_texts = ["ROMEO:" + rnnlm.sample_text(lm, "ROMEO:", rnnlm.SamplingSettings(temperature=t, seed=6,
+                                                                                         max_new_tokens=40))
+                      for t in (0.5, 1.2)]
+    assert coloured_texts(at) == expected_texts and at.query_params["temps"] == "0.5,1.2"
+    at.segmented_control(key="cmp_vary").set_value("models").run()
+    assert "temps" not in at.query_params and len(coloured_texts(at)) >= 2
+    bad = app({"temps": "0.5,9"}, page="views/compare/compare.py")
+    assert "temps must be 1 to 4 temperatures" in warnings(bad)

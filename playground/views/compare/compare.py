@@ -62,8 +62,10 @@ def show() -> None:
     st.caption("The same prompt, settings and seed through several models: LSTM vs GRU, "
                "characters vs words, one corpus vs another; or one model at several temperatures. Length counts "
                "tokens, so word models write more.")
-    st.segmented_control("Vary", list(VARY), format_func=VARY.get, default="models", required=True, key=VARY_KEY)
-    if st.session_state.get(VARY_KEY) == "temperature":
+    st.session_state[VARY_KEY] = "temperature" if state.value(state.TEMPS) else "models"  # the link decides
+    st.segmented_control("Vary", list(VARY), format_func=VARY.get, required=True, key=VARY_KEY,
+                         on_change=temperatures.switch, args=(VARY_KEY,))
+    if state.value(state.TEMPS):
         blocks.prompt_box()
         pressed = st.button("Generate all", type="primary", key="compare_generate")
         temperatures.show(state.current_model(catalogue), pressed)

@@ -15,8 +15,18 @@ from playground.widgets.token_html import markdown_literal
 
 PAGE = "compare-temperatures"
 CHOICES = (0.0, 0.2, 0.5, 0.8, 1.0, 1.2, 1.5, 2.0)
-DEFAULT = [0.2, 0.5, 0.8, 1.2]
-PICKED = "cmp_temperatures"  # widget key: a session-only choice
+DEFAULT = "0.2,0.5,0.8,1.2"
+PICKED = "cmp_temperatures"  # widget key; the canonical value is state.TEMPS (in the link)
+
+
+def switch(vary_key: str) -> None:
+    """Vary: Temperature starts a sweep at the default temperatures; Models ends it."""
+    state.set_value(state.TEMPS, DEFAULT if st.session_state[vary_key] == "temperature" else "")
+
+
+def picked() -> None:
+    chosen = sorted(st.session_state[PICKED])
+    state.set_value(state.TEMPS, ",".join(f"{t:g}" for t in chosen) if chosen else state.value(state.TEMPS))
 
 
 def sweep_rows(results: list[tuple[float, Generation]]) -> list[dict]:
@@ -34,9 +44,10 @@ def sweep_rows(results: list[tuple[float, Generation]]) -> list[dict]:
 
 
 def show(info, pressed: bool) -> None:
-    st.multiselect("Temperatures (2 to 4)", CHOICES, default=DEFAULT, max_selections=4, key=PICKED,
-                   format_func=lambda t: f"{t:g}" + (" (greedy)" if t == 0 else ""))
-    temperatures = sorted(st.session_state.get(PICKED) or [])
+    temperatures = [float(t) for t in state.value(state.TEMPS).split(",")]
+    st.session_state[PICKED] = temperatures
+    st.multiselect("Temperatures (2 to 4)", sorted({*CHOICES, *temperatures}), max_selections=4, key=PICKED,
+                   on_change=picked, format_func=lambda t: f"{t:g}" + (" (greedy)" if t == 0 else ""))
     if len(temperatures) < 2:
         st.info("Pick at least two temperatures.")
         return
@@ -57,3 +68,4 @@ def show(info, pressed: bool) -> None:
     st.dataframe(sweep_rows(results), hide_index=True, width="stretch")
     st.caption("Model p(chosen): the probability the model itself (temperature 1) gave each sampled token; low "
                "temperatures pick likely tokens but repeat themselves (fewer distinct tokens).")
+    blocks.share_link(state.SWEEP_PARAMS, [info])
