@@ -139,7 +139,7 @@ def comparison(catalogue, current, text: str) -> None:
     st.caption("Lower is better. A model trained on text like this one needs fewer bits per character: "
                "◀ marks the one that recognises it best.")
     st.dataframe(comparison_rows(catalogue, current, text), hide_index=True, width="stretch",
-                 column_config={"model": st.column_config.TextColumn("model", width="large"),
+                 column_config={"model": st.column_config.TextColumn("model", width="medium"),
                                 "best": st.column_config.TextColumn("best", help="the model that recognises it best")})
 
 
