@@ -59,23 +59,24 @@ def parse_choices(name: str, texts: list[str], choices: list[str], low: int, hig
     return known, None
 
 
-def parse_clamp_text(text: str) -> Parsed:
-    """Clamps as typed ("1:42=0.9, 2:7:c=0"): kept as text when every clamp parses. Whether the
-    model has that layer and unit is checked when sampling (the model may change first)."""
+def _spec_text(name: str, text: str, parse) -> Parsed:
+    """A spec kept as typed when the core's parser takes all of it; its refusal otherwise."""
     try:
-        parse_clamps(text)
+        parse(text)
     except RnnlmError as exc:
-        return None, f"clamp: {exc}"
+        return None, f"{name}: {exc}"
     return text, None
+
+
+def parse_clamp_text(text: str) -> Parsed:
+    """Clamps as typed ("1:42=0.9, 2:7:c=0"). Whether the model has that layer and unit is
+    checked when sampling (the model may change first)."""
+    return _spec_text("clamp", text, parse_clamps)
 
 
 def parse_force_text(text: str) -> Parsed:
-    """Forced tokens as typed ("12:45, 30:7"): kept as text when every one parses."""
-    try:
-        parse_forced(text)
-    except RnnlmError as exc:
-        return None, f"force: {exc}"
-    return text, None
+    """Forced tokens as typed ("12:45, 30:7")."""
+    return _spec_text("force", text, parse_forced)
 
 
 def parse_temps_text(text: str, low: float, high: float, most: int) -> Parsed:

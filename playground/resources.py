@@ -86,3 +86,23 @@ def validation_text(corpus: str) -> str | None:
     if path is None or not path.is_file():
         return heldout_excerpt(corpus)
     return split_corpus(path.read_text(encoding="utf-8", errors="replace"), corpus)[1]
+
+
+TRACES_KEPT, TRACE_MINUTES = 4, 20  # a trace is up to views/inspect/traces.TRACE_BUDGET_BYTES (64 MB)
+TOP_GUESSES = 5
+
+
+@st.cache_resource(max_entries=TRACES_KEPT, ttl=TRACE_MINUTES * 60, show_spinner="Reading the text through the model…")
+def trace(model: str, text: str, _lm: LanguageModel, ids: tuple[int, ...] | None = None, clamp: str = ""):
+    """text read through the model (rnnlm.interpret.Trace), shared by the pages that read texts
+    (Inspect, Learn). A trace of a 2 x 512 LSTM is 24 KB a token and is only ever read, so it is
+    kept with st.cache_resource: st.cache_data would unpickle a fresh copy on every rerun.
+    ids, when given, are text's own tokens (a generation's); clamp: the generation's clamps
+    (rnnlm.clamp spec), so the states are the clamped run's. `model` (model_key) stands for _lm."""
+    from rnnlm.clamp import parse_clamps
+    from rnnlm.interpret import trace_ids, trace_text
+
+    clamps = parse_clamps(clamp)
+    if ids is None:
+        return trace_text(_lm, text, top_n=TOP_GUESSES, clamps=clamps)
+    return trace_ids(_lm, ids, top_n=TOP_GUESSES, clamps=clamps)

@@ -3,12 +3,18 @@
 from browser_util import browser, streamlit_server, wait_idle  # noqa: F401  (pytest fixtures, used by name)
 
 
-def test_learn_opens_on_the_hand_set_lstm_and_runs_the_clipping_experiment(streamlit_server, browser):
+def open_learn(browser, url: str, drawn: str):
+    """A fresh context at /learn, once `drawn` is on the page and the run is over."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
-    page.goto(f"{streamlit_server.url}/learn")
-    page.wait_for_selector(".js-plotly-plot", timeout=90_000)
+    page.goto(f"{url}/learn")
+    page.wait_for_selector(drawn, timeout=90_000)
     wait_idle(page)
+    return context, page
+
+
+def test_learn_opens_on_the_hand_set_lstm_and_runs_the_clipping_experiment(streamlit_server, browser):
+    context, page = open_learn(browser, streamlit_server.url, ".js-plotly-plot")
     assert page.locator(".katex").count() >= 2  # the equations are typeset, not shown as TeX source
     assert "x2 = 1 writes" in page.locator("body").inner_text()
     page.get_by_text("Exploding gradients", exact=True).click()
@@ -23,11 +29,7 @@ def test_learn_opens_on_the_hand_set_lstm_and_runs_the_clipping_experiment(strea
 
 
 def test_every_lesson_renders_in_the_browser(streamlit_server, browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    page.goto(f"{streamlit_server.url}/learn")
-    page.wait_for_selector(".katex", timeout=90_000)
-    wait_idle(page)
+    context, page = open_learn(browser, streamlit_server.url, ".katex")
     for lesson, action, drawn in (("Gates on real text", None, ".katex"), ("Char vs word", None, ".js-plotly-plot"),
                                   ("How far back it looks", "Measure", ".js-plotly-plot")):
         page.get_by_text(lesson, exact=True).click()

@@ -1,9 +1,7 @@
 """The Inspect page's expensive results, computed once per (model, text) and shared by every session.
 
-A trace of a 2 x 512 LSTM is 24 KB a token (tens of MB for a long text) and is only ever
-read, so it is kept with st.cache_resource: st.cache_data would unpickle a fresh copy on
-every rerun (every click on the page). Small results (cell matches, scores) use
-st.cache_data. Arguments starting with "_" are not hashed: `model` (resources.model_key) stands for it.
+The trace itself is resources.trace (Learn reads texts too). Small results (cell matches,
+scores) use st.cache_data. Arguments starting with "_" are not hashed: `model` (resources.model_key) stands for it.
 """
 
 from __future__ import annotations
@@ -12,25 +10,12 @@ import numpy as np
 import streamlit as st
 
 from playground.views.inspect.traces import order_and_strip
-from rnnlm import LanguageModel
 from rnnlm.cell_validation import search_halves
-from rnnlm.clamp import parse_clamps
-from rnnlm.interpret import CellMatch, Saturation, Trace, gate_saturation, token_feature_tracks, trace_ids, trace_text
+from rnnlm.interpret import CellMatch, Saturation, Trace, gate_saturation, token_feature_tracks
 from rnnlm.regex_feature import RegexFeature, regex_feature
 
-TRACES_KEPT, MINUTES_KEPT = 4, 20  # a trace is up to traces.TRACE_BUDGET_BYTES (64 MB)
-TOP_GUESSES = 5
+MINUTES_KEPT = 20
 OWN_PER_LAYER = 5  # units ranked per layer for your own feature
-
-
-@st.cache_resource(max_entries=TRACES_KEPT, ttl=MINUTES_KEPT * 60, show_spinner="Reading the text through the model…")
-def trace(model: str, text: str, _lm: LanguageModel, ids: tuple[int, ...] | None = None, clamp: str = "") -> Trace:
-    """text read through the model; ids, when given, are text's own tokens (a generation's); clamp:
-    the generation's clamps (rnnlm.clamp spec), so the heatmaps show the clamped run."""
-    clamps = parse_clamps(clamp)
-    if ids is None:
-        return trace_text(_lm, text, top_n=TOP_GUESSES, clamps=clamps)
-    return trace_ids(_lm, ids, top_n=TOP_GUESSES, clamps=clamps)
 
 
 @st.cache_data(max_entries=32, ttl=MINUTES_KEPT * 60, show_spinner=False)

@@ -5,7 +5,7 @@ import streamlit as st
 
 from playground import catalogue as cat
 from playground import resources, state
-from playground.views.inspect import cached, keys, traces
+from playground.views.inspect import keys, traces
 from playground.widgets.token_html import markdown_literal
 from rnnlm.interpret import Trace
 
@@ -70,7 +70,7 @@ def read_text(info, lm) -> tuple[str, Trace] | None:
     if clamp:
         st.caption(f"Read with the generation's clamps ({markdown_literal(clamp)}), so the states below are "
                    "the clamped run's.")
-    trace = cached.trace(resources.model_key(info), text, lm, ids, clamp)
+    trace = resources.trace(resources.model_key(info), text, lm, ids, clamp)
     if not trace.token_ids:
         st.info("This text has no tokens to read.")
         return None

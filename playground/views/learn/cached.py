@@ -6,18 +6,12 @@ from __future__ import annotations
 import streamlit as st
 
 from rnnlm import LanguageModel
-from rnnlm.interpret import Trace, trace_text
 from rnnlm.lessons.clipping import ClippingSettings, Run, clipping_experiment
 from rnnlm.lessons.gradient_flow import GradientFlow, gradient_flow
 from rnnlm.lessons.memory import MemoryCurve, effective_memory
 from rnnlm.scoring import ScoreResult, score_text
 
 KEPT, MINUTES_KEPT = 32, 30
-
-
-@st.cache_resource(max_entries=4, ttl=MINUTES_KEPT * 60, show_spinner="Reading the text through the model…")
-def trace(model: str, text: str, _lm: LanguageModel) -> Trace:
-    return trace_text(_lm, text)
 
 
 @st.cache_data(max_entries=KEPT, ttl=MINUTES_KEPT * 60, show_spinner=False)

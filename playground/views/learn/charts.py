@@ -35,11 +35,11 @@ def handset_figure(rows: list[dict], kind: str) -> go.Figure:
     return figure
 
 
-def flow_figure(curves: dict[str, tuple[str, list[float]]]) -> go.Figure:
-    """curves: model -> (cell, gradient norm relative to k = 0, per lag k)."""
+def flow_figure(curves: dict) -> go.Figure:
+    """curves: model -> (cell, rnnlm.lessons.gradient_flow.GradientFlow)."""
     figure = go.Figure()
-    for name, (cell, relative) in curves.items():
-        figure.add_trace(go.Scatter(x=list(range(len(relative))), y=[max(v, 1e-12) for v in relative], name=name,
+    for name, (cell, flow) in curves.items():
+        figure.add_trace(go.Scatter(x=flow.lags, y=[max(v, 1e-12) for v in flow.relative()], name=name,
                                     mode="lines", line={"color": CELL_COLOURS.get(cell)},
                                     hovertemplate="k = %{x}<br>%{y:.2e} of the nearest input's<extra>" + name + "</extra>"))
     figure.add_hline(y=0.01, line_dash="dot", line_color="grey", annotation_text="1%", annotation_position="right")

@@ -4,7 +4,7 @@ import streamlit as st
 
 from playground import catalogue as cat
 from playground import resources, state
-from playground.views.learn import cached, charts, keys, sources
+from playground.views.learn import charts, keys, sources
 from playground.widgets.token_html import markdown_literal, visible_token
 from rnnlm import RnnlmError
 from rnnlm.lessons.gates import busiest_unit, unit_step
@@ -57,7 +57,7 @@ def show(_catalogue, info) -> None:
         st.info("Paste a text for the model to read.")
         return
     try:
-        trace = cached.trace(resources.model_key(info), text, resources.load(info))
+        trace = resources.trace(resources.model_key(info), text, resources.load(info))
     except RnnlmError as exc:
         st.error(str(exc))
         return

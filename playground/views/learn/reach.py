@@ -33,7 +33,7 @@ def measure(models, text: str, level: str) -> tuple[dict, dict]:
                          text=f"{markdown_literal(info.name)}: {what} ({index + 1} of {len(models)})")
         key, lm = resources.model_key(info), resources.load(info)
         flow = cached.flow(key, text, MAX_LAG[level], FLOW_POSITIONS, lm, _progress=progress)
-        flows[info.name] = (info.cell, flow.relative())
+        flows[info.name] = (info.cell, flow)
         curve = cached.memory(key, text, CONTEXTS[level], MEMORY_POSITIONS, lm,
                               _progress=lambda f, p=progress: p(f, what="context cuts"))
         memories[info.name] = (info.cell, curve.contexts, curve.nats_per_token, curve.full_nats_per_token)
@@ -43,9 +43,9 @@ def measure(models, text: str, level: str) -> tuple[dict, dict]:
 
 def reach_text(flows: dict) -> str:
     parts = []
-    for name, (_, relative) in flows.items():
-        reach = next((k for k, r in enumerate(relative) if r < 0.01), None)
-        parts.append(f"{markdown_literal(name)} {reach if reach is not None else f'over {len(relative) - 1}'}")
+    for name, (_, flow) in flows.items():
+        reach = flow.reach()
+        parts.append(f"{markdown_literal(name)} {reach if reach is not None else f'over {flow.lags[-1]}'}")
     return ", ".join(parts)
 
 
