@@ -91,6 +91,26 @@ class ScoreResult(PerCharFigures):
     def total_nats(self) -> float:
         return float(-self.logprobs.sum())
 
+    def per_char_nats(self) -> np.ndarray:
+        """This score's surprisal character by character (see per_char_nats)."""
+        return per_char_nats(self.token_texts, self.logprobs, self.chars)
+
+
+def per_char_nats(token_texts: list[str], logprobs, chars: int) -> np.ndarray:
+    """Each token's surprisal spread evenly over its characters, so a char and a word model
+    can be compared character by character (the sums stay each model's total)."""
+    spread = np.zeros(chars, dtype=np.float64)
+    offset = 0
+    for text, logprob in zip(token_texts, logprobs):
+        width = max(len(text), 1)
+        end = min(offset + width, chars)
+        if end > offset:
+            spread[offset:end] = -float(logprob) / width
+        elif chars:  # past the end (a token of no width): charge the last character
+            spread[chars - 1] += -float(logprob)
+        offset += len(text)
+    return spread
+
 
 def stream_segments(count: int, streams: int, warmup: int) -> list[tuple[int, int, int]]:
     """(read_from, score_from, end) per stream; a short text is one exact stream."""

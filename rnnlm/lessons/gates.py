@@ -41,19 +41,3 @@ def unit_step(trace: Trace, layer: int, unit: int, position: int) -> dict[str, f
 def busiest_unit(trace: Trace, layer: int) -> int:
     """The unit whose hidden state varies most over the text: a good first unit to look at."""
     return int(np.argmax(trace.values(layer, "h").var(axis=0)))
-
-
-def per_char_nats(token_texts: list[str], logprobs, chars: int) -> np.ndarray:
-    """Each token's surprisal spread evenly over its characters, so a char and a word model
-    can be compared character by character (the sums stay each model's total)."""
-    spread = np.zeros(chars, dtype=np.float64)
-    offset = 0
-    for text, logprob in zip(token_texts, logprobs):
-        width = max(len(text), 1)
-        end = min(offset + width, chars)
-        if end > offset:
-            spread[offset:end] = -float(logprob) / width
-        elif chars:  # past the end (a token of no width): charge the last character
-            spread[chars - 1] += -float(logprob)
-        offset += len(text)
-    return spread

@@ -10,10 +10,11 @@ from rnnlm import RNNLM, ModelConfig
 from rnnlm.errors import SettingsError
 from rnnlm.interpret import trace_text
 from rnnlm.lessons.clipping import ClippingSettings, clipping_experiment
-from rnnlm.lessons.gates import busiest_unit, per_char_nats, unit_step
+from rnnlm.lessons.gates import busiest_unit, unit_step
 from rnnlm.lessons.gradient_flow import gradient_flow
 from rnnlm.lessons.handset import GRU_INPUTS, LECTURE_INPUTS, Gate, HandSetGRU, HandSetLSTM, with_gate
 from rnnlm.lessons.memory import effective_memory
+from rnnlm.scoring import per_char_nats
 
 
 def test_handset_lstm_reproduces_the_lecture():

@@ -1,5 +1,6 @@
 """Generate's clamp controls, and the unclamped run beside a clamped one with the tokens that differ."""
 
+import re
 from dataclasses import replace
 from itertools import zip_longest
 
@@ -18,7 +19,8 @@ VALUE_RANGES = {"h": (-1.0, 1.0), "c": (-5.0, 5.0)}  # h is a tanh; an LSTM's c 
 def add_clamp() -> None:
     s = st.session_state
     spec = f"{s[LAYER]}:{s[UNIT]}" + (":c" if s.get(QUANTITY) == "c" else "") + f"={s[VALUE]:g}"
-    kept = [part.strip() for part in state.value(state.CLAMP).split(",") if part.strip()]
+    # split as parse_clamps does (commas or semicolons), so the list reads one way however it was typed
+    kept = [part.strip() for part in re.split(r"[,;]", state.value(state.CLAMP)) if part.strip()]
     state.set_value(state.CLAMP, ", ".join([*kept, spec]))
 
 

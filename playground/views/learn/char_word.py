@@ -11,7 +11,6 @@ from playground import resources
 from playground.views.learn import cached, charts, keys, sources
 from playground.widgets.token_html import markdown_literal, swatch_legend
 from rnnlm import RnnlmError
-from rnnlm.lessons.gates import per_char_nats
 from rnnlm.units import nats_to_bits
 
 TEXT_CHARS, MAX_CHARS = 1_500, 5_000
@@ -25,7 +24,7 @@ def best(catalogue, corpus: str, level: str):
 
 def bits_per_char(info, text: str) -> np.ndarray:
     result = cached.score(resources.model_key(info), text, resources.load(info))
-    return nats_to_bits(per_char_nats(result.token_texts, result.logprobs, len(text)))
+    return nats_to_bits(result.per_char_nats())
 
 
 def winner_html(text: str, char_bits: np.ndarray, word_bits: np.ndarray) -> str:
