@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict
 from typing import TYPE_CHECKING
 from urllib.parse import quote, urlencode
@@ -77,10 +78,13 @@ def chart(result: Generation, key: str) -> None:
 
 
 def downloads(result: Generation, file_stem: str, key: str) -> None:
-    files = (("Text", result.text, f"{file_stem}.txt", "text/plain"),
-             ("Tokens (CSV)", export.to_csv(result.steps), f"{file_stem}-tokens.csv", "text/csv"),
-             ("Tokens (JSON)", export.to_json(result.steps, asdict(result.request)), f"{file_stem}-tokens.json",
-              "application/json"))
+    """Files made when clicked (Streamlit runs the callable then): nothing is built or kept in the
+    server's media store on every rerun, and a click never meets a file a later rerun deleted (the
+    "source error - 404" seen under load)."""
+    files = (("Text", functools.partial(str, result.text), f"{file_stem}.txt", "text/plain"),
+             ("Tokens (CSV)", functools.partial(export.to_csv, result.steps), f"{file_stem}-tokens.csv", "text/csv"),
+             ("Tokens (JSON)", functools.partial(export.to_json, result.steps, asdict(result.request)),
+              f"{file_stem}-tokens.json", "application/json"))
     for column, (label, data, name, mime) in zip(st.columns(len(files)), files):
         column.download_button(label, data, name, mime, key=f"{key}-{name}", on_click="ignore", width="stretch",
                                icon=":material/download:")

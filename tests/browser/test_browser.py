@@ -1,5 +1,6 @@
 """The playground in a real browser: Playwright driving Debian's Chromium against `streamlit run`."""
 
+import json
 import re
 import urllib.request
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -102,6 +103,14 @@ def test_share_link_in_a_fresh_browser_gives_the_same_text(streamlit_server, bro
     wait_for_new_text(page, before)
     link, text = share_link(page), shown_text(page)
     assert link.startswith(streamlit_server.url) and "seed=" in link
+    # The downloads are made when clicked: after a rerun they hold that run's text, never a stale file.
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Text").click()
+    assert download.value.path().read_text(encoding="utf-8") == text
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Tokens (JSON)").click()
+    tokens = json.loads(download.value.path().read_text(encoding="utf-8"))
+    assert "".join(t["token"] for t in tokens["tokens"]) == text
     first.close()
 
     fresh = browser.new_context()
