@@ -9,7 +9,7 @@ but it does for scatter points, so invisible markers over the strip pick a unit
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
