@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from playground import jobs_resource, sidebar, state
+from playground import jobs_resource, shared_models, sidebar, state
 from playground.widgets import blocks
 from playground.widgets import token_html as render
 from rnnlm import RnnlmError
@@ -53,6 +53,7 @@ def main() -> None:
     st.set_page_config(page_title="RNN playground", page_icon="🔡", layout="wide")
     st.html(render.STYLESHEET)
     jobs_resource.before_page()  # before the catalogue: a job that just finished joins the picker
+    shared_models.open_linked_models()  # before the catalogue: a link's ?model=u-<id> joins the picker
     try:
         catalogue = blocks.catalogue()
     except RnnlmError as exc:  # a manifest that is not valid JSON or lacks fields

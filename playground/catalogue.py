@@ -11,9 +11,11 @@ from dataclasses import dataclass, field
 # Session models' corpora when they were not trained on one of ours: text uploaded to the
 # fine-tune page, or a model zip uploaded there whose config names no corpus we know.
 UPLOAD_CORPUS, IMPORTED_CORPUS = "uploaded_text", "imported"
+SHARED_CORPUS = "shared"  # models opened from the server's model store (a link's ?model=u-<id>)
 CORPUS_LABELS = {"tinyshakespeare": "Shakespeare (tiny)", "shakespeare": "Shakespeare",
                  "c": "C code", "c-libs": "C code (zstd, lz4, brotli: previous corpus)",
-                 "linux": "Linux kernel", UPLOAD_CORPUS: "Uploaded text", IMPORTED_CORPUS: "Imported models"}
+                 "linux": "Linux kernel", UPLOAD_CORPUS: "Uploaded text", IMPORTED_CORPUS: "Imported models",
+                 SHARED_CORPUS: "Shared links"}
 DEFAULT_PROMPTS = {"tinyshakespeare": "ROMEO:", "shakespeare": "ROMEO:", "c": "static int", "c-libs": "static int",
                    "linux": "static int"}
 CELL_LABELS = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN"}
@@ -38,8 +40,13 @@ class ModelInfo:
         return self.path is not None
 
     @property
+    def shared(self) -> bool:
+        """Opened from the server's model store: a link naming it works in any session."""
+        return bool(self.entry.get("store"))
+
+    @property
     def label(self) -> str:
-        where = " · this session" if self.from_session else ""
+        where = " · shared link" if self.shared else " · this session" if self.from_session else ""
         return f"{self.name} ({human_count(self.parameters)}, {self.val_nats_per_char:.2f} nats/char){where}"
 
     @property

@@ -73,7 +73,7 @@ def job_manager() -> JobManager:
     chosen = settings()[0]
     store = SessionStore.for_process(chosen.sessions_dir, max_age_seconds=chosen.session_hours * 3600)
     return JobManager(store, max_concurrent=chosen.max_concurrent, train_threads=chosen.train_threads,
-                      max_queue=chosen.max_queue, max_minutes=chosen.max_minutes)
+                      max_queue=chosen.max_queue, max_minutes=chosen.max_minutes, limits=chosen.process_limits)
 
 
 class LastSeen:

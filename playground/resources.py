@@ -7,6 +7,7 @@ fine-tune page trains a copy (rnnlm.training.warm_start.start_from deep-copies t
 
 from __future__ import annotations
 
+import os
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,6 +19,7 @@ from playground.catalogue import ModelInfo
 
 if TYPE_CHECKING:  # annotations only: the first page is drawn before torch is imported
     from rnnlm import LanguageModel
+    from rnnlm.service.model_store import ModelStore
 
 SESSION_MODELS_KEPT = 8  # models made in sessions come and go; keep memory bounded
 SESSION_MODEL_SECONDS = 3600
@@ -59,7 +61,30 @@ def model_key(info: ModelInfo) -> str:
     return f"{info.name}|{info.path}|{modified_time(info)}" if info.from_session else info.name
 
 
+def model_store(root: str | None = None) -> ModelStore:
+    """The shared model store (RNNLM_STORE, limits from the RNNLM_STORE_* settings), or the one at
+    root. Made on every call (it keeps nothing in memory): the settings are read afresh."""
+    from rnnlm.service.model_store import ModelStore
+    from rnnlm.service.settings import from_env
+
+    settings = from_env(os.environ)[0]  # a bad value is reported by the Fine-tune page (jobs_resource)
+    if root is not None:
+        return ModelStore(root, settings.store_limits)
+    return ModelStore(settings.store_root, settings.store_limits, private=settings.store_dir is None)
+
+
+@st.cache_resource(show_spinner="Opening the shared model…", max_entries=SESSION_MODELS_KEPT,
+                   ttl=SESSION_MODEL_SECONDS)
+def open_stored(root: str, model_id: str, modified: float) -> LanguageModel:
+    """A model from the store, validated (ModelStore.open: a damaged one is removed and refused);
+    `modified` is part of the key as for load_folder."""
+    configure_threads_once()
+    return model_store(root).open(model_id).lm.warm_up()
+
+
 def load(info: ModelInfo) -> LanguageModel:
+    if info.shared:
+        return open_stored(info.entry["store"], info.name, modified_time(info))
     if info.from_session:
         return load_folder(str(Path(info.path)), modified_time(info))
     return load_shipped(info.name)

@@ -13,7 +13,8 @@ written back to the URL, so the address bar is always a share link.
 from __future__ import annotations
 
 import random
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import streamlit as st
 
@@ -51,6 +52,7 @@ FLOAT_DECIMALS = 2  # the sliders' step: a value off that grid could not be show
 
 # Session-only values.
 _STARTED, _NOTICES, _RESULTS = "_started", "_notices", "_results"
+_LINK_NOTICES, _PUBLISHED = "_link_notices", "_published"
 SESSION_MODELS_KEY = "session_models"  # public: {name: entry}; tests seed it, the fine-tune page fills it
 _PICKER = "picker_"  # + corpus / level / cell / name: the sidebar's cascading model picker
 
@@ -128,13 +130,41 @@ def start(catalogue: list[ModelInfo]) -> None:
         query = {key: st.query_params.get_all(key) for key in st.query_params}
         values, notices = values_from_url(query, catalogue)
         state.update(values)
-        state[_NOTICES] = notices
+        state[_NOTICES] = state.pop(_LINK_NOTICES, []) + notices
         state[_STARTED] = True
     names = [info.name for info in catalogue]
     if state[MODEL] not in names:  # e.g. a session model that was removed
         state[MODEL] = cat.default_model(catalogue).name
     kept = [name for name in state[MODELS] if name in names]  # fewer than two is the user's choice
     state[MODELS] = kept or [info.name for info in cat.contrasting(catalogue, current_model(catalogue))]
+
+
+def started() -> bool:
+    """Whether this session has read its URL already (its first run has not, until start())."""
+    return _STARTED in st.session_state
+
+
+def linked_models() -> list[str]:
+    """The model names the URL gives (model= and models=), as typed."""
+    return [*st.query_params.get_all(MODEL)[-1:], *_split_models(st.query_params.get_all(MODELS))]
+
+
+def drop_linked_model(name: str, notice: str) -> None:
+    """A model the link names cannot be opened: the link's other values still apply, the notice
+    says why (start() shows it, before the notices of the link's other values)."""
+    if st.query_params.get_all(MODEL)[-1:] == [name]:
+        del st.query_params[MODEL]
+    kept = [other for other in _split_models(st.query_params.get_all(MODELS)) if other != name]
+    if MODELS in st.query_params and kept:
+        st.query_params[MODELS] = kept
+    elif MODELS in st.query_params:
+        del st.query_params[MODELS]
+    st.session_state.setdefault(_LINK_NOTICES, []).append(notice)
+
+
+def shared_query(model: str) -> dict[str, str | list[str]]:
+    """The URL parameters that open Generate on this model with this session's sampling controls."""
+    return url_values({**st.session_state, MODEL: model}, (MODEL, *SAMPLING))
 
 
 def write_url(keys: tuple[str, ...]) -> None:
@@ -241,6 +271,15 @@ def add_session_model(entry: dict) -> None:
 
 def session_model_entries() -> list[dict]:
     return list(st.session_state.get(SESSION_MODELS_KEY, {}).values())
+
+
+def published(folder: str) -> dict:
+    """What publishing the session model in folder gave: {} before, {"id": ...} or {"problem": ...}."""
+    return dict(st.session_state.get(_PUBLISHED, {}).get(str(folder), {}))
+
+
+def set_published(folder: str, outcome: dict) -> None:
+    st.session_state.setdefault(_PUBLISHED, {})[str(folder)] = dict(outcome)
 
 
 # --- results kept between runs (Inspect can read what Generate produced) --------------

@@ -39,7 +39,7 @@ def share_link(keys: tuple[str, ...], models: list[ModelInfo]) -> None:
     """The link, and a warning when it names a model that exists only in this session (another
     browser would get the default model instead: the same settings, not the same text)."""
     st.caption(":material/link: Share link: opens this page with these settings and gives the same text")
-    private = [info.name for info in models if info.from_session]
+    private = [info.name for info in models if info.from_session and not info.shared]
     if private:
         st.caption(f":material/warning: {render.markdown_literal(', '.join(private))} exists only in this browser "
                    "session: elsewhere the link falls back to a shipped model. Download the model (.zip) from the "

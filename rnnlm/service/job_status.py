@@ -57,6 +57,7 @@ class JobSnapshot:
     val_loss: tuple[tuple[int, float], ...] = ()  # (step, nats/char) per evaluation
     samples: tuple[tuple[int, str], ...] = ()  # (step, sample) per evaluation
     result: JobResult | None = None
+    pid: int | None = None  # the process training it, while it runs (job_process)
 
     @property
     def finished(self) -> bool:

@@ -4,22 +4,19 @@
     job_id = manager.submit(session_id, JobSpec(text, base=lm, minutes=2))
     snap = manager.snapshot(job_id)   # status, queue position, fraction, ETA, curves, samples, result
     manager.cancel(job_id)            # stops within about a step; the best model so far is kept
-    manager.end_session(session_id)   # cancel its jobs, delete its folder; manager.sweep() for stale ones
+    manager.end_session(session_id)   # ends its jobs, deletes its folder; manager.sweep() for stale ones
 
-Each job runs rnnlm.training.fit.fit (job_run.train_job) in its own daemon thread, at most max_concurrent at once;
-later jobs wait in a FIFO queue and see their position. The base model is never changed
-(fit trains a deep copy). A job first scores the base model on the held-out slice and
-samples from it, so the result carries before/after loss and samples on one prompt and seed.
+Each job trains in its own child process (job_process: forked by multiprocessing's fork server,
+at a lower CPU priority, with train_threads torch threads), at most max_concurrent at once;
+later jobs wait in a FIFO queue and see their position. The queue, the limits and every
+session's jobs live here, in the server process; a thread per running job reads the child's
+progress messages into its snapshot. A child that crashes fails its own job only.
 
-Threads. torch.set_num_threads (which fit calls with TrainConfig.threads) sets the calling
-thread's OpenMP pool and the default for threads started later. So a job trains with
-train_threads (default 1) torch threads, and the web server's request threads started while it
-runs inherit that count for scoring: on a 2-core server one core trains and the other
-keeps serving. The process default is captured when the first job starts and restored
-when the last one ends (fit's own restore would race when two jobs overlap). NumPy
-sampling uses OpenBLAS's one process-wide pool, which threadpoolctl lets only the first
-thread that limited it change: a server limits it to 1 thread at start, and fit's
-attempt from a job thread is then a no-op, so sampling keeps the server's setting.
+The base model is never changed: the child loads its own copy from the model's folder. A job
+first scores the base model on the held-out slice and samples from it, so the result carries
+before/after loss and samples on one prompt and seed (job_run).
+
+The server's own thread settings are untouched: the training threads belong to the child.
 """
 
 from __future__ import annotations
@@ -29,52 +26,35 @@ import threading
 import uuid
 from dataclasses import replace
 
-import torch
-
 from ..errors import RnnlmError
-from .job_run import Job, held_out_split, train_job
+from .job_process import run_in_process
+from .job_progress import Job
+from .job_run import held_out_split
 from .job_spec import JobSpec, check_spec, numbered_name
 from .job_status import JobResult, JobSnapshot
+from .job_task import ProcessLimits
 from .session_store import SessionStore
 from .uploads import label
 
 # The page and the tests import these from here: one module for the whole service.
-__all__ = ["JobManager", "JobResult", "JobSnapshot", "held_out_split"]
+__all__ = ["JobManager", "JobResult", "JobSnapshot", "ProcessLimits", "held_out_split"]
 log = logging.getLogger(__name__)
 
 
-class _ServerThreads:
-    """The process's default torch thread count, captured when the first job starts and
-    restored when the last one ends."""
-
-    def __init__(self):
-        self.lock, self.running, self.saved = threading.Lock(), 0, 1
-
-    def job_started(self) -> None:
-        with self.lock:
-            if self.running == 0:  # a fresh thread reports the process default, not a job's
-                self.saved = torch.get_num_threads()
-            self.running += 1
-
-    def job_ended(self) -> None:
-        with self.lock:
-            self.running -= 1
-            if self.running == 0:
-                torch.set_num_threads(self.saved)
-
 class JobManager:
-    """Server-wide: the job queue, the running threads, and every session's jobs."""
+    """Server-wide: the job queue, the running jobs' processes, and every session's jobs."""
 
     def __init__(self, store: SessionStore | None = None, max_concurrent: int = 1, train_threads: int = 1,
-                 max_queue: int = 8, max_minutes: float = 30.0, jobs_per_session: int = 1):
+                 max_queue: int = 8, max_minutes: float = 30.0, jobs_per_session: int = 1,
+                 limits: ProcessLimits | None = None):
         self.store = store or SessionStore()
         self.max_concurrent, self.train_threads, self.max_queue = max_concurrent, train_threads, max_queue
         self.max_minutes, self.jobs_per_session = max_minutes, jobs_per_session
+        self.limits = limits or ProcessLimits()
         self._lock = threading.RLock()
         self._jobs: dict[str, Job] = {}
         self._queue: list[Job] = []
         self._running = 0
-        self._threads = _ServerThreads()
 
     # --- what the page calls -------------------------------------------------------------
     def submit(self, session_id: str, spec: JobSpec) -> str:
@@ -108,16 +88,10 @@ class JobManager:
         return [self.snapshot(i) for i in ids]
 
     def cancel(self, job_id: str) -> None:
-        """A queued job is dropped at once; a running one stops after its current step."""
+        """A queued job is dropped at once; a running one stops after its current step (its
+        process gets SIGTERM) and keeps the best model so far."""
         with self._lock:
-            job = self._job(job_id)
-            job.cancel.set()
-            if job in self._queue:
-                self._queue.remove(job)
-                job.snap = replace(job.snap, status="cancelled", message="cancelled before it started")
-                job.done.set()
-            elif not job.snap.finished:  # the page shows at once that Cancel was heard
-                job.snap = replace(job.snap, phase="cancelling", message="stopping; keeping the best model so far")
+            self._cancel(self._job(job_id), kill=False)
 
     def wait(self, job_id: str, timeout: float | None = None) -> JobSnapshot:
         with self._lock:
@@ -126,11 +100,11 @@ class JobManager:
         return self.snapshot(job_id)
 
     def end_session(self, session_id: str, timeout: float = 30.0) -> bool:
-        """Cancel the session's jobs, wait for them, delete its folder; False if a job outlived timeout."""
+        """End the session's jobs (their processes are killed), delete its folder; False if a job outlived timeout."""
         with self._lock:
             jobs = [j for j in self._jobs.values() if j.session_id == session_id]
-        for job in jobs:
-            self.cancel(job.id)
+            for job in jobs:  # nothing of theirs is kept, so their processes end at once
+                self._cancel(job, kill=True)
         if not all(job.done.wait(timeout) for job in jobs):
             return False
         with self._lock:
@@ -158,6 +132,24 @@ class JobManager:
         """Numbered among the session's own jobs: another session's jobs never shift it."""
         return numbered_name(spec.name_stem, {j.snap.name for j in self._jobs.values() if j.session_id == session_id})
 
+    def _cancel(self, job: Job, kill: bool) -> None:
+        """Called under the lock."""
+        job.cancel.set()
+        if job in self._queue:
+            self._queue.remove(job)
+            job.snap = replace(job.snap, status="cancelled", message="cancelled before it started")
+            job.done.set()
+            return
+        if job.snap.finished:
+            return
+        job.snap = replace(job.snap, phase="cancelling", message="stopping; keeping the best model so far")
+        if job.worker is None:  # run_in_process stops it as soon as it exists
+            return
+        if kill:
+            job.worker.kill("its session ended")
+        else:
+            job.worker.stop()
+
     def _dispatch(self) -> None:
         """Start queued jobs while slots are free (called under the lock)."""
         while self._queue and self._running < self.max_concurrent:
@@ -167,20 +159,14 @@ class JobManager:
             threading.Thread(target=self._run, args=(job,), name=f"rnnlm-job-{job.id}", daemon=True).start()
 
     def _run(self, job: Job) -> None:
-        self._threads.job_started()
         try:
-            result = train_job(job, self.train_threads)
-            outcome = {"status": "cancelled" if result is None or result.stopped_by == "cancelled" else "done",
-                       "result": result, "message": ""}
-        except RnnlmError as exc:
-            outcome = {"status": "failed", "message": str(exc)}
-        except Exception as exc:  # a bug: the page shows a line, the log keeps the traceback
+            outcome = run_in_process(job, self.train_threads, self.limits)
+        except Exception as exc:  # a bug, or no process could start: the page shows a line, the log the traceback
             log.exception("training job %s failed", job.id)
             outcome = {"status": "failed", "message": f"training failed: {type(exc).__name__}: {exc}"}
-        finally:
-            self._threads.job_ended()
         with self._lock:  # the slot is free before anyone waiting on `done` looks again
             self._running -= 1
-            job.snap = replace(job.snap, phase="", **outcome)
+            job.snap = replace(job.snap, phase="", pid=None, **outcome)
+            job.worker = None
             job.done.set()
             self._dispatch()

@@ -1,4 +1,5 @@
 """Background jobs through the manager the page uses: fine-tune, cancel, queue, threads, cleanup.
+(How a job sits in its own process: test_job_process.py.)
 
 Tiny budgets (a few dozen steps of the shipped smoke models, small batches, one thread)
 so the file runs in well under a minute next to a real training job.
@@ -19,7 +20,7 @@ from rnnlm.service.jobs import JobManager, held_out_split
 from rnnlm.service.model_zip import import_model_zip, model_zip_bytes
 from rnnlm.service.session_store import SessionStore
 
-TINY = dict(batch_size=8, window=32, lr=5e-3, warmup_steps=2)
+TINY = {"batch_size": 8, "window": 32, "lr": 5e-3, "warmup_steps": 2}
 
 
 def corpus(lines: int = 400) -> str:
@@ -28,8 +29,8 @@ def corpus(lines: int = 400) -> str:
 
 
 def tiny_spec(base, steps=30, **changes) -> JobSpec:
-    settings = dict(text=corpus(), base=base, minutes=0, steps=steps, sample_tokens=40, prompt="int ",
-                    seed=3, overrides={**TINY, "eval_every": 10})
+    settings = {"text": corpus(), "base": base, "minutes": 0, "steps": steps, "sample_tokens": 40, "prompt": "int ",
+                "seed": 3, "overrides": {**TINY, "eval_every": 10}}
     return JobSpec(**{**settings, **changes})
 
 
@@ -217,8 +218,8 @@ def torch_threads_in_a_new_thread() -> int:
     return seen[0]
 
 
-def test_overlapping_jobs_give_the_server_its_thread_settings_back(tmp_path):
-    """fit() alone would leave the second job's 'before' (2 threads) in place."""
+def test_overlapping_jobs_leave_the_servers_thread_settings_alone(tmp_path):
+    """Each job sets train_threads in its own process; the server's count never changes."""
     server_torch = torch_threads_in_a_new_thread()
     manager = JobManager(SessionStore(tmp_path), max_concurrent=2, train_threads=server_torch + 1)
     base = rnnlm.load("smoke-char-lstm")
@@ -230,7 +231,7 @@ def test_overlapping_jobs_give_the_server_its_thread_settings_back(tmp_path):
         wait_until(lambda: manager.snapshot(short).step > 0)
         manager.cancel(long)
         assert manager.wait(long, 60).status == "cancelled" and not manager.snapshot(short).finished
-    finally:  # never leave a training thread running past the test (it would abort the interpreter)
+    finally:  # never leave a training process running past the test
         for job in (long, short):
             if job is not None:
                 manager.cancel(job)

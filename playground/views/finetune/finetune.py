@@ -2,8 +2,9 @@
 
 Upload or paste text, pick a model to fine-tune (or train from scratch), set a budget and
 start: training runs in the server's background queue (playground.jobs_resource), so the
-page can be left and revisited. The result joins this session's model picker, and can be
-downloaded as a zip and uploaded again later.
+page can be left and revisited. The result joins this session's model picker, can be
+downloaded as a zip and uploaded again later, or published as a link anyone can open
+(playground.widgets.publish, the server's model store).
 """
 
 import streamlit as st
@@ -25,7 +26,7 @@ def show() -> None:
                          settings.max_minutes)
     st.title("Fine-tune")
     st.caption("Teach a model your own text: a novel, your C code, song lyrics. Training runs on the server "
-               "while you watch; the result is yours for this session, and as a download.")
+               "while you watch; the result is yours for this session, as a download, and as a link to share.")
     for problem in problems:
         st.warning(markdown_literal(f"Server setting ignored: {problem}"))
     kept = finetune_upload.upload_section(settings)

@@ -15,14 +15,16 @@ import streamlit as st
 
 from playground import jobs_resource, session_models, state
 from playground.views.finetune import report_html as fr
-from playground.widgets import blocks
+from playground.widgets import blocks, publish
 from playground.widgets.token_html import markdown_literal
 from rnnlm import RnnlmError
 from rnnlm.service.jobs import JobSnapshot
 from rnnlm.service.model_zip import model_zip_bytes
+from rnnlm.service.store_meta import PublishFacts
 
 POLL_SECONDS = 1.0
 GENERATE_PAGE = "views/generate/generate.py"
+PAGE_PATH = "finetune"  # this page's address (app.py): a link is made from the app's root
 
 
 def snapshot() -> JobSnapshot | None:
@@ -141,7 +143,7 @@ def before_after(result, entry: dict) -> None:
 
 
 def use_buttons(result, entry: dict) -> None:
-    use, download, _ = st.columns([2, 2, 3])
+    use, download, share = st.columns(3)
     if use.button("Sample from it on Generate", key="ft_use", icon=":material/edit_note:", type="primary"):
         state.choose_model(entry["name"], blocks.catalogue())
         st.switch_page(GENERATE_PAGE)
@@ -149,3 +151,13 @@ def use_buttons(result, entry: dict) -> None:
                              f"{entry['name']}.zip", "application/zip", key="ft_download", on_click="ignore",
                              icon=":material/download:",
                              help="Weights, config, tokenizer and card; upload it here later to use it again")
+    publish.button(entry, functools.partial(published_facts, result, entry), key="ft_publish", where=share)
+    publish.link(entry, page_path=PAGE_PATH)
+
+
+def published_facts(result, entry: dict) -> PublishFacts:
+    """What the shared model's card tells: the base, the amount of text, the held-out loss before and after."""
+    chars = result.facts.get("upload_chars")
+    return PublishFacts(base=result.base_name, text_chars=chars if isinstance(chars, int) else None,
+                        nats_before=result.val_before, nats_after=None if math.isnan(entry["val_nats_per_char"])
+                        else entry["val_nats_per_char"])

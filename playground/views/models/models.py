@@ -5,10 +5,19 @@ import functools
 import streamlit as st
 
 from playground import catalogue as cat
-from playground import resources, state
+from playground import resources, shared_models, state
 from playground.views.models import curve
-from playground.widgets import blocks
+from playground.widgets import blocks, publish
 from rnnlm.service.model_zip import model_zip_bytes
+from rnnlm.service.store_meta import PublishFacts, facts_from_metadata
+
+PAGE_PATH = "models"  # this page's address (app.py): a link is made from the app's root
+
+
+def stored_facts(info) -> PublishFacts:
+    """The shared card's facts from what training recorded in the model (no before figure: only
+    the Fine-tune page's result has it)."""
+    return facts_from_metadata(resources.load(info).metadata)
 
 
 def table_rows(catalogue) -> list[dict]:
@@ -17,11 +26,20 @@ def table_rows(catalogue) -> list[dict]:
              "parameters": info.parameters, "val nats/char": round(info.val_nats_per_char, 4),
              "xz nats/char": info.entry.get("xz_nats_per_char"),
              "training minutes": info.entry.get("training_minutes"),
-             "source": "this session" if info.from_session else ("smoke test" if info.smoke else "shipped")}
+             "source": source(info)}
             for info in catalogue]
 
 
+def source(info) -> str:
+    if info.shared:
+        return "shared link"
+    return "this session" if info.from_session else ("smoke test" if info.smoke else "shipped")
+
+
 def card(info) -> None:
+    if info.shared:  # the store's card: built from its meta.json, only plain names, numbers and dates
+        st.markdown(shared_models.card(info.name) or f"**{info.name}** is no longer in the server's store.")
+        return
     card_file = resources.model_folder(info) / "card.md"
     if card_file.is_file() and info.from_session:
         # An uploaded zip's card is user text: shown verbatim, so its links and images never load.
@@ -64,6 +82,11 @@ def show() -> None:
             download.download_button("Download the model (.zip)", functools.partial(
                 model_zip_bytes, resources.model_folder(info)), f"{info.name}.zip", "application/zip",
                 key=f"zip-{info.name}", on_click="ignore", icon=":material/download:")
+            if info.shared:
+                publish.shared_link(info.name, page_path=PAGE_PATH)
+            elif info.from_session:  # only this session has it: a link can share it
+                publish.button(info.entry, functools.partial(stored_facts, info), key=f"publish-{info.name}")
+                publish.link(info.entry, page_path=PAGE_PATH)
             learning_curve(info)
             card(info)
 
