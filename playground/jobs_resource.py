@@ -76,6 +76,18 @@ def job_manager() -> JobManager:
                       max_queue=chosen.max_queue, max_minutes=chosen.max_minutes, limits=chosen.process_limits)
 
 
+@st.cache_resource(show_spinner=False)
+def warm_job_processes() -> bool:
+    """Start the training processes' fork server, in the background, the first time this server
+    process draws the Fine-tune page: it loads torch and the trainer once (~4 s of CPU, ~460 MB),
+    so a visitor's first job need not wait for that. Servers whose visitors never open Fine-tune
+    never pay for it."""
+    from rnnlm.service.job_process import warm_up
+
+    threading.Thread(target=warm_up, name="rnnlm-job-forkserver-warm-up", daemon=True).start()
+    return True
+
+
 class LastSeen:
     """When each session last ran a page or sent a heartbeat. Needs no torch, so a heartbeat stays
     cheap and the first page of a fresh server does not wait for the job manager's import."""

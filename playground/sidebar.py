@@ -32,9 +32,14 @@ def model_picker(catalogue: list[ModelInfo]) -> None:
     same_kind = cat.options(catalogue, corpus=current.corpus, level=current.level, cell=current.cell)
     names = [info.name for info in same_kind]
     # Only the name: the sidebar is narrow, and the facts follow in the caption below.
-    bar.selectbox("Model", names, format_func=lambda name: name + (" · this session" if cat.find(
-        catalogue, name).from_session else ""), **state.bind_picker("name", catalogue))
+    bar.selectbox("Model", names, format_func=lambda name: name + where(cat.find(catalogue, name)),
+                  **state.bind_picker("name", catalogue))
     bar.caption(model_facts(current))
+
+
+def where(info: ModelInfo) -> str:
+    """Where a picked model lives: a shared link opens it anywhere, a session model only here."""
+    return " · shared link" if info.shared else " · this session" if info.from_session else ""
 
 
 def model_facts(info: ModelInfo) -> str:

@@ -42,8 +42,8 @@ def share_link(keys: tuple[str, ...], models: list[ModelInfo]) -> None:
     private = [info.name for info in models if info.from_session and not info.shared]
     if private:
         st.caption(f":material/warning: {render.markdown_literal(', '.join(private))} exists only in this browser "
-                   "session: elsewhere the link falls back to a shipped model. Download the model (.zip) from the "
-                   "Fine-tune page to keep it, and add it there in any other session.")
+                   "session: elsewhere the link falls back to a shipped model. Press \"Publish a link\" on the Fine-tune "
+                   "or Models page to share it, or download the model (.zip) there to keep it.")
     st.code(share_url(st.context.url, state.share_query(keys)), language=None, wrap_lines=True)
 
 

@@ -41,6 +41,7 @@ def test_a_link_to_a_stored_model_opens_it_selected_with_the_same_text(store, st
     assert not at.exception and not at.warning, warnings(at)
     assert at.session_state[state.MODEL] == stored_id and at.query_params["model"] == stored_id
     assert at.selectbox(key="picker_name").value == stored_id
+    assert at.selectbox(key="picker_name").options == [f"{stored_id} · shared link"]  # not "this session"
     assert at.selectbox(key="picker_corpus").value == "shared"
     original = rnnlm.load(BASE)  # the same weights, shipped: the stored copy must write the same text
     assert coloured_texts(at) == ["ROMEO:" + sample_text(original, "ROMEO:", EXPECTED_SETTINGS)]

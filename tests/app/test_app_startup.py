@@ -14,6 +14,7 @@ PROBE = """
 import sys
 import playground.widgets.blocks, playground.jobs_resource, playground.widgets.token_html, playground.sidebar, playground.state
 import playground.widgets.generation, playground.resources, playground.session_models
+import playground.shared_models, playground.widgets.publish
 import rnnlm
 from rnnlm import RnnlmError, SamplingSettings, Step, read_manifest
 read_manifest()

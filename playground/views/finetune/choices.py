@@ -1,7 +1,7 @@
 """The fine-tune page's choices (start from, budget, name) and starting a job; model zip upload.
 
-A job is submitted to the server's JobManager (jobs_resource), which trains in its own
-thread: the page only stores the job id, so leaving and coming back finds it again.
+A job is submitted to the server's JobManager (jobs_resource), which trains it in a child
+process: the page only stores the job id, so leaving and coming back finds it again.
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ from rnnlm import RnnlmError
 
 def show() -> None:
     settings, problems = jobs_resource.settings()
+    jobs_resource.warm_job_processes()
     catalogue = blocks.catalogue()
     keys.start_finetune([info.name for info in catalogue], state.current_model(catalogue).name,
                          settings.max_minutes)

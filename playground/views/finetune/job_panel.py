@@ -2,7 +2,7 @@
 
 The live part is an st.fragment that reruns every POLL_SECONDS, alone: the rest of the page
 stays as it is and responsive. It reads a snapshot from the JobManager (the training
-thread never touches Streamlit). When the job ends, the whole page reruns once, so the
+process never touches Streamlit). When the job ends, the whole page reruns once, so the
 new model appears in the sidebar's picker and the result replaces the live view.
 """
 
