@@ -48,12 +48,20 @@ def share_link(keys: tuple[str, ...], models: list[ModelInfo]) -> None:
 
 
 def stream(placeholder, lm: LanguageModel, request: Request, into: Generation | None = None) -> Generation:
-    """Sample, redrawing the placeholder with the text so far every few tokens."""
+    """Sample in the server's sampling pool, redrawing the placeholder with the text so far
+    a few times a second (playground.widgets.generation)."""
     def redraw(steps):
         placeholder.html(render.streaming_html(request.prompt, "".join(s.text for s in steps if not s.from_prompt)))
 
     placeholder.html(render.streaming_html(request.prompt, ""))
-    return generation.run(lm, request, redraw, into=into)
+    return generation.run(lm, request, redraw, into=into, check_stop=stop_point)
+
+
+def stop_point() -> None:
+    """Where Streamlit may end this script run (a Stop click, a rerun, a closed tab): it checks
+    for such a request at every st call and every read of session state, and raises. A read
+    draws nothing, so a page waiting for its first tokens stays responsive without redrawing."""
+    _ = state.PROMPT in st.session_state
 
 
 def coloured_text(placeholder, result: Generation, marked: frozenset[int] = frozenset()) -> None:

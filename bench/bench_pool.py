@@ -1,0 +1,134 @@
+"""Server-side half of the load bench: N generations at once, on their own threads vs the sampling pool.
+
+    python bench/bench_pool.py [--sessions 8] [--tokens 2000] [--job-seconds 0]
+
+No browser: each "session" is a thread that samples one Request from shakespeare-char-lstm and
+redraws its streaming HTML as the page does (the text so far, rendered). Two ways:
+  threads  each session samples on its own thread, redrawing every 0.06 s (the playground
+           before the sampling pool: every Streamlit script thread sampled for itself);
+  pool     playground.widgets.generation.run: sampling in rnnlm.service.sampling_pool, the
+           session thread waits and redraws at most every 0.25 s.
+Prints per way: each session's first-token and completion times (p50/p95/max), one session
+alone (idle), and the target 1.5 x (N / cores) x idle; with --job-seconds, a fine-tune of the
+same model runs in rnnlm.service.jobs.JobManager meanwhile, as on the Fine-tune page.
+The texts are checked to be identical both ways. Prints figures; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import threading
+import time
+from pathlib import Path
+
+from bench_train import gemm_peak_flops
+
+import rnnlm
+from playground.request import Request
+from playground.resources import configure_threads_once
+from playground.widgets import generation
+from playground.widgets import token_html as render
+from rnnlm.sampling import generate
+
+ROOT = Path(__file__).resolve().parent.parent
+MODEL = "shakespeare-char-lstm"
+OLD_REFRESH_SECONDS = 0.06
+
+
+def on_own_thread(lm, request: Request, redraw) -> list:
+    """How a script thread sampled before the pool: the generator on this thread, redrawing
+    at the first token and then every OLD_REFRESH_SECONDS."""
+    steps, last, first = [], time.perf_counter(), True
+    for step in generate(lm, request.prompt, request.settings()):
+        steps.append(step)
+        now = time.perf_counter()
+        if not step.from_prompt and (first or now - last >= OLD_REFRESH_SECONDS):
+            redraw(steps)
+            last, first = now, False
+    return steps
+
+
+def in_pool(lm, request: Request, redraw) -> list:
+    return generation.run(lm, request, redraw).steps
+
+
+def session(way, lm, request: Request, barrier: threading.Barrier, out: dict) -> None:
+    times = {"redraws": 0}
+
+    def redraw(steps):
+        render.streaming_html(request.prompt, "".join(s.text for s in steps if not s.from_prompt))
+        times.setdefault("first", time.perf_counter() - start)
+        times["redraws"] += 1
+
+    barrier.wait()
+    start = time.perf_counter()
+    steps = way(lm, request, redraw)
+    times["done"] = time.perf_counter() - start
+    out[request.seed] = (times.get("first", times["done"]), times["done"], "".join(s.text for s in steps),
+                         times["redraws"])
+
+
+def run_sessions(way, lm, requests: list[Request]) -> dict:
+    out, barrier = {}, threading.Barrier(len(requests))
+    threads = [threading.Thread(target=session, args=(way, lm, r, barrier, out)) for r in requests]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return out
+
+
+def start_job(lm, seconds: float):
+    from rnnlm.service.job_spec import JobSpec
+    from rnnlm.service.jobs import JobManager
+    from rnnlm.service.uploads import read_uploads
+
+    text = (ROOT / "pretrained" / "heldout" / "tinyshakespeare.txt").read_bytes()
+    manager = JobManager()
+    job = manager.submit("bench", JobSpec(read_uploads([("shakespeare.txt", text)]).text, base=lm,
+                                          minutes=seconds / 60, prompt="\n", seed=1))
+    while manager.snapshot(job).phase != "training":
+        time.sleep(0.1)
+    return manager, job
+
+
+def quantiles(values: list[float]) -> str:
+    p95 = statistics.quantiles(values, n=20, method="inclusive")[18] if len(values) > 1 else values[0]
+    return f"p50 {statistics.median(values):6.2f}  p95 {p95:6.2f}  max {max(values):6.2f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sessions", type=int, default=8)
+    parser.add_argument("--tokens", type=int, default=2000)
+    parser.add_argument("--job-seconds", type=float, default=0.0, help="fine-tune meanwhile (0: no job)")
+    args = parser.parse_args()
+    cores = len(os.sched_getaffinity(0))
+    print(f"{cores} usable cores of {os.cpu_count()}; load average {os.getloadavg()[0]:.1f}; "
+          f"GEMM peak {gemm_peak_flops() / 1e9:.0f} GFLOP/s")
+    configure_threads_once()
+    lm = rnnlm.load(MODEL).warm_up()
+    requests = [Request(MODEL, "ROMEO:", 0.8, 0, 1.0, 101 + i, args.tokens) for i in range(args.sessions)]
+    texts = {}
+    for name, way in (("threads", on_own_thread), ("pool", in_pool)):
+        idle = min(run_sessions(way, lm, requests[:1])[requests[0].seed][1] for _ in range(2))
+        job = start_job(lm, args.job_seconds) if args.job_seconds else None
+        out = run_sessions(way, lm, requests)
+        if job is not None:
+            job[0].cancel(job[1])
+            job[0].wait(job[1])
+        texts[name] = {seed: text for seed, (_, _, text, _) in out.items()}
+        target = 1.5 * args.sessions / cores * idle
+        done = [d for _, d, _, _ in out.values()]
+        redraws = sum(r for *_, r in out.values()) / len(out)
+        print(f"{name:8} N={args.sessions}{' + job' if job else ''}: first token "
+              f"{quantiles([f for f, *_ in out.values()])}; {redraws:.0f} redraws per session")
+        print(f"{'':8} completion {quantiles(done)}; alone {idle:.2f} s; target {target:.2f} s: "
+              f"{sum(d <= target for d in done)}/{len(done)} within")
+    print("texts identical both ways:", texts["threads"] == texts["pool"])
+
+
+if __name__ == "__main__":
+    main()
