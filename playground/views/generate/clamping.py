@@ -7,7 +7,7 @@ from itertools import zip_longest
 import streamlit as st
 
 from playground import state
-from playground.widgets import generation
+from playground.widgets import blocks, generation
 from playground.widgets.generation import Generation
 from rnnlm.clamp import parse_clamps
 
@@ -45,7 +45,7 @@ def unclamped(lm, request) -> Generation:
     kept = state.recall(PLAIN)
     if kept is not None and kept.request == plain_request:
         return kept
-    result = generation.run(lm, plain_request)
+    result = generation.run(lm, plain_request, check_stop=blocks.stop_point)  # Stop works here too
     state.remember(PLAIN, result)
     return result
 
