@@ -3,34 +3,13 @@ validated, a random one is rejected by the chance baseline, and bad patterns are
 
 import numpy as np
 import pytest
+from feature_util import PLANTED, STRING, code, trace_of
 
 from rnnlm.cell_validation import search_halves
 from rnnlm.errors import SettingsError
 from rnnlm.features import feature_tracks
 from rnnlm.interpret import Trace, token_feature_tracks
 from rnnlm.regex_feature import MAX_PATTERN_CHARS, MAX_TEXT_CHARS, compile_pattern, regex_feature, regex_track
-
-STRING = '"[^"]*"'
-PLANTED = (1, 5)  # layer, unit of h
-
-
-def code(lines: int, seed: int) -> str:
-    """C-ish lines, some with a string of random length, so the feature has runs of varied length."""
-    rng = np.random.default_rng(seed)
-    words = ["x", "count", "name", "f(y)"]
-    return "".join(f'  puts("{"ab " * int(rng.integers(1, 8))}"); {rng.choice(words)} = 1;\n'
-                   if rng.random() < 0.5 else f"  {rng.choice(words)} += 2;\n" for _ in range(lines))
-
-
-def trace_of(text: str, seed: int, wired: np.ndarray | None = None, walk: bool = False) -> Trace:
-    """A char trace of noise units (random walks if walk); layer 1 unit 5 copies `wired` plus noise when given."""
-    rng = np.random.default_rng(seed)
-    states = rng.normal(size=(len(text), 2, 1, 64)).astype(np.float32)
-    if walk:
-        states = np.cumsum(states, axis=0)
-    if wired is not None:
-        states[:, PLANTED[0], 0, PLANTED[1]] = wired + 0.7 * rng.normal(size=len(text))
-    return Trace(list(range(len(text))), list(text), states, [[]] * len(text), ("h",))
 
 
 def test_the_track_marks_every_character_of_each_match():

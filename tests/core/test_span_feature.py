@@ -4,39 +4,18 @@ validated on the second, a random one is rejected, and selections that cannot be
 
 import numpy as np
 import pytest
+from feature_util import PLANTED, STRING, code, trace_of
 
 from rnnlm.cell_validation import halves_middle, search_halves
 from rnnlm.errors import SettingsError
-from rnnlm.interpret import Trace
 from rnnlm.regex_feature import MAX_TEXT_CHARS, regex_feature
 from rnnlm.span_feature import MIN_MARKED, added, merged, removed, span_feature, span_track, spans_of
-
-STRING = '"[^"]*"'
-PLANTED = (1, 5)  # layer, unit of h
-
-
-def code(lines: int, seed: int) -> str:
-    """C-ish lines, some with a string of random length (as in test_regex_feature)."""
-    rng = np.random.default_rng(seed)
-    words = ["x", "count", "name", "f(y)"]
-    return "".join(f'  puts("{"ab " * int(rng.integers(1, 8))}"); {rng.choice(words)} = 1;\n'
-                   if rng.random() < 0.5 else f"  {rng.choice(words)} += 2;\n" for _ in range(lines))
 
 
 def string_spans(text: str) -> list[tuple[int, int]]:
     """What a user brushing every string literal would select, found independently of the regex."""
     quotes = [i for i, ch in enumerate(text) if ch == '"']
     return [(quotes[i], quotes[i + 1] + 1) for i in range(0, len(quotes), 2)]
-
-
-def trace_of(text: str, seed: int, wired: np.ndarray | None = None, walk: bool = False) -> Trace:
-    rng = np.random.default_rng(seed)
-    states = rng.normal(size=(len(text), 2, 1, 64)).astype(np.float32)
-    if walk:
-        states = np.cumsum(states, axis=0)
-    if wired is not None:
-        states[:, PLANTED[0], 0, PLANTED[1]] = wired + 0.7 * rng.normal(size=len(text))
-    return Trace(list(range(len(text))), list(text), states, [[]] * len(text), ("h",))
 
 
 def test_spans_are_merged_and_edited_by_positions():
