@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -57,3 +58,15 @@ def coloured_texts(at: AppTest) -> list[str]:
 def warnings(at: AppTest) -> str:
     """The warnings' text as shown (their markdown escapes removed)."""
     return re.sub(r"\\(.)", r"\1", "\n".join(w.value for w in at.warning))
+
+
+def poll_until(at: AppTest, condition, timeout: float = 120.0) -> None:
+    """Rerun the page (as the live fragment does every second) until condition(at)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        at.run()
+        assert not at.exception
+        if condition(at):
+            return
+        assert time.monotonic() < deadline, f"timed out; page says {[s.value for s in at.subheader]}"
+        time.sleep(0.3)

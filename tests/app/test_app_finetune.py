@@ -13,7 +13,7 @@ import zipfile
 
 import pytest
 import torch
-from app_util import app, coloured_texts, html_blocks, visible_text
+from app_util import app, coloured_texts, html_blocks, poll_until, visible_text
 
 import rnnlm
 from playground import jobs_resource, resources, state
@@ -82,18 +82,6 @@ def errors(at) -> str:
 
 def job_snapshot(at):
     return jobs_resource.job_manager().snapshot(at.session_state[jobs_resource._FT_JOB]["id"])
-
-
-def poll_until(at, condition, timeout=120.0):
-    """Rerun the page (as the live fragment does every second) until condition(at)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        at.run()
-        assert not at.exception
-        if condition(at):
-            return
-        assert time.monotonic() < deadline, f"timed out; page says {[s.value for s in at.subheader]}"
-        time.sleep(0.3)
 
 
 def finished(at) -> bool:

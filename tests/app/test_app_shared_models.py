@@ -5,11 +5,10 @@ page shows the stored card, and Fine-tune's "Publish a link" gives a link anothe
 Every test points RNNLM_STORE at its own folder; the playground reads it on every use.
 """
 
-import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from app_util import APP, TIMEOUT, app, coloured_texts, warnings
+from app_util import APP, TIMEOUT, app, coloured_texts, poll_until, warnings
 from streamlit.testing.v1 import AppTest
 
 import rnnlm
@@ -102,17 +101,6 @@ def test_publishing_the_picked_session_model_on_the_models_page_moves_the_pick_t
 CORPUS = "".join(f"int count_{i % 7}(void) {{ return {i % 7}; }}\n" for i in range(400))
 
 
-def run_until(at, condition, timeout=120.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        at.run()
-        assert not at.exception
-        if condition(at):
-            return
-        assert time.monotonic() < deadline, f"timed out; page says {[s.value for s in at.subheader]}"
-        time.sleep(0.3)
-
-
 def link_query(link: str) -> dict:
     return {key: values[-1] for key, values in parse_qs(urlsplit(link).query).items()}
 
@@ -124,7 +112,7 @@ def test_publish_a_link_on_fine_tune_gives_a_link_another_session_opens_with_the
         at.radio(key=state.widget_key(finetune_keys.FT_BUDGET)).set_value("steps").run()
         at.number_input(key=state.widget_key(finetune_keys.FT_STEPS)).set_value(10).run()
         at.button(key="ft_start_button").click().run()
-        run_until(at, lambda page: any(s.value.startswith("Result:") for s in page.subheader) and page.success)
+        poll_until(at, lambda page: any(s.value.startswith("Result:") for s in page.subheader) and page.success)
         at.button(key="ft_publish").click().run()
         assert not at.exception and not at.error
         link = next(code.value for code in at.code if "?model=u-" in code.value)
