@@ -103,6 +103,22 @@ def browser():
         chromium.close()
 
 
+def ready_to_fine_tune(page, url: str, corpus_file) -> None:
+    """Open the Fine-tune page at url, upload corpus_file and set a three-second budget: the
+    next click on "Start training" trains."""
+    page.goto(url)
+    page.get_by_text("Upload files").first.wait_for(timeout=90_000)
+    wait_idle(page)
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(corpus_file))
+    characters = len(Path(corpus_file).read_text(encoding="utf-8"))
+    page.get_by_text(f"{characters:,}", exact=True).wait_for(timeout=60_000)  # the Characters metric
+    minutes = page.get_by_label("Minutes")
+    minutes.fill("0.05")  # three seconds of training
+    minutes.press("Enter")
+    page.wait_for_function("() => document.querySelector('input[aria-label=\"Minutes\"]').value === '0.05'")
+    wait_idle(page)
+
+
 def wait_idle(page, timeout_ms: int = 60_000) -> None:
     """Until the app's script run has finished (Streamlit marks its root element)."""
     page.wait_for_selector(IDLE, timeout=timeout_ms)

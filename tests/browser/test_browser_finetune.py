@@ -4,7 +4,7 @@ char model for a few seconds, download the result, then sample from it on Genera
 import shlex
 from urllib.parse import urlencode
 
-from browser_util import browser, shown_text, streamlit_server, wait_idle  # noqa: F401  (pytest fixtures, used by name)
+from browser_util import browser, ready_to_fine_tune, shown_text, streamlit_server, wait_idle  # noqa: F401  (pytest fixtures, used by name)
 
 import rnnlm
 from rnnlm.service.model_zip import import_model_zip
@@ -35,18 +35,9 @@ def test_upload_fine_tune_download_and_sample_on_generate(streamlit_server, brow
     corpus_file.write_text(CORPUS)
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
     page = context.new_page()
-    page.goto(f"{streamlit_server.url}/finetune?{urlencode({'model': small_char_model(), 'length': 60})}")
-    page.get_by_text("Upload files").first.wait_for(timeout=90_000)
-    wait_idle(page)
-
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(corpus_file))
-    page.get_by_text(f"{len(CORPUS):,}", exact=True).wait_for(timeout=60_000)  # the Characters metric
+    ready_to_fine_tune(page, f"{streamlit_server.url}/finetune?{urlencode({'model': small_char_model(), 'length': 60})}",
+                       corpus_file)
     page.get_by_text("my code.c").first.wait_for()
-    minutes = page.get_by_label("Minutes")
-    minutes.fill("0.05")  # three seconds of training
-    minutes.press("Enter")
-    page.wait_for_function("() => document.querySelector('input[aria-label=\"Minutes\"]').value === '0.05'")
-    wait_idle(page)
 
     page.evaluate(WATCH_LIVE_PANEL)
     page.get_by_role("button", name="Start training").click()

@@ -8,7 +8,7 @@ import os
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
-from browser_util import launch_browser, open_app, shown_text, start_server, wait_idle
+from browser_util import browser, open_app, ready_to_fine_tune, shown_text, start_server, wait_idle  # noqa: F401  (browser: a fixture)
 
 import rnnlm
 from rnnlm.service.model_store import ModelStore
@@ -22,16 +22,6 @@ CORPUS = "".join(f"int count_{i % 7}(void) {{ return {i % 7}; }}\n" for i in ran
 @pytest.fixture(scope="module")
 def store_root(tmp_path_factory):
     return tmp_path_factory.mktemp("shared-store")
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = launch_browser(playwright)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +49,7 @@ def on_server(link: str, server) -> str:
     return f"{server.url}{parts.path}?{parts.query}"
 
 
-def test_a_model_stored_by_one_process_opens_from_a_link_on_another(two_servers, store_root, chromium):
+def test_a_model_stored_by_one_process_opens_from_a_link_on_another(two_servers, store_root, browser):
     first, second = two_servers
     model_id = ModelStore(store_root).publish(rnnlm.resolve(BASE), PublishFacts(base=BASE, text_chars=1000), "test")
     query = {"model": model_id, "prompt": "ROMEO:", "temperature": "0.8", "top_k": "0", "top_p": "1.0", "seed": "5",
@@ -67,7 +57,7 @@ def test_a_model_stored_by_one_process_opens_from_a_link_on_another(two_servers,
     link = f"{first.url}/?{urlencode(query)}"
     texts = []
     for server in (first, second):
-        context = chromium.new_context(viewport={"width": 1400, "height": 1000})
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
         page = open_app(context, on_server(link, server))
         assert f"Sampling from {model_id} (" in page.get_by_text("Sampling from").inner_text()
         assert not page.locator('[data-testid="stAlert"]').count()  # no "cannot be opened" notice
@@ -77,22 +67,13 @@ def test_a_model_stored_by_one_process_opens_from_a_link_on_another(two_servers,
 
 
 def test_a_fine_tuned_model_published_in_one_context_opens_in_a_fresh_one_with_the_same_text(
-        two_servers, store_root, chromium, tmp_path):
+        two_servers, store_root, browser, tmp_path):
     first, second = two_servers
     corpus_file = tmp_path / "code.c"
     corpus_file.write_text(CORPUS)
-    context = chromium.new_context(viewport={"width": 1400, "height": 1000})
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
-    page.goto(f"{first.url}/finetune?{urlencode({'model': BASE, 'length': 60, 'seed': 9})}")
-    page.get_by_text("Upload files").first.wait_for(timeout=90_000)
-    wait_idle(page)
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(corpus_file))
-    page.get_by_text(f"{len(CORPUS):,}", exact=True).wait_for(timeout=60_000)  # the Characters metric
-    minutes = page.get_by_label("Minutes")
-    minutes.fill("0.05")  # three seconds of training
-    minutes.press("Enter")
-    page.wait_for_function("() => document.querySelector('input[aria-label=\"Minutes\"]').value === '0.05'")
-    wait_idle(page)
+    ready_to_fine_tune(page, f"{first.url}/finetune?{urlencode({'model': BASE, 'length': 60, 'seed': 9})}", corpus_file)
     page.get_by_role("button", name="Start training").click()
     page.get_by_text("is in the model picker").wait_for(timeout=120_000)
     wait_idle(page)
@@ -109,7 +90,7 @@ def test_a_fine_tuned_model_published_in_one_context_opens_in_a_fresh_one_with_t
     assert expected.startswith("ROMEO:") and len(expected) > len("ROMEO:")
     context.close()
 
-    fresh = chromium.new_context(viewport={"width": 1400, "height": 1000})  # another visitor, another process
+    fresh = browser.new_context(viewport={"width": 1400, "height": 1000})  # another visitor, another process
     page = open_app(fresh, on_server(link, second))
     assert shown_text(page) == expected
     assert f"Sampling from {model_id} (" in page.get_by_text("Sampling from").inner_text()
