@@ -115,12 +115,18 @@ def test_a_model_expires_after_its_days_unopened_and_each_opening_moves_that(tmp
     assert store.sweep() == [other] and store.ids() == []
 
 
-def test_a_full_store_evicts_the_least_recently_opened_model(tmp_path, make_model):
+def room_for_two(tmp_path, make_model):
+    """A store with room for two and a half models of three (clock, sources, one model's size, store);
+    a model opened within the last hour is never evicted."""
     clock = Clock()
     sources = [make_model(seed=seed) for seed in range(3)]
     probe = store_at(tmp_path / "probe")
     size = folder_bytes(probe.folder(probe.publish(sources[0], FACTS, "s")))
-    store = store_at(tmp_path, clock, max_total_bytes=int(2.5 * size), keep_hours=1)
+    return clock, sources, size, store_at(tmp_path, clock, max_total_bytes=int(2.5 * size), keep_hours=1)
+
+
+def test_a_full_store_evicts_the_least_recently_opened_model(tmp_path, make_model):
+    clock, sources, size, store = room_for_two(tmp_path, make_model)
     first = store.publish(sources[0], FACTS, "s")
     clock.now += 7200
     second = store.publish(sources[1], FACTS, "s")
@@ -135,11 +141,7 @@ def test_a_full_store_evicts_the_least_recently_opened_model(tmp_path, make_mode
 
 
 def test_a_store_full_of_recently_opened_models_refuses_and_keeps_them_all(tmp_path, make_model):
-    clock = Clock()
-    sources = [make_model(seed=seed) for seed in range(3)]
-    probe = store_at(tmp_path / "probe")
-    size = folder_bytes(probe.folder(probe.publish(sources[0], FACTS, "s")))
-    store = store_at(tmp_path, clock, max_total_bytes=int(2.5 * size), keep_hours=1)
+    clock, sources, _, store = room_for_two(tmp_path, make_model)
     kept = [store.publish(source, FACTS, "s") for source in sources[:2]]
     clock.now += 600  # ten minutes: both were opened within the hour
     before = stored_files(store)
