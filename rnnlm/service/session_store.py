@@ -137,15 +137,22 @@ def sweep_ended_processes(root: Path | str) -> list[str]:
             continue
         shutil.rmtree(folder, ignore_errors=True)
         removed.append(folder.name)
-    for folder in root.glob(CLAIMING_PREFIX + "*"):
-        try:
-            stale = time.time() - folder.lstat().st_mtime > CLAIMING_MAX_AGE_SECONDS
-        except OSError:
-            continue
-        if stale and folder.is_dir() and not folder.is_symlink():
-            shutil.rmtree(folder, ignore_errors=True)
-            removed.append(folder.name)
+    removed += [folder.name for folder in root.glob(CLAIMING_PREFIX + "*")
+                if remove_if_stale(folder, CLAIMING_MAX_AGE_SECONDS)]
     return sorted(removed)
+
+
+def remove_if_stale(folder: Path, max_age_seconds: float) -> bool:
+    """Delete folder (never through a symlink) if it was last changed over max_age_seconds ago
+    (real time: the folder's own mtime); whether it was deleted."""
+    try:
+        stale = time.time() - folder.lstat().st_mtime > max_age_seconds
+    except OSError:
+        return False
+    if stale and folder.is_dir() and not folder.is_symlink():
+        shutil.rmtree(folder, ignore_errors=True)
+        return True
+    return False
 
 
 def _remove_own_folder(folder: Path, pid: int) -> None:

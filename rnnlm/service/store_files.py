@@ -13,7 +13,6 @@ import os
 import shutil
 import tempfile
 import threading
-import time
 from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +21,7 @@ from ..checkpoint import CONFIG_FILE, WEIGHTS_FILE, load_model, read_config, sha
 from ..errors import CheckpointError
 from ..language_model import LanguageModel
 from .model_zip import ALLOWED_FILES, CARD_FILE, FILE_LIMITS
+from .session_store import remove_if_stale
 from .store_meta import ID_HEX_CHARS, ID_PREFIX, MAX_META_BYTES, META_FILE
 
 try:
@@ -147,12 +147,7 @@ def remove_leftovers(root: Path, max_age_seconds: float) -> None:
     """Delete staging and trash folders older than max_age_seconds: a killed publish's or removal's
     (real time, not the store's clock: these are the files' own times)."""
     for leftover in [*root.glob(STAGING_PREFIX + "*"), *root.glob(TRASH_PREFIX + "*")]:
-        try:
-            stale = time.time() - leftover.lstat().st_mtime > max_age_seconds
-        except OSError:
-            continue
-        if stale and leftover.is_dir() and not leftover.is_symlink():
-            shutil.rmtree(leftover, ignore_errors=True)
+        remove_if_stale(leftover, max_age_seconds)
 
 
 def prune_marks(sessions: Path, stored: Callable[[str], bool]) -> None:
