@@ -28,10 +28,11 @@ from typing import BinaryIO
 import numpy as np
 import torch
 
+from .bfloat16_recurrence import recurrence
 from .corpus import UTF16_BOMS, binary_reason, utf8_lines
 from .errors import CorpusError
 from .language_model import LanguageModel
-from .scoring import PerCharFigures, recurrence, stream_segments, uses_bfloat16, window_nll
+from .scoring import PerCharFigures, stream_segments, uses_bfloat16, window_nll
 
 CHUNK_BYTES = 256 << 10
 Progress = Callable[[str, int, int], None]

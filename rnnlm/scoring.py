@@ -18,7 +18,8 @@ matrix products in bfloat16 with float32 accumulation (torch.autocast), about tw
 fast (2x512 LSTM: 23k -> 49k chars/s on 2 cores); the whole Tiny Shakespeare validation
 split then scored 1.42951 against 1.42950 nats/char in float32. Elsewhere bfloat16 would
 be emulated and slower, so "auto" means float32. torch's GRU and RNN ignore autocast, so
-those cells step in a loop of our own (_Bfloat16Recurrence). Warm-up tokens only carry state:
+those cells step in a loop of our own (rnnlm.bfloat16_recurrence). Several models scoring one
+text run side by side, one per core: rnnlm.score_many. Warm-up tokens only carry state:
 the output layer and softmax run on scored tokens only (a word model's 8,000-way head over
 16 x 512 warm-up tokens had doubled its time: c-word-gru, 20,000 chars of C, 21 s -> 3.2 s
 on one loaded core). bfloat16 figures move within its rounding: the shipped char models
@@ -36,6 +37,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .bfloat16_recurrence import recurrence
 from .errors import SettingsError
 from .language_model import LanguageModel
 from .model import RNNLM, State
@@ -118,62 +120,6 @@ def stream_segments(count: int, streams: int, warmup: int) -> list[tuple[int, in
         return [(0, 0, count)]
     length = math.ceil(count / streams)
     return [(max(0, start - warmup), start, min(start + length, count)) for start in range(0, count, length)]
-
-
-class _Bfloat16Recurrence:
-    """The network's forward for GRU and plain-RNN cells with bfloat16 recurrent products.
-
-    Under autocast only the LSTM reaches oneDNN's bfloat16 kernel; torch's GRU and RNN step in
-    float32, at about a third of the bfloat16 rate. Here each layer projects the whole window's
-    inputs in one product, then steps through time with the state's product in bfloat16 (float32
-    accumulation) and the gates in float32, the rounding the LSTM's kernel makes.
-    """
-
-    def __init__(self, net: RNNLM):
-        self.net, rnn = net, net.rnn
-        self.layers = []
-        for layer in range(rnn.num_layers):
-            weights = [getattr(rnn, f"{name}_l{layer}", None) for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
-            w_ih, w_hh, b_ih, b_hh = (None if w is None else w.detach() for w in weights)
-            self.layers.append((w_ih.to(torch.bfloat16), w_hh.t().to(torch.bfloat16).contiguous(),
-                                torch.zeros(w_ih.shape[0]) if b_ih is None else b_ih.float(),
-                                torch.zeros(w_hh.shape[0]) if b_hh is None else b_hh.float()))
-        self.step = self._gru_step if net.config.cell == "gru" else (
-            self._tanh_step if getattr(rnn, "nonlinearity", "tanh") == "tanh" else self._relu_step)
-
-    @staticmethod
-    def _gru_step(projected, recurrent, h):
-        hidden = h.shape[-1]
-        reset, update = torch.sigmoid(projected[:, :2 * hidden] + recurrent[:, :2 * hidden]).chunk(2, dim=1)
-        candidate = torch.tanh(torch.addcmul(projected[:, 2 * hidden:], reset, recurrent[:, 2 * hidden:]))
-        return torch.lerp(candidate, h, update)  # (1 - update) * candidate + update * h
-
-    @staticmethod
-    def _tanh_step(projected, recurrent, h):
-        return torch.tanh(projected + recurrent)
-
-    @staticmethod
-    def _relu_step(projected, recurrent, h):
-        return torch.relu(projected + recurrent)
-
-    def __call__(self, ids: torch.Tensor, state: State | None) -> tuple[torch.Tensor, State]:
-        net = self.net
-        hx = (state or net.initial_state(ids.shape[0]))[0]  # (layers, batch, hidden)
-        x = net.embedding(ids.t()).float()  # (time, batch, embed): time-major, so every slice below is contiguous
-        finals = []
-        for (w_ih, w_hh_t, b_ih, b_hh), h in zip(self.layers, hx.float()):
-            projected = F.linear(x.to(torch.bfloat16), w_ih).float() + b_ih  # (time, batch, gates)
-            x = torch.empty(projected.shape[0], *h.shape)  # (time, batch, hidden)
-            for t in range(projected.shape[0]):
-                recurrent = torch.mm(h.to(torch.bfloat16), w_hh_t).float() + b_hh  # (batch, gates)
-                h = x[t] = self.step(projected[t], recurrent, h)
-            finals.append(h)
-        return x.transpose(0, 1), (torch.stack(finals),)  # (batch, time, hidden)
-
-
-def recurrence(net: RNNLM, bfloat16: bool) -> Callable[[torch.Tensor, State | None], tuple[torch.Tensor, State]]:
-    """The network's forward over a window: its own, or bfloat16 steps for GRU and plain RNN cells."""
-    return _Bfloat16Recurrence(net) if bfloat16 and net.config.cell in ("gru", "rnn") else net.recur
 
 
 def window_nll(net: RNNLM, recur, inputs: torch.Tensor, targets: torch.Tensor, state: State | None,

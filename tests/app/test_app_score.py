@@ -1,6 +1,7 @@
 """The Score page (AppTest) and its pure parts: surprisal colouring and the most surprising spans."""
 
 import re
+import threading
 
 import numpy as np
 import pytest
@@ -10,10 +11,12 @@ from streamlit.testing.v1 import AppTest
 
 import rnnlm
 from playground import state
+from playground.views.score import cached, surprisal
+from playground.views.score import comparison as score_comparison
 from playground.views.score import keys as score_keys
-from playground.views.score import surprisal
 from playground.widgets import token_html
 from playground.widgets.token_html import markdown_literal
+from rnnlm.score_many import ScoreJob
 
 PAGE = "views/score/score.py"
 CHAR_LSTM = "smoke-char-lstm"
@@ -198,3 +201,48 @@ def test_an_upload_with_an_empty_paste_box_is_scored_without_asking():
     at.run()
     assert not at.exception and scored_text(at) == TEXT
     assert not [r for r in at.radio if r.key == score_keys.SC_SOURCE]
+
+
+def test_the_comparison_scores_models_side_by_side_with_the_figures_each_gives_alone(monkeypatch):
+    monkeypatch.setattr(cached, "default_workers", lambda: 2)  # as on a 2-core server (tests run one thread)
+    text = "/* side by side */\nint main(void) { return 0; }\n"  # scored by no other test: nothing is kept yet
+    at = paste(score_page(), text)
+    assert not at.exception and not at.warning
+    assert any(thread.name.startswith("rnnlm-score-") for thread in threading.enumerate())
+    table = comparison(at)
+    assert sorted(table["model"]) == sorted(manifest_names(level="char"))
+    for model in manifest_names(level="char"):
+        alone = rnnlm.score_text(rnnlm.load(model), text)
+        np.testing.assert_array_equal(cached.kept(model, text).logprobs, alone.logprobs)
+        assert table[table["model"] == model].iloc[0]["nats/char"] == round(alone.nats_per_char, 4)
+
+
+def test_the_comparisons_bar_says_how_far_it_is_and_which_models_are_reading():
+    lm = rnnlm.load(CHAR_LSTM)
+    done = ScoreJob.finished("done", rnnlm.score_text(lm, "ab"))
+    reading = ScoreJob("reading *1*", lm, "ab")
+    reading.future.set_running_or_notify_cancel()
+    reading.done, reading.total = 1, 4
+    waiting = ScoreJob("waiting", lm, "ab")
+    fraction, words = score_comparison.progress([done, reading, waiting], "char")
+    assert fraction == pytest.approx((1 + 0.25 + 0) / 3)
+    assert words.startswith("Scoring with every char-level model: 1 of 3 done")
+    assert f"reading with {markdown_literal('reading *1*')}" in words and "waiting" not in words
+    assert words.endswith("(42%)")
+
+
+def test_the_headline_takes_the_result_of_a_comparison_job_already_reading_its_text(monkeypatch):
+    """A rerun mid-comparison (another model picked) waits for that model's running job, not a second reading."""
+    lm, text = rnnlm.load(CHAR_LSTM), "read once by a comparison's worker\n"
+    job = cached.jobs({CHAR_LSTM: (CHAR_LSTM, lm)}, text, workers=1)[CHAR_LSTM]
+    release = threading.Event()
+    reading = threading.Thread(target=job.run, args=(release.wait,))  # holds after its first window
+    reading.start()
+    while not job.running:
+        threading.Event().wait(0.001)
+    monkeypatch.setattr(cached, "score_text", lambda *args, **kwargs: pytest.fail("read the text a second time"))
+    threading.Timer(0.2, release.set).start()
+    result = cached.score(CHAR_LSTM, text, lm)
+    reading.join()
+    assert result is job.result() and cached.kept(CHAR_LSTM, text) is result
+    np.testing.assert_array_equal(result.logprobs, rnnlm.score_text(lm, text).logprobs)

@@ -8,9 +8,8 @@ with the fewest bits per character "recognises" it best).
 
 import streamlit as st
 
-from playground import catalogue as cat
 from playground import resources, state
-from playground.views.score import adapt, cached, keys, surprisal
+from playground.views.score import adapt, cached, comparison, keys, surprisal
 from playground.widgets import blocks
 from playground.widgets.token_html import markdown_literal, readable_tokens, unknown_flags
 from rnnlm import CorpusError, RnnlmError, ScoreResult
@@ -60,30 +59,25 @@ def chosen_text() -> tuple[str, str]:
     return text, f"the file {name}"
 
 
-def progress_text(name: str, done: int, total: int, which: str = "") -> str:
+def progress_text(name: str, done: int, total: int) -> str:
     """The bar's words: which model is reading, how far it is."""
-    return f"Scoring with {markdown_literal(name)}{which}: {done / max(total, 1):.0%}"
+    return f"Scoring with {markdown_literal(name)}: {done / max(total, 1):.0%}"
 
 
-def scored(info, text: str, bar=None, share: tuple[int, int] = (0, 1)) -> ScoreResult:
-    """The model's score of the text, a bar showing its progress unless it is kept already.
-    share (index, count): this model's slice of a bar shared by several."""
+def scored(info, text: str) -> ScoreResult:
+    """The model's score of the text, a bar showing its progress unless it is kept already."""
     key = resources.model_key(info)
     if cached.is_kept(key, text):
         return cached.score(key, text, resources.load(info))
-    index, count = share
-    which = f" ({index + 1} of {count})" if count > 1 else ""
-    own = bar is None
-    bar = bar or st.progress(0.0, text=progress_text(info.name, 0, 1))
+    bar = st.progress(0.0, text=progress_text(info.name, 0, 1))
 
     def on_progress(done: int, total: int) -> None:
-        bar.progress(min((index + done / max(total, 1)) / count, 1.0), text=progress_text(info.name, done, total, which))
+        bar.progress(min(done / max(total, 1), 1.0), text=progress_text(info.name, done, total))
 
     try:
         return cached.score(key, text, resources.load(info), on_progress=on_progress)
     finally:
-        if own:
-            bar.empty()
+        bar.empty()
 
 
 def totals(result, static=None) -> None:
@@ -113,34 +107,6 @@ def spans(tokens: list[str], bits, level: str) -> None:
     st.subheader("Most surprising spans")
     found = surprisal.surprising_spans(tokens, bits, width=surprisal.span_width(level))
     st.dataframe(surprisal.span_rows(found), hide_index=True, width="stretch")
-
-
-def comparison_rows(catalogue, current, text: str) -> list[dict]:
-    rows, models = [], cat.options(catalogue, level=current.level)
-    bar = st.progress(0.0, text=f"Scoring with every {current.level}-level model…")  # kept scores return at once
-    for done, info in enumerate(models):
-        try:
-            result = scored(info, text, bar, (done, len(models)))
-        except RnnlmError as exc:  # one broken model folder should not hide the others
-            st.warning(f"{markdown_literal(info.name)}: {markdown_literal(str(exc))}")
-            continue
-        rows.append({"model": info.name, "trained on": cat.corpus_label(info.corpus), "shape": info.shape,
-                     "nats/char": round(result.nats_per_char, 4), "bits/char": round(result.bits_per_char, 3),
-                     "its validation nats/char": round(info.val_nats_per_char, 4)})
-    bar.empty()
-    best = min((row["nats/char"] for row in rows), default=None)
-    for row in rows:
-        row["best"] = "◀ best" if row["nats/char"] == best else ""
-    return rows
-
-
-def comparison(catalogue, current, text: str) -> None:
-    st.subheader(f"Every {current.level}-level model on this text")
-    st.caption("Lower is better. A model trained on text like this one needs fewer bits per character: "
-               "◀ marks the one that recognises it best.")
-    st.dataframe(comparison_rows(catalogue, current, text), hide_index=True, width="stretch",
-                 column_config={"model": st.column_config.TextColumn("model", width="medium"),
-                                "best": st.column_config.TextColumn("best", help="the model that recognises it best")})
 
 
 def show() -> None:
@@ -174,7 +140,7 @@ def show() -> None:
     tokens = readable_tokens(result.token_texts, text)
     bits = coloured(tokens, result)
     spans(tokens, bits, info.level)
-    comparison(catalogue, info, text)
+    comparison.comparison(catalogue, info, text)
 
 
 show()
