@@ -1,19 +1,24 @@
 """The playground under load: N browser sessions generating at once while a fine-tune job trains.
 
     python bench/bench_load.py [--sessions 8] [--tokens 2000] [--no-job] [--job-minutes 10]
-                               [--cores-note "core 0 was training"]
+                               [--arrival defaults|link] [--cores-note "core 0 was training"]
 
 Starts the real server (`streamlit run`), then with Debian's Chromium (one browser context,
-so one Streamlit session, per user) on shakespeare-char-lstm through a share link:
-  1. idle: each session's seed alone (N = 1, no job): its page, then a click on Generate. The
-     click's completion time is that session's idle time; the text is what that seed gives alone.
+so one Streamlit session, per user) on shakespeare-char-lstm (load_sessions.py):
+  1. idle: each session's seed alone (N = 1, no job): its page, then its "click". The click's
+     completion time is that session's idle time; the text is what that seed gives alone.
   2. a fine-tune job started through the Fine-tune page (unless --no-job);
-  3. load: all N sessions open their share links at once (each page samples on arrival), then
-     press Generate at the same moment; a second later one more visitor opens the page (a short
-     text: its page load is the "page load under load" figure).
+  3. load: all N sessions open the page at once, then click at the same moment; a second later
+     one more visitor opens the page (its page load is the "page load under load" figure).
+--arrival defaults (the default): the sessions open the app's address, as new visitors: the
+page's first text is the shipped defaults', sampled once by the server for all of them; the
+click types the session's seed and the length into the sidebar. --arrival link: each opens a
+share link with its seed and length (the page samples those tokens on arrival), and the click
+presses Generate (sampled again): the protocol of the figures before the arrival cache.
 Prints per session: page drawn, the page's first token and completion, click to first token,
-click to completion, idle and target times, errors; p50/p95; the targets; the GEMM peak and
-core count (other work on the machine slows every figure). Asserts nothing.
+click to completion, idle and target times, errors; p50/p95; the targets; the CPU-seconds the
+browsers and the server spent in the load phase; the GEMM peak and core count (other work on
+the machine slows every figure). Asserts nothing.
 
 The browsers run on the server's machine: per 2,000-token click, Chromium spent about as much
 CPU drawing the result as the server spent sampling and rendering it (2.2 vs 2.6 CPU-seconds,
@@ -50,6 +55,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--job-minutes", type=float, default=10.0, help="the job's budget: outlast the load phase")
     parser.add_argument("--cores-note", default="", help="printed beside the core count, e.g. what else ran")
     parser.add_argument("--first-seed", type=int, default=101, help="session i uses seed first-seed + i")
+    parser.add_argument("--arrival", choices=("defaults", "link"), default="defaults",
+                        help="open the app's address (defaults) or a share link with each session's seed (link)")
     parser.add_argument("--timeout", type=float, default=900.0,
                         help="seconds a phase may take (issue 19 saw ~250 s for a page and its 2,000 tokens at N = 8)")
     return parser.parse_args()
@@ -62,17 +69,21 @@ def quantile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[round(q * 100) - 1]
 
 
-def run_sessions(browser, url: str, seeds: list[int], tokens: int, timeout: float, probe_seed: int | None = None):
-    """Open one session per seed at once, let each page sample, then press Generate on all
-    together (and, if probe_seed, one more visitor opens the page a second after the click)."""
-    sessions = [ls.open_session(browser, url, seed, tokens) for seed in seeds]
+def run_sessions(browser, url: str, seeds: list[int], tokens: int, timeout: float, link: bool,
+                 probe_seed: int | None = None):
+    """Open one session per seed at once, let each page sample, then click on all together
+    (and, if probe_seed, one more visitor opens the page a second after the click)."""
+    sessions = [ls.open_session(browser, url, seed, tokens, link) for seed in seeds]
     ls.wait_all(sessions, ls.loaded, timeout)
     ls.read_texts(sessions, "load_text")
-    ls.press_generate_together(sessions)
+    if link:
+        ls.press_generate_together(sessions)
+    else:
+        ls.enter_settings_together(sessions, tokens)
     probe = None
     if probe_seed is not None:
         time.sleep(1.5)  # 0.5 s to the click, then one second into the generations
-        probe = ls.open_session(browser, url, probe_seed, VISITOR_TOKENS)
+        probe = ls.open_session(browser, url, probe_seed, VISITOR_TOKENS, link)
     ls.wait_all(sessions, ls.ran, timeout)
     ls.read_texts(sessions, "text")
     if probe is not None:
@@ -82,18 +93,19 @@ def run_sessions(browser, url: str, seeds: list[int], tokens: int, timeout: floa
     return sessions, probe
 
 
-def text_problems(session, reference: str) -> list[str]:
+def text_problems(session, reference: str, arrival: str) -> list[str]:
+    """arrival: the text the page should show on arrival (this seed's alone, or the defaults')."""
     found = []
     if not reference:
         found.append("no idle text to compare with")
-    elif session.load_text != reference:
-        found.append("the page's text differs from this seed's text alone")
+    elif session.load_text != arrival:
+        found.append("the page's first text differs from the one it gives alone")
     elif session.text != reference:
         found.append("the clicked text differs from this seed's text alone")
     return found
 
 
-def report(args, cores: int, idle: dict, sessions: list, probe) -> None:
+def report(args, cores: int, idle: dict, sessions: list, probe, arrival_text: str) -> None:
     n = len(sessions)
     print(f"\n{'seed':>6} {'drawn':>7} {'1st tok':>8} {'done':>7} | {'click->1st':>10} {'click->done':>11} "
           f"{'idle':>6} {'target':>7}  ok  errors")
@@ -103,7 +115,7 @@ def report(args, cores: int, idle: dict, sessions: list, probe) -> None:
         target = SLACK * (n / cores) * idle_seconds
         done = s.seconds("run", "done")
         done_ok.append(done <= target)
-        s.errors += text_problems(s, reference)
+        s.errors += text_problems(s, reference, reference if args.arrival == "link" else arrival_text)
         texts.setdefault(s.text, []).append(s.seed)
         print(f"{s.seed:>6} {s.seconds('load', 'drawn'):7.2f} {s.seconds('load', 'first'):8.2f} "
               f"{s.seconds('load', 'done'):7.2f} | {s.seconds('run', 'first'):10.2f} {done:11.2f} "
@@ -155,10 +167,11 @@ def main() -> None:
         warm = browser.new_context()
         open_app(warm, ls.generate_url(server.url, 1, 20), timeout_ms=180_000)  # loads the model, compiles kernels
         warm.close()
-        idle = {}
+        idle, link, arrival_text = {}, args.arrival == "link", ""
         for seed in seeds:
-            alone, _ = run_sessions(browser, server.url, [seed], args.tokens, args.timeout)
+            alone, _ = run_sessions(browser, server.url, [seed], args.tokens, args.timeout, link)
             idle[seed] = (alone[0].seconds("run", "done"), alone[0].text)
+            arrival_text = arrival_text or alone[0].load_text
             print(f"idle seed {seed}: click->1st token {alone[0].seconds('run', 'first'):.2f} s, "
                   f"click->done {idle[seed][0]:.2f} s, page drawn {alone[0].seconds('load', 'drawn'):.2f} s"
                   + (f"; errors: {alone[0].errors}" if alone[0].errors else ""))
@@ -166,11 +179,17 @@ def main() -> None:
             started = time.perf_counter()
             job_context = ls.start_finetune_job(browser, server.url, args.job_minutes)
             print(f"fine-tune job training after {time.perf_counter() - started:.1f} s")
-        sessions, probe = run_sessions(browser, server.url, seeds, args.tokens, args.timeout,
+        browsers, serving = ls.cpu_seconds(ls.chromium_pids()), ls.cpu_seconds([server.process.pid])
+        started = time.perf_counter()
+        sessions, probe = run_sessions(browser, server.url, seeds, args.tokens, args.timeout, link,
                                        probe_seed=args.first_seed - 1)
+        spent = (time.perf_counter() - started, ls.cpu_seconds(ls.chromium_pids()) - browsers,
+                 ls.cpu_seconds([server.process.pid]) - serving)
         if not args.no_job:
             job_context.close()
-        report(args, cores, idle, sessions, probe)
+        report(args, cores, idle, sessions, probe, arrival_text)
+        print(f"\nload phase: {spent[0]:.1f} s; CPU-seconds: browsers {spent[1]:.1f}, server {spent[2]:.1f} "
+              f"(its own process: the job trains in another); load average {os.getloadavg()[0]:.1f} at the end")
         browser.close()
 
 

@@ -1,6 +1,6 @@
 """Server-side half of the load bench: N generations at once, on their own threads vs the sampling pool.
 
-    python bench/bench_pool.py [--sessions 8] [--tokens 2000] [--job-seconds 0]
+    python bench/bench_pool.py [--sessions 8] [--tokens 2000] [--job-seconds 0] [--skip-threads]
 
 No browser: each "session" is a thread that samples one Request from shakespeare-char-lstm and
 redraws its streaming HTML as the page does (the text so far, rendered). Two ways:
@@ -11,12 +11,19 @@ redraws its streaming HTML as the page does (the text so far, rendered). Two way
 Prints per way: each session's first-token and completion times (p50/p95/max), one session
 alone (idle), and the target 1.5 x (N / cores) x idle; with --job-seconds, a fine-tune of the
 same model runs in rnnlm.service.jobs.JobManager meanwhile, as on the Fine-tune page.
-The texts are checked to be identical both ways. Prints figures; asserts nothing.
+The texts are checked to be identical both ways. Then:
+  arrivals  N sessions arriving at once on the shipped defaults (300 tokens), each sampling for
+            itself vs shared=True (sampled once, rnnlm.service.arrival_cache): completion times
+            and CPU-seconds of the process; the texts are checked to be identical;
+  render    what a finished result costs the page's script thread (GIL-bound): the coloured
+            tokens HTML, the chart's figure and its JSON, for one of the N texts.
+Prints figures; asserts nothing.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import statistics
 import threading
@@ -28,9 +35,10 @@ from bench_train import gemm_peak_flops
 import rnnlm
 from playground.request import Request
 from playground.resources import configure_threads_once
-from playground.widgets import generation
+from playground.widgets import charts, generation
 from playground.widgets import token_html as render
 from rnnlm.sampling import generate
+from rnnlm.service import arrival_cache
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = "shakespeare-char-lstm"
@@ -54,7 +62,7 @@ def in_pool(lm, request: Request, redraw) -> list:
     return generation.run(lm, request, redraw).steps
 
 
-def session(way, lm, request: Request, barrier: threading.Barrier, out: dict) -> None:
+def session(way, lm, request: Request, barrier: threading.Barrier, out: dict, name) -> None:
     times = {"redraws": 0}
 
     def redraw(steps):
@@ -66,13 +74,14 @@ def session(way, lm, request: Request, barrier: threading.Barrier, out: dict) ->
     start = time.perf_counter()
     steps = way(lm, request, redraw)
     times["done"] = time.perf_counter() - start
-    out[request.seed] = (times.get("first", times["done"]), times["done"], "".join(s.text for s in steps),
-                         times["redraws"])
+    out[name] = (times.get("first", times["done"]), times["done"], "".join(s.text for s in steps), times["redraws"])
 
 
-def run_sessions(way, lm, requests: list[Request]) -> dict:
+def run_sessions(way, lm, requests: list[Request], by_index: bool = False) -> dict:
+    """Each request's (first token, done, text, redraws), by seed (by_index: by position, for equal requests)."""
     out, barrier = {}, threading.Barrier(len(requests))
-    threads = [threading.Thread(target=session, args=(way, lm, r, barrier, out)) for r in requests]
+    threads = [threading.Thread(target=session, args=(way, lm, r, barrier, out, i if by_index else r.seed))
+               for i, r in enumerate(requests)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -94,6 +103,43 @@ def start_job(lm, seconds: float):
     return manager, job
 
 
+def arrivals(lm, count: int) -> None:
+    """count sessions arriving at once on the defaults, unshared then shared (a fresh cache)."""
+    request = Request(MODEL, "ROMEO:", 0.8, 0, 1.0, 1, 300)
+    texts = {}
+    for shared in (False, True):
+        arrival_cache._shared[:] = [arrival_cache.ArrivalCache()]
+        way = functools.partial(generation.run, shared=shared)
+        cpu = time.process_time()
+        out = run_sessions(lambda lm, r, redraw, way=way: way(lm, r, redraw).steps, lm, [request] * count, by_index=True)
+        texts[shared] = {text for _, _, text, _ in out.values()}
+        print(f"arrivals {'shared' if shared else 'each   '} N={count}: completion "
+              f"{quantiles([d for _, d, _, _ in out.values()])}; {time.process_time() - cpu:.1f} CPU-s")
+    print("arrival texts identical, shared or not:", len(texts[False]) == 1 and texts[False] == texts[True])
+
+
+def render_costs(lm, request: Request) -> None:
+    """Seconds of the script thread for one finished result (the best of 3: the GIL-bound work itself)."""
+    steps = generation.run(lm, request).steps
+    text = request.prompt + "".join(step.text for step in steps if not step.from_prompt)
+    labels = render.readable_tokens([step.text for step in steps], text)
+    costs = {"tokens HTML": lambda: render.tokens_html(steps, request.prompt),
+             "chart figure": lambda: charts.probability_entropy_figure(steps, labels),
+             "chart JSON": lambda: figure.to_json()}
+    figure = charts.probability_entropy_figure(steps, labels)
+    for name, build in costs.items():
+        best = min(timed(build) for _ in range(3))
+        print(f"render {name:13} {best:.3f} s for {len(steps):,} steps")
+    print(f"render sizes: tokens HTML {len(costs['tokens HTML']()) / 1e3:.0f} kB, chart JSON "
+          f"{len(figure.to_json()) / 1e3:.0f} kB")
+
+
+def timed(work) -> float:
+    started = time.perf_counter()
+    work()
+    return time.perf_counter() - started
+
+
 def quantiles(values: list[float]) -> str:
     p95 = statistics.quantiles(values, n=20, method="inclusive")[18] if len(values) > 1 else values[0]
     return f"p50 {statistics.median(values):6.2f}  p95 {p95:6.2f}  max {max(values):6.2f}"
@@ -104,6 +150,7 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=8)
     parser.add_argument("--tokens", type=int, default=2000)
     parser.add_argument("--job-seconds", type=float, default=0.0, help="fine-tune meanwhile (0: no job)")
+    parser.add_argument("--skip-threads", action="store_true", help="only the pool (not sampling on own threads)")
     args = parser.parse_args()
     cores = len(os.sched_getaffinity(0))
     print(f"{cores} usable cores of {os.cpu_count()}; load average {os.getloadavg()[0]:.1f}; "
@@ -112,7 +159,8 @@ def main() -> None:
     lm = rnnlm.load(MODEL).warm_up()
     requests = [Request(MODEL, "ROMEO:", 0.8, 0, 1.0, 101 + i, args.tokens) for i in range(args.sessions)]
     texts = {}
-    for name, way in (("threads", on_own_thread), ("pool", in_pool)):
+    ways = (("threads", on_own_thread), ("pool", in_pool))
+    for name, way in ways[1:] if args.skip_threads else ways:
         idle = min(run_sessions(way, lm, requests[:1])[requests[0].seed][1] for _ in range(2))
         job = start_job(lm, args.job_seconds) if args.job_seconds else None
         out = run_sessions(way, lm, requests)
@@ -127,7 +175,10 @@ def main() -> None:
               f"{quantiles([f for f, *_ in out.values()])}; {redraws:.0f} redraws per session")
         print(f"{'':8} completion {quantiles(done)}; alone {idle:.2f} s; target {target:.2f} s: "
               f"{sum(d <= target for d in done)}/{len(done)} within")
-    print("texts identical both ways:", texts["threads"] == texts["pool"])
+    if not args.skip_threads:
+        print("texts identical both ways:", texts["threads"] == texts["pool"])
+    arrivals(lm, args.sessions)
+    render_costs(lm, requests[0])
 
 
 if __name__ == "__main__":

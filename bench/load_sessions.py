@@ -4,11 +4,21 @@ Playwright's sync API drives one page at a time, so the pages time themselves: a
 in each context records, on the page's own clock (performance.now(), from the start of its
 navigation), when the page was drawn, when its first streamed token appeared and when the
 coloured text was complete; a click is scheduled on the shared wall clock (Date.now()), so
-every session presses Generate within a few milliseconds of the others. The driver only polls.
+every session acts within a few milliseconds of the others. The driver only polls.
+
+Two ways to arrive (bench_load.py --arrival):
+  defaults  the app's address alone, as a new visitor: the page samples the shipped defaults
+            (300 tokens, seed 1), the same text for every visitor, sampled once by the server;
+            then the "click" types the session's seed and the length into the sidebar (each
+            Enter reruns the page, which samples the new Request at once).
+  link      a share link with the session's seed and length: the page samples those tokens on
+            arrival, then the click presses Generate (which samples them again).
+Also the CPU-seconds of processes (/proc), to see what the browsers and the server spent.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,17 +32,18 @@ MODEL = "shakespeare-char-lstm"
 JOB_CORPUS = ROOT / "pretrained" / "heldout" / "tinyshakespeare.txt"
 VIEWPORT = {"width": 1400, "height": 1000}
 POLL_SECONDS = 0.25
+DEFAULT_LENGTH = 300  # the app's default length (playground.state.DEFAULTS): a "defaults" arrival's tokens
 
-# Installed in every page before Streamlit's own scripts; `count` is the new-token count.
+# Installed in every page before Streamlit's own scripts; the arrival's and the click's new-token counts.
 OBSERVE = """(() => {
-  const count = %d;
+  const loadCount = %d, runCount = %d;
   const load = window.__load = {drawn: 0, first: 0, done: 0};
   window.__run = null;  // the clicked run: {click, first, done, running}
   let before = null;  // the coloured output shown when Generate was clicked
   const scriptState = () => document.querySelector('[data-testid="stApp"]')?.dataset.testScriptState;
   const streamed = () => { const s = document.querySelector('.rnnlm-stream');
     return s && s.textContent.length > (s.querySelector('.prompt') || {textContent: ''}).textContent.length; };
-  const coloured = () => {  // childElementCount first: this runs often, and a page holds thousands of spans
+  const coloured = (count) => {  // childElementCount first: this runs often, and a page holds thousands of spans
     const tokens = document.querySelector('.rnnlm-tokens');
     return tokens !== null && tokens.childElementCount >= count
       && tokens.querySelectorAll('.rnnlm-tok:not(.from-prompt)').length >= count; };
@@ -44,7 +55,7 @@ OBSERVE = """(() => {
     if (!load.drawn && [...document.querySelectorAll('h1')].some(h => h.textContent.includes('Generate')))
       load.drawn = now;  // the page's title: the script run has reached the page
     if (!load.first && streamed()) load.first = now;
-    if (!load.done && coloured()) { load.done = now; load.first = load.first || now; }
+    if (!load.done && coloured(loadCount)) { load.done = now; load.first = load.first || now; }
     const run = window.__run;
     if (!run || !run.click || run.done) return;
     if (scriptState() === 'running') run.running = true;
@@ -52,7 +63,7 @@ OBSERVE = """(() => {
     // Done: new coloured output, or (if the browser drew no stream in between and kept the node)
     // the clicked run over with the coloured output there.
     const replaced = document.querySelector('.rnnlm-tokens') !== before;
-    if (coloured() && (replaced || (run.running && scriptState() === 'notRunning'))) {
+    if (coloured(runCount) && (replaced || (run.running && scriptState() === 'notRunning'))) {
       run.done = now; run.first = run.first || now; }
   };
   // Checked at most every 10 ms, not on every mutation: Plotly and React make thousands, and
@@ -73,6 +84,27 @@ OBSERVE = """(() => {
   };
   window.__clickAt = (wallTime) => setTimeout(() => clickWhenThere(performance.now() + 10000),
                                                Math.max(0, wallTime - Date.now()));
+  // Type a value into a sidebar number input and press Enter, as a user would (React reads the
+  // input event, Streamlit commits on Enter and reruns the page).
+  const setValue = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set;
+  const enter = (label, value) => {
+    const input = document.querySelector(`input[aria-label="${label}"]`);
+    input.focus(); setValue.call(input, String(value));
+    input.dispatchEvent(new Event('input', {bubbles: true}));
+    input.dispatchEvent(new KeyboardEvent('keydown', {key: 'Enter', code: 'Enter', keyCode: 13, bubbles: true}));
+  };
+  // The seed first: the rerun it starts samples that seed, whose first tokens are the final text's.
+  // The sidebar may not be drawn yet on a busy machine (the coloured text can come first): retry briefly.
+  const enterWhenThere = (seed, length, giveUp) => {
+    const there = ['Seed', 'Length (new tokens)'].every(l => document.querySelector(`input[aria-label="${l}"]`));
+    if (!there && performance.now() < giveUp) { setTimeout(() => enterWhenThere(seed, length, giveUp), 20); return; }
+    before = document.querySelector('.rnnlm-tokens');
+    window.__run = {click: performance.now(), first: 0, done: 0, running: false};
+    try { enter('Seed', seed); enter('Length (new tokens)', length); document.activeElement.blur(); }
+    catch (error) { window.__run = {error: 'could not type the settings: ' + error}; }
+  };
+  window.__enterAt = (wallTime, seed, length) => setTimeout(() => enterWhenThere(seed, length, performance.now() + 10000),
+                                                            Math.max(0, wallTime - Date.now()));
 })();"""
 STATE = """() => ({load: window.__load, run: window.__run,
   idle: document.querySelector('[data-testid="stApp"]')?.dataset.testScriptState === 'notRunning',
@@ -99,17 +131,18 @@ def generate_url(server_url: str, seed: int, tokens: int) -> str:
     return f"{server_url}/?{urlencode({'model': MODEL, 'length': tokens, 'seed': seed})}"
 
 
-def open_session(browser, server_url: str, seed: int, tokens: int) -> Session:
-    """A new browser context (its own Streamlit session) navigating to the share link; returns
-    once the navigation is committed, so the next session can start at once."""
+def open_session(browser, server_url: str, seed: int, tokens: int, link: bool = True) -> Session:
+    """A new browser context (its own Streamlit session) navigating to the share link (link) or
+    to the app's address alone; returns once the navigation is committed, so the next session
+    can start at once."""
     session = Session(seed)
     context = browser.new_context(viewport=VIEWPORT)
-    context.add_init_script(OBSERVE % tokens)
+    context.add_init_script(OBSERVE % (tokens if link else DEFAULT_LENGTH, tokens))
     session.page = context.new_page()
     session.page.on("pageerror", lambda error: session.errors.append(f"page error: {error}"))
     session.page.on("console", lambda message: session.errors.append(f"console: {message.text}")
                     if message.type == "error" else None)
-    session.page.goto(generate_url(server_url, seed, tokens), wait_until="commit")
+    session.page.goto(generate_url(server_url, seed, tokens) if link else f"{server_url}/", wait_until="commit")
     return session
 
 
@@ -156,6 +189,14 @@ def press_generate_together(sessions: list[Session], delay: float = 0.5) -> floa
     return at_ms / 1000
 
 
+def enter_settings_together(sessions: list[Session], tokens: int, delay: float = 0.5) -> float:
+    """Schedule every page to type its seed and the length at the same wall-clock moment."""
+    at_ms = sessions[0].page.evaluate("Date.now()") + delay * 1000
+    for session in sessions:
+        session.page.evaluate("([at, seed, length]) => window.__enterAt(at, seed, length)", [at_ms, session.seed, tokens])
+    return at_ms / 1000
+
+
 def read_texts(sessions: list[Session], attribute: str) -> None:
     """The coloured text each finished page shows (a heartbeat fragment may be running meanwhile)."""
     for session in sessions:
@@ -199,3 +240,38 @@ def set_minutes(page, minutes: float, attempts: int = 3) -> None:
         if field.input_value() == wanted:
             return
     raise RuntimeError(f"the Fine-tune page did not take {wanted} minutes (it shows {field.input_value()})")
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """utime + stime of these processes, in seconds (those that have ended count nothing)."""
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def chromium_pids() -> list[int]:
+    """Every Chromium process below this one (Playwright's driver starts them): renderers, GPU, browser."""
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError):
+                continue
+    found, frontier = [], [os.getpid()]
+    while frontier:
+        frontier = [pid for pid, parent in parents.items() if parent in frontier]
+        found += frontier
+    return [pid for pid in found if "chrom" in _comm(pid)]
+
+
+def _comm(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text()
+    except OSError:
+        return ""

@@ -47,14 +47,15 @@ def share_link(keys: tuple[str, ...], models: list[ModelInfo]) -> None:
     st.code(share_url(st.context.url, state.share_query(keys)), language=None, wrap_lines=True)
 
 
-def stream(placeholder, lm: LanguageModel, request: Request, into: Generation | None = None) -> Generation:
+def stream(placeholder, lm: LanguageModel, request: Request, into: Generation | None = None,
+           shared: bool = False) -> Generation:
     """Sample in the server's sampling pool, redrawing the placeholder with the text so far
-    a few times a second (playground.widgets.generation)."""
+    a few times a second (playground.widgets.generation; shared: a text every visitor gets alike)."""
     def redraw(steps):
         placeholder.html(render.streaming_html(request.prompt, "".join(s.text for s in steps if not s.from_prompt)))
 
     placeholder.html(render.streaming_html(request.prompt, ""))
-    return generation.run(lm, request, redraw, into=into, check_stop=stop_point)
+    return generation.run(lm, request, redraw, into=into, check_stop=stop_point, shared=shared)
 
 
 def stop_point() -> None:

@@ -106,6 +106,7 @@ class SamplingPool:
         self.workers, self.slice_seconds = workers, slice_seconds
         self._ready = threading.Condition()
         self._queue: deque[Task] = deque()
+        self._running = 0  # tasks a worker holds for a slice right now
         self._threads: list[threading.Thread] = []
 
     def submit(self, steps: Iterator) -> Task:
@@ -119,6 +120,12 @@ class SamplingPool:
     def thread_count(self) -> int:
         return sum(thread.is_alive() for thread in self._threads)
 
+    def tasks_per_worker(self) -> float:
+        """Generations in the pool (queued or running) per worker: above 1, each gets that much
+        less than a core, and its page need not be redrawn as often (widgets.generation)."""
+        with self._ready:
+            return (len(self._queue) + self._running) / self.workers
+
     def _start_workers(self) -> None:
         while len(self._threads) < self.workers:
             thread = threading.Thread(target=self._work, name=f"sampling-{len(self._threads)}", daemon=True)
@@ -130,13 +137,19 @@ class SamplingPool:
             with self._ready:
                 self._ready.wait_for(lambda: self._queue)
                 task = self._queue.popleft()
-            if task.cancelled:
-                task._close()
-                continue
-            if task._run_slice(self.slice_seconds):
+                self._running += 1
+            more = False
+            try:
+                if task.cancelled:
+                    task._close()
+                else:
+                    more = task._run_slice(self.slice_seconds)
+            finally:
                 with self._ready:
-                    self._queue.append(task)  # the end of the queue: everyone else goes first
-                    self._ready.notify()
+                    self._running -= 1
+                    if more:
+                        self._queue.append(task)  # the end of the queue: everyone else goes first
+                        self._ready.notify()
 
 
 _SHARED_LOCK = threading.Lock()

@@ -163,6 +163,7 @@ def test_a_long_generation_gets_averages_a_range_slider_and_few_labels():
     assert len(figure.data) == 4 and figure.layout.xaxis.rangeslider.visible
     average = figure.data[2].y
     assert max(average) - min(average) < 0.2  # the sawtooth's trend, not the sawtooth
+    assert len(figure.data[2].x) <= 2000 / 10 and list(figure.data[2].x[[0, -1]]) == [0, 1999]  # thinned, both ends
     assert len(figure.layout.xaxis.ticktext) <= charts.label_budget(["␣word"] * 2000) < 30
 
 

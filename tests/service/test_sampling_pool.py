@@ -124,3 +124,17 @@ def test_the_process_has_one_shared_pool_with_a_worker_per_core():
         thread.join()
     assert len({id(pool) for pool in found}) == 1  # sessions arriving at once share one pool
     assert found[0].workers == len(os.sched_getaffinity(0))
+
+
+def test_tasks_per_worker_counts_the_queued_and_the_running(model):
+    pool = SamplingPool(workers=2, slice_seconds=0.002)
+    assert pool.tasks_per_worker() == 0
+    tasks = [pool.submit(generate(model, "", LONG)) for _ in range(5)]
+    time.sleep(0.05)  # the workers have taken some
+    assert pool.tasks_per_worker() == 2.5  # every task, whether queued or in a worker's slice
+    for task in tasks:
+        task.cancel()
+    deadline = time.monotonic() + 5.0
+    while pool.tasks_per_worker() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert pool.tasks_per_worker() == 0  # cancelled tasks leave at their next slice

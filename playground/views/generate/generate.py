@@ -3,13 +3,14 @@
 The text is a pure function of the Request (model, prompt, settings, seed), so the page
 samples only when the Request changes or Generate is pressed, and otherwise redraws the
 result it kept. That same Request is in the URL, so a shared link shows the same text.
+A visitor's first text, made from shipped defaults alone, is sampled once for all (arrival).
 """
 
 import streamlit as st
 
 from playground import resources, state
-from playground.views.generate import branching, clamping
-from playground.widgets import blocks
+from playground.views.generate import arrival, branching, clamping
+from playground.widgets import blocks, generation
 from playground.widgets.generation import Generation
 from rnnlm import RnnlmError
 
@@ -25,10 +26,15 @@ def sampled_or_kept(output, stop_slot, info, request, pressed: bool) -> Generati
         return kept
     result = Generation(request)
     state.remember(PAGE, result)
-    stop_slot.button("Stop here", icon=":material/stop_circle:", key="stop_generation", width="stretch",
-                     help="Keep the text so far")
     try:
-        blocks.stream(output, resources.load(info), request, into=result)
+        lm, shared = resources.load(info), arrival.shared(info, request)
+        done = generation.finished_shared(lm, request) if shared else None
+        if done is not None:  # every visitor's first text, sampled already: nothing to stream or stop
+            state.remember(PAGE, done)
+            return done
+        stop_slot.button("Stop here", icon=":material/stop_circle:", key="stop_generation", width="stretch",
+                         help="Keep the text so far")
+        blocks.stream(output, lm, request, into=result, shared=shared)
     except RnnlmError:
         state.remember(PAGE, None)  # not a stopped text: nothing to keep
         raise
