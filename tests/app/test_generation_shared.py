@@ -26,11 +26,19 @@ def model(char_tokenizer, monkeypatch):
     return tiny_model(char_tokenizer, cell="lstm", hidden=256)
 
 
+def paced(steps, seconds: float = 0.001):
+    """The steps, each a millisecond late: on a quiet machine the tiny model would otherwise finish
+    before the other sessions start waiting, and the tests would not see any session wait."""
+    for step in steps:
+        time.sleep(seconds)
+        yield step
+
+
 @pytest.fixture
 def samplings(monkeypatch) -> list:
-    """Every generator the runs hand to the sampling pool."""
+    """Every generator the runs hand to the sampling pool (paced, as a real model's would be)."""
     started = []
-    monkeypatch.setattr(generation, "generate", lambda *args: started.append(generate(*args)) or started[-1])
+    monkeypatch.setattr(generation, "generate", lambda *args: started.append(paced(generate(*args))) or started[-1])
     return started
 
 
