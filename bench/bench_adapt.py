@@ -1,13 +1,17 @@
 """Dynamic evaluation (rnnlm.dynamic_eval): its speed, and its gain over a grid of settings.
 
-    python bench/bench_adapt.py [--model shakespeare-char-lstm] [--chars 10000] [--threads N]
-    python bench/bench_adapt.py --grid --model linux-char-gru [--chars 30000] [--offset 0] \\
-        [--try rule=rms,lr=3e-4,window=50 --try rule=sgd,lr=1 ...]
+    python bench/bench_adapt.py [--model shakespeare-char-lstm] [--chars 30000] [--threads N] [--streams 32]
+    python bench/bench_adapt.py --grid --model linux-char-gru [--chars 100000] [--offset 0] \\
+        [--try rule=rms,lr=3e-4,window=50 --try streams=32,lr=2e-3,precision=bfloat16 ...]
 
-Speed: chars/s of adapted scoring (default settings, float32 and bfloat16) beside static
-scoring's, the machine's GEMM peak (bench_train.gemm_peak_flops), and the matrix-vector
-floor: adapting reads one stream, so each token costs a forward and a backward
-matrix-vector product per layer with the recurrent weights, bound by memory bandwidth.
+Speed: chars/s of static scoring, of the single-stream reference and of the batched mode
+(float32 and bfloat16), the matrix-vector floor of one stream, and beside every figure this
+process's GEMM peak on its threads. Every speed is given twice: per second of wall time, and
+per second of this process's CPU time. On a core shared with other processes the wall
+figures fall with the share of the core this process gets; the CPU-time figures (and the
+CPU-time GEMM peak) are what an idle core of the same kind would give. "share" is the
+model's adapting FLOPs per char (3x its forward: bench_train.training_flops_per_token) times
+chars per CPU second, over the GEMM peak of the precision used.
 Target from the issue: >= 5,000 chars/s for a char model on 2 cores.
 
 Grid: static and adapted nats/char of a slice of the model's corpus's VALIDATION split
@@ -19,14 +23,14 @@ import argparse
 import time
 
 import torch
-from bench_train import gemm_peak_flops
+from bench_train import training_flops_per_token
 
 from rnnlm import load, read_manifest, score_text
+from rnnlm.adapt_settings import streams_for
 from rnnlm.dynamic_eval import AdaptSettings, adapt_text
 from rnnlm.runtime import configure_threads
 
-DEFAULT_TRIES = ["rule=rms,lr=1e-4", "rule=rms,lr=3e-4", "rule=rms,lr=1e-3", "rule=sgd,lr=0.1", "rule=sgd,lr=0.3",
-                 "rule=sgd,lr=1"]
+DEFAULT_TRIES = ["streams=1", "streams=16,lr=1e-3", "streams=32,lr=2e-3", "streams=32,lr=2e-3,precision=bfloat16"]
 
 
 def parse_try(spec: str) -> AdaptSettings:
@@ -53,13 +57,37 @@ def validation_slice(model: str, chars: int, offset: int) -> tuple[str, str]:
 
 
 def timed(function, *args, **kwargs):
-    start = time.perf_counter()
+    """(result, wall seconds, CPU seconds of this process)."""
+    wall, cpu = time.perf_counter(), time.process_time()
     result = function(*args, **kwargs)
-    return result, time.perf_counter() - start
+    return result, time.perf_counter() - wall, time.process_time() - cpu
+
+
+def gemm_peak(dtype=torch.float32, size: int = 2048, repeats: int = 4) -> tuple[float, float]:
+    """(wall, CPU-time) FLOP/s of a large square matrix product on this process's threads."""
+    a, b = torch.randn(size, size, dtype=dtype), torch.randn(size, size, dtype=dtype)
+    a @ b
+    _, wall, cpu = timed(lambda: [a @ b for _ in range(repeats)])
+    flops = 2 * size ** 3 * repeats
+    return flops / wall, flops / cpu
+
+
+class Speed:
+    """Chars/s (wall and CPU time) of a timed pass, with the GEMM peak measured right after it."""
+
+    def __init__(self, chars: int, wall: float, cpu: float, flops_per_char: float, bfloat16: bool):
+        self.wall_rate, self.cpu_rate = chars / wall, chars / max(cpu, 1e-9)
+        self.peak32, self.peak16 = gemm_peak(), gemm_peak(torch.bfloat16)
+        self.share = self.cpu_rate * flops_per_char / (self.peak16 if bfloat16 else self.peak32)[1]
+
+    def __str__(self) -> str:
+        return (f"{self.wall_rate:,.0f} chars/s wall, {self.cpu_rate:,.0f} per CPU s ({self.share:.0%} of peak); "
+                f"GEMM peak fp32 {self.peak32[0] / 1e9:.0f} wall / {self.peak32[1] / 1e9:.0f} CPU, "
+                f"bf16 {self.peak16[0] / 1e9:.0f} / {self.peak16[1] / 1e9:.0f} GFLOP/s")
 
 
 def matvec_floor(lm, repeats: int = 50) -> float:
-    """Seconds per token of the recurrent matrix-vector products alone: per layer, W_hh @ h forwards
+    """CPU seconds per token of the recurrent matrix-vector products alone: per layer, W_hh @ h forwards
     and W_hh.T @ delta backwards, one stream (the input and output products batch over a window)."""
     total = 0.0
     for name, weight in lm.net.rnn.named_parameters():
@@ -67,31 +95,37 @@ def matvec_floor(lm, repeats: int = 50) -> float:
             w = weight.detach().contiguous()
             v, u = torch.randn(w.shape[1]), torch.randn(w.shape[0])
             torch.mv(w, v), torch.mv(w.t(), u)
-            start = time.perf_counter()
-            for _ in range(repeats):
-                torch.mv(w, v)
-                torch.mv(w.t(), u)
-            total += (time.perf_counter() - start) / repeats
+            _, _, cpu = timed(_both_ways, w, v, u, repeats)
+            total += cpu / repeats
     return total
+
+
+def _both_ways(w: torch.Tensor, v: torch.Tensor, u: torch.Tensor, repeats: int) -> None:
+    for _ in range(repeats):
+        torch.mv(w, v), torch.mv(w.t(), u)
 
 
 def speed(args) -> None:
     lm = load(args.model)
     text = _sample_text(lm, args.chars)
     chars_per_token = len(text) / max(len(lm.tokenizer.encode(text)), 1)
-    peak32, peak16 = gemm_peak_flops(), gemm_peak_flops(dtype=torch.bfloat16)
-    print(f"{args.threads} thread(s); GEMM peak fp32 {peak32 / 1e9:.0f} GFLOP/s, bf16 {peak16 / 1e9:.0f} GFLOP/s")
-    static, seconds = timed(score_text, lm, text, precision="float32")
-    print(f"{lm.name}: {len(text):,} chars; static scoring (score_text, float32) {len(text) / seconds:,.0f} chars/s")
+    flops = training_flops_per_token(lm.net.config) / chars_per_token
+    print(f"{lm.name}: {len(text):,} chars of its validation split, {args.threads} thread(s), "
+          f"{flops / 1e6:.1f} MFLOP/char adapting (3x forward)")
+    static, wall, cpu = timed(score_text, lm, text, precision="float32")
+    print(f"  static scoring (score_text, float32): {Speed(len(text), wall, cpu, flops / 3, False)}")
     floor = matvec_floor(lm)
     print(f"  recurrent matrix-vector floor of one stream: {1e3 * floor:.3f} ms/token = "
-          f"{chars_per_token / floor:,.0f} chars/s at most")
-    for precision in ("float32", "bfloat16"):
-        settings = AdaptSettings(precision=precision)
-        adapted, seconds = timed(adapt_text, lm, text, settings)
-        print(f"  adapting ({settings.rule} lr {settings.lr:g} window {settings.window}, {precision}): "
-              f"{len(text) / seconds:,.0f} chars/s (target >= 5,000 on 2 cores); "
-              f"{adapted.nats_per_char:.4f} vs static {static.nats_per_char:.4f} nats/char")
+          f"{chars_per_token / floor:,.0f} chars per CPU s at most")
+    for streams in (1, args.streams):
+        for precision in ("float32", "bfloat16"):
+            s = AdaptSettings(**{**AdaptSettings().to_dict(), "streams": streams, "precision": precision})
+            adapted, wall, cpu = timed(adapt_text, lm, text, s)
+            used = streams_for(len(lm.tokenizer.encode(text)), s)
+            print(f"  adapting, {s.mode} ({used} streams, {s.rule} lr {s.lr:g} window {s.window}, {precision}): "
+                  f"{adapted.nats_per_char:.4f} vs static {static.nats_per_char:.4f} nats/char; "
+                  f"{Speed(len(text), wall, cpu, flops, precision == 'bfloat16')}", flush=True)
+    print("  target: >= 5,000 chars/s on 2 cores")
 
 
 def _sample_text(lm, chars: int) -> str:
@@ -104,34 +138,37 @@ def _sample_text(lm, chars: int) -> str:
 def grid(args) -> None:
     lm = load(args.model)
     corpus, text = validation_slice(args.model, args.chars, args.offset)
+    count = len(lm.tokenizer.encode(text))
+    flops = training_flops_per_token(lm.net.config) * count / max(len(text), 1)
     static = score_text(lm, text, precision="float32").nats_per_char
     print(f"{lm.name}: {corpus} validation split [{args.offset:,}:{args.offset + len(text):,}], "
           f"{args.threads} thread(s); static {static:.4f} nats/char")
-    print(f"{'rule':5} {'lr':>7} {'window':>6} {'decay':>6} {'clip':>5} {'precision':9} "
-          f"{'nats/char':>9} {'vs static':>9} {'chars/s':>8}")
+    print(f"{'streams':>7} {'rule':5} {'lr':>7} {'window':>6} {'decay':>6} {'clip':>5} {'precision':9} "
+          f"{'nats/char':>9} {'vs static':>9}  speed")
     for spec in args.tries or DEFAULT_TRIES:
         s = parse_try(spec)
-        adapted, seconds = timed(adapt_text, lm, text, s)
-        print(f"{s.rule:5} {s.lr:>7g} {s.window:>6} {s.decay:>6g} {s.clip:>5g} {s.precision:9} "
-              f"{adapted.nats_per_char:>9.4f} {adapted.nats_per_char - static:>+9.4f} {len(text) / seconds:>8,.0f}",
-              flush=True)
+        adapted, wall, cpu = timed(adapt_text, lm, text, s)
+        print(f"{streams_for(count, s):>7} {s.rule:5} {s.lr:>7g} {s.window:>6} {s.decay:>6g} {s.clip:>5g} "
+              f"{s.precision:9} {adapted.nats_per_char:>9.4f} {adapted.nats_per_char - static:>+9.4f}  "
+              f"{Speed(len(text), wall, cpu, flops, s.precision == 'bfloat16')}", flush=True)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", default="shakespeare-char-lstm")
-    parser.add_argument("--chars", type=int, default=None, help="speed: 10,000; grid: 30,000")
+    parser.add_argument("--chars", type=int, default=None, help="speed: 30,000; grid: 100,000")
     parser.add_argument("--threads", type=int, default=None, help="default: every available core")
+    parser.add_argument("--streams", type=int, default=32, help="speed: the batched mode's streams")
     parser.add_argument("--grid", action="store_true", help="nats/char over a grid of settings")
     parser.add_argument("--offset", type=int, default=0, help="grid: where the slice of the held-out split starts")
     parser.add_argument("--try", dest="tries", action="append", help="grid: one setting, e.g. rule=rms,lr=3e-4")
     args = parser.parse_args()
     args.threads = configure_threads(args.threads)
     if args.grid:
-        args.chars = args.chars or 30_000
+        args.chars = args.chars or 100_000
         grid(args)
     else:
-        args.chars = args.chars or 10_000
+        args.chars = args.chars or 30_000
         speed(args)
 
 

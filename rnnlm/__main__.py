@@ -3,7 +3,7 @@
     python -m rnnlm models
     python -m rnnlm sample --model shakespeare-char-lstm --prompt "ROMEO:" --seed 1 [--json]
     python -m rnnlm score --model shakespeare-char-lstm FILE [--json] [--precision auto|float32|bfloat16]
-    python -m rnnlm score --model shakespeare-char-lstm FILE --adapt [--adapt-lr 1e-4 --adapt-window 50 ...]
+    python -m rnnlm score --model shakespeare-char-lstm FILE --adapt [--adapt-streams 32 --adapt-lr 1e-4 ...]
     python -m rnnlm learn gradient-flow|memory|clipping|handset ...   (see rnnlm/lessons/cli.py)
 
 User mistakes print one line on stderr and exit with status 2.
@@ -27,7 +27,7 @@ from .branching import parse_forced
 from .clamp import parse_clamps
 from .cli_progress import PhasedProgress, Progress
 from .corpus import clean_text
-from .dynamic_eval import ADAPT_PRECISIONS, RULES, AdaptSettings, adapt_text
+from .dynamic_eval import ADAPT_PRECISIONS, RULES, AdaptSettings, adapt_text, streams_for
 from .errors import RnnlmError, SettingsError
 from .lessons.cli import add_learn_command, run_learn
 from .runtime import configure_threads
@@ -78,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
 # Each --adapt-X flag and the AdaptSettings field it sets. Their defaults are None, so that a flag
 # given without --adapt can be told apart from one left out (it is refused: it would do nothing).
 ADAPT_FLAGS = {"rule": "--adapt-rule", "lr": "--adapt-lr", "window": "--adapt-window", "decay": "--adapt-decay",
-               "clip": "--adapt-clip", "precision": "--adapt-precision"}
+               "clip": "--adapt-clip", "precision": "--adapt-precision", "streams": "--adapt-streams"}
 
 
 def _add_adapt_arguments(score: argparse.ArgumentParser) -> None:
@@ -94,6 +94,9 @@ def _add_adapt_arguments(score: argparse.ArgumentParser) -> None:
     score.add_argument("--adapt-clip", type=float, help=f"largest gradient norm, 0 = off (default {d.clip:g})")
     score.add_argument("--adapt-precision", choices=ADAPT_PRECISIONS,
                        help=f"precision of the adapting pass (default {d.precision})")
+    score.add_argument("--adapt-streams", type=int,
+                       help=f"segments of the text read side by side, one shared step for all (default {d.streams}; "
+                            "1 = one exact stream, slow; a short text uses fewer)")
 
 
 def adapt_settings(args) -> AdaptSettings | None:
@@ -204,15 +207,18 @@ def run_score(args) -> None:
     finally:
         progress.close()
     seconds = time.perf_counter() - progress.start
+    streams = streams_for(adapted.tokens, settings)
+    mode = "batched" if streams > 1 else "single-stream"
     if args.json:
         print(json.dumps({**adapted.summary(), "static_nats_per_char": result.nats_per_char,
                           "static_bits_per_char": result.bits_per_char, "adapt": settings.to_dict(),
-                          "adapt_seconds": round(seconds, 3)}))
+                          "adapt_mode": mode, "adapt_streams": streams, "adapt_seconds": round(seconds, 3)}))
     else:
         print(f"{adapted.nats_per_char:.4f} nats/char  {adapted.bits_per_char:.4f} bits/char adapted; "
               f"static {result.nats_per_char:.4f} nats/char ({adapted.nats_per_char - result.nats_per_char:+.4f})  "
               f"({adapted.chars:,} chars, {adapted.tokens:,} tokens, model {lm.name}, "
-              f"{adapted.chars / max(seconds, 1e-9):,.0f} chars/s adapting; {_settings_text(settings)})")
+              f"{adapted.chars / max(seconds, 1e-9):,.0f} chars/s adapting; {mode}, {streams} stream"
+              f"{'s' if streams > 1 else ''}; {_settings_text(settings)})")
 
 
 def _settings_text(s: AdaptSettings) -> str:

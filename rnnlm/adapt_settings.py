@@ -1,0 +1,76 @@
+"""The settings of dynamic evaluation (rnnlm.dynamic_eval), checked, with their tuned defaults.
+
+Measured settings and figures: docs/ADAPT.md.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from .settings_checks import CheckedSettings, is_number, is_whole
+
+RULES = ("rms", "sgd")
+ADAPT_PRECISIONS = ("float32", "bfloat16")
+MAX_WINDOW = 10_000
+MAX_STREAMS = 256
+# The graph of one step holds every token of its B windows (about 36 KB a token for a 2x640
+# LSTM, plus a word model's logits): this bounds memory whatever the settings.
+MAX_STEP_TOKENS = 20_000
+# A stream shorter than this gets too few steps of its own to be worth the fresh state it
+# starts from: a short text runs in fewer streams (one, for the Score page's typical paste).
+MIN_STREAM_TOKENS = 2_000
+
+
+@dataclass(frozen=True)
+class AdaptSettings(CheckedSettings):
+    # Defaults tuned on validation slices of four shipped models (docs/ADAPT.md): lr 1e-3 was
+    # better for some, worse for others; 5e-4 was best or within 0.02 nats/char of it for all.
+    rule: str = "rms"  # "rms" (normalised steps) or "sgd"
+    lr: float = 5e-4  # step size; 0 scores exactly as static scoring does (one exact stream)
+    window: int = 50  # tokens scored between two updates: 20 was no better and 2.4x slower, 100 worse on code
+    decay: float = 1e-3  # pull toward the trained weights after each step, in [0, 1]
+    clip: float = 0.0  # largest gradient norm per step; 0 means no clipping
+    precision: str = "float32"  # "bfloat16": matrix products with bfloat16 operands
+    streams: int = 1  # 1: the exact single stream; B > 1: B segments side by side, one shared step (batched)
+
+    def problems(self) -> list[str]:
+        found = []
+        if self.rule not in RULES:
+            found.append(f"rule must be one of {', '.join(RULES)}, got {self.rule!r}")
+        if not is_number(self.lr) or not 0.0 <= self.lr <= 1.0:
+            found.append(f"lr must be a number from 0 to 1, got {self.lr!r}")
+        if not is_whole(self.window) or not 1 <= self.window <= MAX_WINDOW:
+            found.append(f"window must be a whole number of tokens from 1 to {MAX_WINDOW}, got {self.window!r}")
+        if not is_number(self.decay) or not 0.0 <= self.decay <= 1.0:
+            found.append(f"decay must be a number from 0 (none) to 1 (back to the trained weights), "
+                         f"got {self.decay!r}")
+        if not is_number(self.clip) or self.clip < 0:
+            found.append(f"clip must be a gradient norm of 0 (off) or more, got {self.clip!r}")
+        if self.precision not in ADAPT_PRECISIONS:
+            found.append(f"precision must be one of {', '.join(ADAPT_PRECISIONS)}, got {self.precision!r}")
+        if not is_whole(self.streams) or not 1 <= self.streams <= MAX_STREAMS:
+            found.append(f"streams must be a whole number from 1 (one exact stream) to {MAX_STREAMS}, "
+                         f"got {self.streams!r}")
+        elif is_whole(self.window) and self.streams * self.window > MAX_STEP_TOKENS:
+            found.append(f"streams x window must be at most {MAX_STEP_TOKENS:,} tokens (the memory of one step), "
+                         f"got {self.streams} x {self.window}; use fewer streams or a shorter window")
+        return found
+
+    @property
+    def mode(self) -> str:
+        return "batched" if self.streams > 1 else "single-stream"
+
+
+def streams_for(count: int, settings: AdaptSettings) -> int:
+    """How many streams a text of `count` tokens is read in: at most settings.streams, and each
+    at least MIN_STREAM_TOKENS long, so that a short text stays one exact stream."""
+    if settings.streams <= 1:
+        return 1
+    return max(1, min(settings.streams, count // MIN_STREAM_TOKENS))
+
+
+def stream_bounds(count: int, streams: int) -> list[tuple[int, int]]:
+    """(start, end) of each stream's contiguous segment of the text; only the last may be shorter."""
+    length = math.ceil(count / max(streams, 1))
+    return [(start, min(start + length, count)) for start in range(0, count, length)] if count else []
