@@ -1,18 +1,18 @@
-"""The Learn page in a real browser (prints figures, asserts nothing).
+"""The Learn page's lessons in a real browser (prints figures, asserts nothing).
 
     python bench/bench_learn.py [--repeats 3]
 
 Starts `streamlit run playground/app.py`, opens /learn in Debian's Chromium and prints the
-time from navigation to the first lesson drawn (its chart and equations on screen, the run
-over), for a fresh session each time, the first on a cold server; then each lesson's time
-from its click to its result, and the machine's one-thread GEMM peak beside them.
+time from navigation to the first lesson drawn (bench_pages.py's measure: equations and tables
+on screen, the run over), for a fresh session each time, the first on a cold server; then each
+lesson's time from its click to its result, and the machine's one-thread GEMM peak beside them.
+bench/bench_pages.py compares the open with the Models page and a one-line page.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -20,26 +20,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "tests" / "browser"), str(ROOT / "bench")]
 
-from bench_train import gemm_peak_flops  # noqa: E402
-from browser_util import launch_browser, start_server, wait_idle  # noqa: E402
-from playwright.sync_api import sync_playwright  # noqa: E402
+from bench_pages import PAGES, describe, open_page
+from bench_train import gemm_peak_flops
+from browser_util import launch_browser, start_server, wait_idle
+from playwright.sync_api import sync_playwright
 
 LESSONS = (("Gates on real text", None, ".katex"), ("Char vs word", None, ".js-plotly-plot"),
            ("Exploding gradients", "Train both", '[data-testid="stMetric"]'),
            ("How far back it looks", "Measure", ".js-plotly-plot"))
-
-
-def open_learn(browser, url: str) -> float:
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    start = time.perf_counter()
-    page.goto(f"{url}/learn")
-    page.wait_for_selector(".js-plotly-plot", timeout=120_000)
-    page.wait_for_selector(".katex", timeout=120_000)
-    wait_idle(page, 120_000)
-    seconds = time.perf_counter() - start
-    context.close()
-    return seconds
 
 
 def lesson_times(browser, url: str) -> list[tuple[str, float]]:
@@ -71,10 +59,10 @@ def main() -> None:
           f"{peak:.0f} GFLOP/s")
     with sync_playwright() as playwright, start_server() as server:
         browser = launch_browser(playwright)
-        opens = [open_learn(browser, server.url) for _ in range(args.repeats + 1)]
-        print(f"open /learn, cold server -> lesson drawn   {opens[0]:6.2f} s")
-        print(f"open /learn, warm server -> lesson drawn   {statistics.median(opens[1:]):6.2f} s  "
-              f"(median of {args.repeats} fresh sessions)")
+        path, selectors = PAGES["learn"]
+        opens = [open_page(browser, server.url + path, selectors, server.process.pid) for _ in range(args.repeats + 1)]
+        print(f"open /learn, cold server -> lesson drawn   {describe(opens[:1])}")
+        print(f"open /learn, warm server -> lesson drawn   {describe(opens[1:])}  (median of {args.repeats} fresh sessions)")
         for label, seconds in lesson_times(browser, server.url):
             print(f"{label:40} {seconds:6.2f} s  (first time: nothing cached)")
         browser.close()

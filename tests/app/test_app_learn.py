@@ -1,7 +1,9 @@
 """AppTest of the Learn page: each lesson renders, and its numbers are the lecture's or the model's."""
 
+import json
 import re
 
+import pyarrow as pa
 import pytest
 from app_util import app
 
@@ -12,6 +14,11 @@ def lesson(at, name):
     at.segmented_control(key="widget_ln_lesson").set_value(name).run()
     assert not at.exception
     return at
+
+
+def chart_data(chart):
+    """A Vega-Lite chart's data as Streamlit sends it (Arrow, out of the spec)."""
+    return pa.ipc.open_stream(chart.proto.data.data).read_all().to_pandas()
 
 
 @pytest.fixture(scope="module")
@@ -25,6 +32,19 @@ def test_opens_on_the_hand_set_lstm_with_the_lectures_numbers(learn):
     assert [round(v, 2) for v in table["memory"]] == [3, 7, 7, 7, 0, 6, 6]
     assert [round(v, 2) for v in table["output"]] == [0, 0, 0, 7, 0, 0, 6]
     assert len(learn.latex) == 2 and "c_t = f_t" in learn.latex[1].value
+
+
+def test_the_steps_shade_each_gate_and_chart_them_when_asked():
+    at = app(page=PAGE)
+    styles = at.dataframe[-1].proto.arrow_data.styler.styles
+    assert "background-color: rgba(31, 119, 180, 0.60)" in styles  # an open gate
+    assert not at.get("vega_lite_chart")  # the page opens without its charts
+    at.session_state["ln_hs_charts"] = True  # the charts' expander opened
+    at.run()
+    memory, gates = (chart_data(chart) for chart in at.get("vega_lite_chart"))
+    assert [round(v, 2) for v in memory.loc[memory["quantity"] == "memory", "value"]] == [3, 7, 7, 7, 0, 6, 6]
+    assert set(gates["quantity"]) == {"input gate", "forget gate", "output gate"}
+    assert json.loads(at.get("vega_lite_chart")[0].proto.spec)["title"]["text"] == "The hand-set LSTM, step by step"
 
 
 def test_the_gru_variant_adds_keeps_and_replaces():
@@ -86,3 +106,30 @@ def test_gates_read_what_generate_just_wrote():
     assert at.toggle(key="ln_gate_generated").value
     assert "generated last" in " ".join(c.value for c in at.caption)
     assert len(at.latex) == 3
+
+
+def test_the_clipping_experiment_trains_on_one_torch_thread_and_gives_the_count_back():
+    """Two spinning OpenMP threads beside a browser or another session made it 1.6-2.5x slower."""
+    import torch
+
+    from playground.views.learn import cached
+    from rnnlm.lessons.clipping import ClippingSettings
+
+    own = torch.get_num_threads()
+    torch.set_num_threads(2)  # what the server sets: every core
+    during = []
+    try:
+        cached.clipping("To be, or not to be: that is the question.\n" * 20, ClippingSettings(steps=3, window=16),
+                        _progress=lambda fraction: during.append(torch.get_num_threads()))
+        assert len(during) == 6 and set(during) == {1}  # both runs, every step
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(own)
+
+
+def test_a_hand_set_value_that_overflows_leaves_a_gap_in_the_chart_not_an_error():
+    from playground.views.learn import handset_chart
+
+    rows = [{"memory": 1.0, "output": float("inf")}, {"memory": float("nan"), "output": 0.5}]
+    values = [p["value"] for p in handset_chart.state_spec(rows, "LSTM")["data"]["values"]]
+    assert values == [1.0, None, None, 0.5]  # JSON has no NaN or infinity

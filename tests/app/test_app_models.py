@@ -6,6 +6,17 @@ from streamlit.testing.v1 import AppTest
 import rnnlm
 
 
+def cards_shown(at) -> str:
+    return "\n".join(md.value for md in at.markdown)
+
+
+def open_cards(at, names) -> None:
+    """Open these models' expanders, as a click on each would (a closed one draws nothing)."""
+    for name in names:
+        at.session_state[f"card-{name}"] = True
+    at.run()
+
+
 def test_table_lists_every_model_and_cards_are_shown():
     at = app(page="views/models/models.py")
     assert not at.exception
@@ -14,9 +25,12 @@ def test_table_lists_every_model_and_cards_are_shown():
     assert list(table["model"]) == [e["name"] for e in manifest]
     assert list(table["val nats/char"]) == [round(e["val_nats_per_char"], 4) for e in manifest]
     assert len(at.expander) == len(manifest)
-    cards = "\n".join(md.value for md in at.markdown)
-    for entry in manifest:
-        assert f"# {entry['name']}" in cards  # each card starts with its model's name
+    current = at.selectbox(key="picker_name").value
+    shown = [e["name"] for e in manifest if f"# {e['name']}" in cards_shown(at)]
+    assert shown == [current]  # the others' expanders are closed and draw nothing: the page opens fast
+    open_cards(at, [e["name"] for e in manifest])
+    for entry in manifest:  # an open expander draws its card, which starts with its model's name
+        assert f"# {entry['name']}" in cards_shown(at)
 
 
 def test_unknown_model_in_the_link_shows_a_notice():
@@ -29,6 +43,7 @@ def test_use_this_model_switches_the_sidebar_model():
     manifest = rnnlm.read_manifest()
     at = app({"model": manifest[0]["name"]}, page="views/models/models.py")
     target = manifest[-1]["name"]
+    open_cards(at, [target])
     at.button(key=f"use-{target}").click().run()
     assert at.query_params == {"model": target}
     assert at.selectbox(key="picker_name").value == target
@@ -51,6 +66,7 @@ def test_uploaded_card_is_shown_verbatim_not_rendered(tmp_path):
     at.session_state[state.SESSION_MODELS_KEY] = {"mine": {**entry, "name": "mine", "path": str(folder)}}
     at.run()
     at.switch_page("views/models/models.py").run()
+    open_cards(at, ["mine"])
     assert not at.exception
     assert any(t.value.strip() == hostile.strip() for t in at.text)
     assert not any("beacon" in md.value for md in at.markdown)
@@ -99,6 +115,7 @@ def test_every_model_can_be_downloaded_as_the_zip_the_fine_tune_page_imports(tmp
 
     at = app(page="views/models/models.py")
     manifest = rnnlm.read_manifest()
+    open_cards(at, [e["name"] for e in manifest])
     buttons = at.get("download_button")
     assert len(buttons) == len(manifest)
     smallest = min(manifest, key=lambda e: e["parameters"])["name"]

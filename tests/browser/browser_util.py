@@ -57,11 +57,11 @@ def healthy(url: str) -> bool:
 
 
 @contextmanager
-def start_server(timeout: float = START_TIMEOUT):
-    """`streamlit run playground/app.py` headless on a free port; stopped (by its pid) on exit."""
+def start_server(timeout: float = START_TIMEOUT, script: str = "playground/app.py"):
+    """`streamlit run <script>` headless on a free port; stopped (by its pid) on exit."""
     port = free_port()
     log = Path(tempfile.mkstemp(prefix="streamlit-", suffix=".log")[1])
-    command = [sys.executable, "-m", "streamlit", "run", "playground/app.py", "--server.port", str(port),
+    command = [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port),
                "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"]
     with open(log, "w") as sink:
         process = subprocess.Popen(command, cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT,

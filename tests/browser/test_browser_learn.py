@@ -1,6 +1,12 @@
 """The Learn page in a real browser: the equations typeset, the charts drawn, the live experiment run."""
 
-from browser_util import browser, streamlit_server, wait_idle  # noqa: F401  (pytest fixtures, used by name)
+import browser_util
+from browser_util import wait_idle
+
+browser, streamlit_server = browser_util.browser, browser_util.streamlit_server  # fixtures, used by name
+
+STEP_TABLE = '[data-testid="stDataFrame"] canvas >> nth=5'  # inputs, weights, steps: two canvases each
+CHART = '[data-testid="stVegaLiteChart"] svg.marks'
 
 
 def open_learn(browser, url: str, drawn: str):
@@ -14,9 +20,13 @@ def open_learn(browser, url: str, drawn: str):
 
 
 def test_learn_opens_on_the_hand_set_lstm_and_runs_the_clipping_experiment(streamlit_server, browser):
-    context, page = open_learn(browser, streamlit_server.url, ".js-plotly-plot")
+    context, page = open_learn(browser, streamlit_server.url, STEP_TABLE)
     assert page.locator(".katex").count() >= 2  # the equations are typeset, not shown as TeX source
     assert "x2 = 1 writes" in page.locator("body").inner_text()
+    assert page.locator(CHART).count() == 0  # the charts wait for their expander: the page opens fast
+    page.get_by_text("The steps as charts", exact=False).click()
+    page.wait_for_selector(f"{CHART} >> nth=1", timeout=90_000)  # memory and output, then the gates
+    wait_idle(page)
     page.get_by_text("Exploding gradients", exact=True).click()
     page.get_by_role("button", name="Train both").click()
     page.wait_for_selector('[data-testid="stMetric"]', timeout=120_000)
@@ -24,6 +34,7 @@ def test_learn_opens_on_the_hand_set_lstm_and_runs_the_clipping_experiment(strea
     metrics = page.locator('[data-testid="stMetricValue"]').all_inner_texts()
     plain, clipped = (float(text.split()[0]) for text in metrics[:2])
     assert clipped < plain
+    page.wait_for_selector(".js-plotly-plot", timeout=90_000)  # plotly loads when a lesson first needs it
     assert page.locator(".js-plotly-plot").count() == 1
     context.close()
 
@@ -39,6 +50,7 @@ def test_every_lesson_renders_in_the_browser(streamlit_server, browser):
             page.get_by_role("button", name=action).click()
             page.wait_for_timeout(500)
             wait_idle(page, 300_000)
+        page.wait_for_selector(drawn, timeout=120_000)  # plotly loads when a lesson first needs it
         assert page.locator(drawn).count() >= 1, lesson
         assert page.locator('[data-testid="stException"], [data-testid="stAlertContentError"]').count() == 0, lesson
     assert page.locator(".js-plotly-plot").count() == 2  # gradient flow and effective memory

@@ -3,7 +3,11 @@ session. Arguments starting with "_" are not hashed: `model` (resources.model_ke
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import streamlit as st
+import torch
 
 from rnnlm import LanguageModel
 from rnnlm.lessons.clipping import ClippingSettings, Run, clipping_experiment
@@ -25,9 +29,26 @@ def memory(model: str, text: str, contexts: tuple[int, ...], positions: int, _lm
     return effective_memory(_lm.net, _lm.tokenizer.encode(text), contexts, positions, progress=_progress)
 
 
+@contextmanager
+def torch_threads(count: int) -> Iterator[None]:
+    """This script thread runs torch ops on `count` threads, then on its own number again. Sessions
+    whose threads already asked keep theirs (the count is per thread from then on); a thread that
+    first asks meanwhile gets `count`, fewer threads, never more (rnnlm/score_many.py)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 @st.cache_data(max_entries=KEPT, ttl=MINUTES_KEPT * 60, show_spinner=False)
 def clipping(text: str, settings: ClippingSettings, _progress=None) -> tuple[Run, Run]:
-    return clipping_experiment(text, settings, progress=_progress)
+    """On one torch thread: the tiny RNN's products (8 windows x 64 units) are too small for a second
+    thread to pay, and the server's count (every core) oversubscribed the machine as soon as a browser
+    or another session wanted a core: on one core, 15.5 s with two threads against 6-8 s with one."""
+    with torch_threads(1):
+        return clipping_experiment(text, settings, progress=_progress)
 
 
 @st.cache_data(max_entries=KEPT, ttl=MINUTES_KEPT * 60, show_spinner="Scoring…")

@@ -18,23 +18,6 @@ def titled(text: str) -> dict:
     return {"title": {"text": text, "x": 0, "y": 0.98, "yanchor": "top"}, **LAYOUT}
 
 
-def handset_figure(rows: list[dict], kind: str) -> go.Figure:
-    """Memory and output per step (top), each gate per step (bottom, 0-1)."""
-    steps = [f"t={t + 1}" for t in range(len(rows))]
-    figure = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.55, 0.45], vertical_spacing=0.08)
-    for name, dash in (("memory", "solid"), ("output", "dot")):
-        figure.add_trace(go.Scatter(x=steps, y=[r[name] for r in rows], name=name, mode="lines+markers",
-                                    line={"dash": dash}, hovertemplate=f"{name} %{{y:.3f}}<extra></extra>"), 1, 1)
-    gates = [k for k in rows[0] if k.endswith("gate")]
-    for gate in gates:
-        figure.add_trace(go.Bar(x=steps, y=[r[gate] for r in rows], name=gate,
-                                hovertemplate=f"{gate} %{{y:.3f}}<extra></extra>"), 2, 1)
-    figure.update_yaxes(title_text="value", row=1, col=1)
-    figure.update_yaxes(title_text="gate", range=[0, 1.05], row=2, col=1)
-    figure.update_layout(height=420, barmode="group", **titled(f"The hand-set {kind}, step by step"))
-    return figure
-
-
 def flow_figure(curves: dict) -> go.Figure:
     """curves: model -> (cell, rnnlm.lessons.gradient_flow.GradientFlow)."""
     figure = go.Figure()

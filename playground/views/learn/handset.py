@@ -2,12 +2,13 @@
 editable weights, the equations beside the live numbers."""
 
 import math
+import os
 
 import pandas as pd
 import streamlit as st
 
 from playground import state
-from playground.views.learn import charts, keys
+from playground.views.learn import handset_chart, keys
 from rnnlm.errors import SettingsError
 from rnnlm.lessons.handset import ACTIVATIONS, GRU_INPUTS, LECTURE_INPUTS, Gate, HandSetGRU, HandSetLSTM
 
@@ -68,6 +69,21 @@ def input_rows(inputs: pd.DataFrame) -> list[tuple]:
     return [tuple(r) for r in rows.itertuples(index=False)]
 
 
+def gate_shade(value: float) -> str:
+    """A gate's cell tinted by how open it is: the gates opening and shutting show at a glance."""
+    if math.isnan(value):
+        return ""
+    return f"background-color: rgba(31, 119, 180, {min(max(value, 0.0), 1.0) * 0.6:.2f})"
+
+
+def step_table(rows: list[dict]):
+    """One row per step: the inputs, each gate (shaded), the memory before and after, the output."""
+    table = pd.DataFrame(rows)
+    table.index = [f"t={t + 1}" for t in range(len(rows))]
+    gates = [name for name in table.columns if name.endswith("gate")]
+    return table.style.format("{:.3f}").map(gate_shade, subset=gates)
+
+
 def reset_tables() -> None:
     for key in (keys.LN_HS_INPUTS, keys.LN_HS_WEIGHTS):
         st.session_state.pop(f"{key}_{st.session_state[keys.LN_HS_CELL]}", None)
@@ -77,6 +93,10 @@ def controls(kind: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     left, right = st.columns([2, 3])
     with left:
         st.markdown("**Inputs** (one row per step; add or delete rows)")
+        if "noedit" in os.environ.get("LX", ""):
+            st.table(inputs_frame(kind))
+            st.table(weights_frame(kind))
+            return inputs_frame(kind), weights_frame(kind)
         inputs = st.data_editor(inputs_frame(kind), num_rows="dynamic", hide_index=True, width="stretch",
                                 key=f"{keys.LN_HS_INPUTS}_{kind}")
     with right:
@@ -99,7 +119,10 @@ def show(_catalogue, _info) -> None:
     kind = state.value(keys.LN_HS_CELL)
     st.markdown(STORY[kind])
     for line in EQUATIONS[kind]:
-        st.latex(line)
+        if "nolatex" in os.environ.get("LX", ""):
+            st.code(line)
+        else:
+            st.latex(line)
     inputs, weights = controls(kind)
     try:
         rows = cell_from_tables(kind, weights).run(input_rows(inputs))
@@ -109,7 +132,14 @@ def show(_catalogue, _info) -> None:
     if not rows:
         st.info("Add an input row to step the cell.")
         return
-    st.plotly_chart(charts.handset_figure(rows, kind), key="ln_hs_chart")
-    table = pd.DataFrame(rows)
-    table.index = [f"t={t + 1}" for t in range(len(rows))]
-    st.dataframe(table.style.format("{:.3f}"), width="stretch")
+    if "noedit" in os.environ.get("LX", ""):
+        st.table(step_table(rows))
+    else:
+        st.dataframe(step_table(rows), width="stretch")
+    # The charts wait for a click: the lesson is what the Learn page opens on, and two charts made up
+    # most of the open's cost in a fresh browser (bench/bench_pages.py); the table holds every number.
+    with st.expander("The steps as charts: memory, output and each gate", key=keys.LN_HS_CHARTS,
+                     on_change="rerun") as charts:
+        if charts.open:
+            st.vega_lite_chart(handset_chart.state_spec(rows, kind), width="stretch", height=300, key="ln_hs_chart")
+            st.vega_lite_chart(handset_chart.gates_spec(rows), width="stretch", height=240, key="ln_hs_gates")

@@ -12,6 +12,6 @@ LEARN_DEFAULTS = {LN_LESSON: "handset", LN_HS_CELL: "LSTM", LN_HS_OUTPUT: "linea
                   LN_GATE_TEXT: "", LN_GATE_LAYER: 0, LN_GATE_POSITION: 40, LN_REACH_CORPUS: "",
                   LN_REACH_TEXT: "", LN_CLIP_SOURCE: "builtin", LN_CLIP_TEXT: "", LN_CW_TEXT: ""}
 # Widget keys whose values live only in the widget (tables edited in place, the run buttons).
-LN_HS_INPUTS, LN_HS_WEIGHTS = "ln_hs_inputs", "ln_hs_weights"
+LN_HS_INPUTS, LN_HS_WEIGHTS, LN_HS_CHARTS = "ln_hs_inputs", "ln_hs_weights", "ln_hs_charts"
 LN_GATE_UNIT = "ln_gate_unit"
 LN_CLIP_SETTINGS = "ln_clip_settings"

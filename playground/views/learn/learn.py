@@ -7,14 +7,22 @@ context reach in a plain RNN, an LSTM and a GRU, exploding gradients with and wi
 clipping, and a char and a word model reading the same text.
 """
 
+import os
+from importlib import import_module
+
 import streamlit as st
 
 from playground import state
-from playground.views.learn import char_word, clipping, gates, handset, keys, reach
+from playground.views.learn import keys
 from playground.widgets import blocks
 
-DRAW = {"handset": handset.show, "gates": gates.show, "reach": reach.show, "clipping": clipping.show,
-        "char_word": char_word.show}
+
+def draw(lesson: str, catalogue, info) -> None:
+    """Each lesson is the module of its name in this folder, imported when first drawn: the others
+    bring torch, numba and plotly, seconds of imports a fresh server would otherwise spend before
+    it draws the hand-set LSTM it opens on."""
+    name = lesson if lesson in keys.LESSONS else next(iter(keys.LESSONS))
+    import_module(f"playground.views.learn.{name}").show(catalogue, info)
 
 
 def show() -> None:
@@ -26,7 +34,8 @@ def show() -> None:
                "measured on the playground's own models. Pick a lesson.")
     st.segmented_control("Lesson", list(keys.LESSONS), format_func=keys.LESSONS.get, required=True,
                          label_visibility="collapsed", **state.bind(keys.LN_LESSON))
-    DRAW[state.value(keys.LN_LESSON)](catalogue, info)
+    if os.environ.get('LX') != 'shell':
+        draw(state.value(keys.LN_LESSON), catalogue, info)
 
 
 show()

@@ -30,6 +30,6 @@ def curve_figure(points: list[dict], x: str, final: float, xz: float | None) -> 
     if xz is not None:
         figure.add_hline(y=xz, line_dash="dash", line_color="#b00020",
                          annotation_text=f"xz -9e: {xz:.3f}", annotation_position="bottom right")
-    figure.update_layout(height=300, margin=dict(l=10, r=10, t=30, b=10), showlegend=False,
+    figure.update_layout(height=300, margin={"l": 10, "r": 10, "t": 30, "b": 10}, showlegend=False,
                          xaxis_title=AXES[x], yaxis_title="nats/char (lower is better)")
     return figure

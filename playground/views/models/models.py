@@ -1,4 +1,4 @@
-"""Models page: every available model as a table, and each model's card."""
+"""Models page: every available model as a table, and each model's card (drawn when its expander opens)."""
 
 import functools
 
@@ -63,6 +63,30 @@ def learning_curve(info) -> None:
                "the split); the dotted line is the published whole-split figure, the dashed one xz's.")
 
 
+def card_key(info) -> str:
+    """Whether this model's expander is open. Not its `expanded` default: that would make a new
+    expander each time the sidebar's pick changes, closing the one the user was reading."""
+    return f"card-{info.name}"
+
+
+def details(info, current, catalogue) -> None:
+    """What an open expander holds: use, download or share the model, its learning curve and card."""
+    use, download = st.columns(2)
+    use.button("Use this model", key=f"use-{info.name}", on_click=state.choose_model,
+               args=(info.name, catalogue), disabled=info.name == current.name)
+    # Zipped only when clicked: the same zip the Fine-tune page imports (weights, tokenizer, card).
+    download.download_button("Download the model (.zip)", functools.partial(
+        model_zip_bytes, resources.model_folder(info)), f"{info.name}.zip", "application/zip",
+        key=f"zip-{info.name}", on_click="ignore", icon=":material/download:")
+    if info.shared:
+        publish.shared_link(info.name, page_path=PAGE_PATH)
+    elif info.from_session:  # only this session has it: a link can share it
+        publish.button(info.entry, functools.partial(stored_facts, info), key=f"publish-{info.name}")
+        publish.link(info.entry, page_path=PAGE_PATH)
+    learning_curve(info)
+    card(info)
+
+
 def show() -> None:
     catalogue = blocks.catalogue()
     current = state.current_model(catalogue)
@@ -72,23 +96,15 @@ def show() -> None:
                "text after reading the training text, the bar a model has to beat.")
     st.dataframe(table_rows(catalogue), hide_index=True, width="stretch",
                  column_config={"parameters": st.column_config.NumberColumn(format="localized")})
+    # Streamlit draws a closed expander's content too, hidden: fourteen cards (markdown, code blocks,
+    # learning curves) took seconds to open in the browser. Tracking whether each is open (one rerun
+    # per click) lets a closed one send nothing: the page opens on the table and the sidebar model's card.
+    st.session_state.setdefault(card_key(current), True)  # on each visit, and when the pick changes
     for info in catalogue:
-        with st.expander(f"{info.name} · {cat.corpus_label(info.corpus)} · {info.shape}",
-                         expanded=info.name == current.name):
-            use, download = st.columns(2)
-            use.button("Use this model", key=f"use-{info.name}", on_click=state.choose_model,
-                       args=(info.name, catalogue), disabled=info.name == current.name)
-            # Zipped only when clicked: the same zip the Fine-tune page imports (weights, tokenizer, card).
-            download.download_button("Download the model (.zip)", functools.partial(
-                model_zip_bytes, resources.model_folder(info)), f"{info.name}.zip", "application/zip",
-                key=f"zip-{info.name}", on_click="ignore", icon=":material/download:")
-            if info.shared:
-                publish.shared_link(info.name, page_path=PAGE_PATH)
-            elif info.from_session:  # only this session has it: a link can share it
-                publish.button(info.entry, functools.partial(stored_facts, info), key=f"publish-{info.name}")
-                publish.link(info.entry, page_path=PAGE_PATH)
-            learning_curve(info)
-            card(info)
+        with st.expander(f"{info.name} · {cat.corpus_label(info.corpus)} · {info.shape}", key=card_key(info),
+                         on_change="rerun") as box:
+            if box.open:
+                details(info, current, catalogue)
 
 
 show()
