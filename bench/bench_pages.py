@@ -31,11 +31,11 @@ from playwright.sync_api import sync_playwright
 
 FLOOR_SCRIPT = 'import streamlit as st\n\nst.write("The floor: one line of text.")\n'
 # What "drawn" means per page: every selector on screen. Learn opens on the hand-set LSTM: its
-# equations typeset and its three tables (inputs, weights, steps: two canvases each) drawn. Models
-# opens on its table and the sidebar model's card (shakespeare-char-lstm's, as a new visitor's).
+# equations typeset and its three tables (inputs, weights, steps) drawn. Models opens on its table
+# and the sidebar model's card (shakespeare-char-lstm's, as a new visitor's).
 PAGES = {
     "floor": ("/", ["text=The floor: one line of text."]),
-    "learn": ("/learn", [".katex", '[data-testid="stDataFrame"] canvas >> nth=5']),
+    "learn": ("/learn", [".katex", '[data-testid="stTable"] table >> nth=2']),
     "models": ("/models", ['[data-testid="stDataFrame"] canvas', '[data-testid="stExpanderDetails"] h1']),
 }
 TIMEOUT_MS = 300_000

@@ -28,7 +28,7 @@ def learn():
 
 def test_opens_on_the_hand_set_lstm_with_the_lectures_numbers(learn):
     assert not learn.exception and not learn.error
-    table = learn.dataframe[-1].value
+    table = learn.table[-1].value
     assert [round(v, 2) for v in table["memory"]] == [3, 7, 7, 7, 0, 6, 6]
     assert [round(v, 2) for v in table["output"]] == [0, 0, 0, 7, 0, 0, 6]
     assert len(learn.latex) == 2 and "c_t = f_t" in learn.latex[1].value
@@ -36,7 +36,7 @@ def test_opens_on_the_hand_set_lstm_with_the_lectures_numbers(learn):
 
 def test_the_steps_shade_each_gate_and_chart_them_when_asked():
     at = app(page=PAGE)
-    styles = at.dataframe[-1].proto.arrow_data.styler.styles
+    styles = at.table[-1].proto.arrow_data.styler.styles
     assert "background-color: rgba(31, 119, 180, 0.60)" in styles  # an open gate
     assert not at.get("vega_lite_chart")  # the page opens without its charts
     at.session_state["ln_hs_charts"] = True  # the charts' expander opened
@@ -50,12 +50,27 @@ def test_the_steps_shade_each_gate_and_chart_them_when_asked():
 def test_the_gru_variant_adds_keeps_and_replaces():
     at = app(page=PAGE)
     at.radio(key="widget_ln_hs_cell").set_value("GRU").run()
-    assert [round(v, 2) for v in at.dataframe[-1].value["memory"]] == [3, 7, 7, 5, 5, 7]
+    assert [round(v, 2) for v in at.table[-1].value["memory"]] == [3, 7, 7, 5, 5, 7]
     assert "z_t" in at.latex[0].value
+
+
+def test_the_cell_opens_on_the_lectures_tables_and_edits_in_grids_when_asked():
+    at = app(page=PAGE)
+    assert not at.dataframe  # static tables: no data grid to load, the page opens faster
+    assert at.table[0].value["x2"].tolist() == [1, 1, 0, 0, -1, 1, 0]  # the lecture's inputs
+    at.toggle(key="widget_ln_hs_edit").set_value(True).run()
+    inputs, weights = at.dataframe  # both editable now
+    assert len(inputs.value) == 7 and weights.value["bias"].tolist() == [-10, 10, -10, 0]
+    at.session_state["ln_hs_inputs_LSTM"] = {"edited_rows": {0: {"x1": 5.0}}, "added_rows": [], "deleted_rows": []}
+    at.run()
+    assert round(at.table[-1].value["memory"].iloc[0], 2) == 5  # the edit reaches the cell
+    at.toggle(key="widget_ln_hs_edit").set_value(False).run()
+    assert round(at.table[-1].value["memory"].iloc[0], 2) == 3  # editing off: the lecture's numbers again
 
 
 def test_an_empty_weight_says_what_to_fill_in_and_keeps_the_table():
     at = app(page=PAGE)
+    at.session_state["ln_hs_edit"] = True
     at.session_state["ln_hs_weights_LSTM"] = {"edited_rows": {1: {"bias": None}}, "added_rows": [], "deleted_rows": []}
     at.run()
     assert "forget gate f row has an empty cell" in at.error[0].value

@@ -5,7 +5,7 @@ from browser_util import wait_idle
 
 browser, streamlit_server = browser_util.browser, browser_util.streamlit_server  # fixtures, used by name
 
-STEP_TABLE = '[data-testid="stDataFrame"] canvas >> nth=5'  # inputs, weights, steps: two canvases each
+STEP_TABLE = '[data-testid="stTable"] table >> nth=2'  # inputs, weights, steps
 CHART = '[data-testid="stVegaLiteChart"] svg.marks'
 
 
@@ -26,6 +26,9 @@ def test_learn_opens_on_the_hand_set_lstm_and_runs_the_clipping_experiment(strea
     assert page.locator(CHART).count() == 0  # the charts wait for their expander: the page opens fast
     page.get_by_text("The steps as charts", exact=False).click()
     page.wait_for_selector(f"{CHART} >> nth=1", timeout=90_000)  # memory and output, then the gates
+    wait_idle(page)
+    page.get_by_text("Edit the inputs and weights").click()
+    page.wait_for_selector('[data-testid="stDataFrame"] canvas >> nth=3', timeout=90_000)  # two grids
     wait_idle(page)
     page.get_by_text("Exploding gradients", exact=True).click()
     page.get_by_role("button", name="Train both").click()

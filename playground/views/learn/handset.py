@@ -2,7 +2,6 @@
 editable weights, the equations beside the live numbers."""
 
 import math
-import os
 
 import pandas as pd
 import streamlit as st
@@ -89,28 +88,38 @@ def reset_tables() -> None:
         st.session_state.pop(f"{key}_{st.session_state[keys.LN_HS_CELL]}", None)
 
 
-def controls(kind: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+def controls(kind: str, editing: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The inputs and weights: editable grids, or the lecture's as static tables. The grids load a
+    data-grid library, 10-18% of the Learn page's open in a fresh browser (bench/bench_pages.py),
+    so the page opens on the static tables; turning editing off drops the edits (the grids' state)."""
     left, right = st.columns([2, 3])
     with left:
-        st.markdown("**Inputs** (one row per step; add or delete rows)")
-        if "noedit" in os.environ.get("LX", ""):
-            st.table(inputs_frame(kind))
-            st.table(weights_frame(kind))
-            return inputs_frame(kind), weights_frame(kind)
-        inputs = st.data_editor(inputs_frame(kind), num_rows="dynamic", hide_index=True, width="stretch",
-                                key=f"{keys.LN_HS_INPUTS}_{kind}")
+        if editing:
+            st.markdown("**Inputs** (one row per step; add or delete rows)")
+            inputs = st.data_editor(inputs_frame(kind), num_rows="dynamic", hide_index=True, width="stretch",
+                                    key=f"{keys.LN_HS_INPUTS}_{kind}")
+        else:
+            st.markdown("**Inputs** (one row per step)")
+            inputs = inputs_frame(kind)
+            st.table(inputs.style.format("{:g}"), hide_index=True)
     with right:
-        st.markdown("**Weights** (edit any number)")
-        activation = st.column_config.SelectboxColumn("activation", options=list(ACTIVATIONS), required=True)
-        weights = st.data_editor(weights_frame(kind), hide_index=True, width="stretch", disabled=["gate"],
-                                 column_config={"activation": activation}, key=f"{keys.LN_HS_WEIGHTS}_{kind}")
+        if editing:
+            st.markdown("**Weights** (edit any number)")
+            activation = st.column_config.SelectboxColumn("activation", options=list(ACTIVATIONS), required=True)
+            weights = st.data_editor(weights_frame(kind), hide_index=True, width="stretch", disabled=["gate"],
+                                     column_config={"activation": activation}, key=f"{keys.LN_HS_WEIGHTS}_{kind}")
+        else:
+            st.markdown("**Weights**")
+            weights = weights_frame(kind)
+            st.table(weights.style.format("{:g}", subset=["w1 (x1)", "w2 (x2)", "w3 (x3)", "bias"]), hide_index=True)
         if kind == "LSTM":
             st.radio("Output h = o · act(c), act:", list(ACTIVATIONS), horizontal=True,
                      **state.bind(keys.LN_HS_OUTPUT))
         else:
             st.number_input("u: the weight of the memory inside the candidate", -100.0, 100.0, step=0.5,
                             **state.bind(keys.LN_HS_U))
-        st.button("Back to the lecture's weights and inputs", icon=":material/restart_alt:", on_click=reset_tables)
+        if editing:
+            st.button("Back to the lecture's weights and inputs", icon=":material/restart_alt:", on_click=reset_tables)
     return inputs, weights
 
 
@@ -119,11 +128,9 @@ def show(_catalogue, _info) -> None:
     kind = state.value(keys.LN_HS_CELL)
     st.markdown(STORY[kind])
     for line in EQUATIONS[kind]:
-        if "nolatex" in os.environ.get("LX", ""):
-            st.code(line)
-        else:
-            st.latex(line)
-    inputs, weights = controls(kind)
+        st.latex(line)
+    st.toggle("Edit the inputs and weights", help="Off: the lecture's numbers", **state.bind(keys.LN_HS_EDIT))
+    inputs, weights = controls(kind, state.value(keys.LN_HS_EDIT))
     try:
         rows = cell_from_tables(kind, weights).run(input_rows(inputs))
     except SettingsError as exc:
@@ -132,12 +139,9 @@ def show(_catalogue, _info) -> None:
     if not rows:
         st.info("Add an input row to step the cell.")
         return
-    if "noedit" in os.environ.get("LX", ""):
-        st.table(step_table(rows))
-    else:
-        st.dataframe(step_table(rows), width="stretch")
-    # The charts wait for a click: the lesson is what the Learn page opens on, and two charts made up
-    # most of the open's cost in a fresh browser (bench/bench_pages.py); the table holds every number.
+    st.table(step_table(rows))
+    # The charts wait for a click: the lesson is what the Learn page opens on, and the two charts were
+    # a third of its open in a fresh browser (bench/bench_pages.py); the table holds every number.
     with st.expander("The steps as charts: memory, output and each gate", key=keys.LN_HS_CHARTS,
                      on_change="rerun") as charts:
         if charts.open:

@@ -7,7 +7,6 @@ context reach in a plain RNN, an LSTM and a GRU, exploding gradients with and wi
 clipping, and a char and a word model reading the same text.
 """
 
-import os
 from importlib import import_module
 
 import streamlit as st
@@ -34,8 +33,7 @@ def show() -> None:
                "measured on the playground's own models. Pick a lesson.")
     st.segmented_control("Lesson", list(keys.LESSONS), format_func=keys.LESSONS.get, required=True,
                          label_visibility="collapsed", **state.bind(keys.LN_LESSON))
-    if os.environ.get('LX') != 'shell':
-        draw(state.value(keys.LN_LESSON), catalogue, info)
+    draw(state.value(keys.LN_LESSON), catalogue, info)
 
 
 show()
