@@ -183,11 +183,32 @@ def before_page() -> None:
 
 
 def after_page() -> None:
-    """Mark this session used and sweep stale ones. After the page is drawn, because the job
-    manager imports torch (~2 s), which the first page of a fresh server should not wait for."""
+    """Mark this session used and sweep stale ones. The job manager imports torch (~2 s of CPU),
+    which the first page of a fresh server should not wait for, not even after it is drawn (the
+    browser shows the page as running until the script ends): that import runs in the background,
+    and until it is done the page only marks the session seen. A session that has a folder has
+    run a job or uploaded a model, which imported torch already, so no folder misses its touch."""
+    last_seen().mark(state.session_id())
+    if not job_module_imported().is_set():
+        return
     cleaner = janitor()
     cleaner.visit(state.session_id())
     cleaner.tidy()
+
+
+@st.cache_resource(show_spinner=False)
+def job_module_imported() -> threading.Event:
+    """Set once the job manager's module (torch with it) is imported by a background thread,
+    started by the first page run of this server process."""
+    done = threading.Event()
+
+    def load() -> None:
+        import rnnlm.service.jobs  # noqa: F401  (imported for its side effect: torch is loaded)
+
+        done.set()
+
+    threading.Thread(target=load, name="rnnlm-import-job-manager", daemon=True).start()
+    return done
 
 
 # --- this session's latest job ---------------------------------------------------------

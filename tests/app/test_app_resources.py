@@ -64,3 +64,51 @@ def test_the_job_manager_keeps_sessions_in_its_own_folder_under_the_state_root(t
     finally:  # the next test gets the usual settings and manager
         jobs_resource.settings.clear()
         jobs_resource.job_manager.clear()
+
+
+def test_a_page_does_its_housekeeping_only_once_the_job_manager_is_imported(monkeypatch):
+    """A fresh server's first page run ends without importing torch: until the background import
+    is done, after_page only marks the session seen; then it also touches and sweeps."""
+    import threading
+
+    from streamlit.testing.v1 import AppTest
+
+    from playground import jobs_resource
+
+    imported, visits = threading.Event(), []
+
+    class RecordingJanitor:
+        def visit(self, session_id):
+            visits.append(session_id)
+
+        def tidy(self):
+            visits.append("tidied")
+
+    monkeypatch.setattr(jobs_resource, "job_module_imported", lambda: imported)
+    monkeypatch.setattr(jobs_resource, "janitor", lambda: RecordingJanitor())
+    jobs_resource.last_seen.clear()
+
+    def script():
+        import streamlit as st
+
+        from playground import jobs_resource, state
+
+        jobs_resource.after_page()
+        st.write(state.session_id())
+
+    at = AppTest.from_function(script).run()
+    session = at.markdown[0].value
+    assert visits == [] and jobs_resource.last_seen().times.keys() == {session}
+    imported.set()
+    at.run()
+    assert visits == [session, "tidied"]
+    jobs_resource.last_seen.clear()
+
+
+def test_the_background_import_loads_the_job_manager():
+    from playground import jobs_resource
+
+    assert jobs_resource.job_module_imported().wait(120)
+    from rnnlm.service.jobs import JobManager  # already imported: no wait
+
+    assert JobManager.__module__ == "rnnlm.service.jobs"
