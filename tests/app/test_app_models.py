@@ -98,15 +98,16 @@ def test_a_model_with_a_learning_curve_shows_it_beside_xz(tmp_path):
     at.run()
     at.switch_page("views/models/models.py").run()
     assert not at.exception
-    def curved_figure():  # every model with a curve has a chart; this test's model is the one with these points
-        figures = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
-        return next(f for f in figures if f["data"][0]["y"] == [2.5, 2.1])
+    def curved_spec():  # every model with a curve has a chart; this test's model is the one with these points
+        specs = [json.loads(chart.proto.spec) for chart in at.get("vega_lite_chart")]
+        return next(s for s in specs if [v["y"] for v in s["layer"][0]["data"]["values"]] == [2.5, 2.1])
 
-    figure = curved_figure()
-    assert figure["data"][0]["x"] == [102400, 204800]
-    assert any("xz -9e: 2.300" in a["text"] for a in figure["layout"]["annotations"])
+    spec = curved_spec()
+    assert [v["x"] for v in spec["layer"][0]["data"]["values"]] == [102400, 204800]
+    labels = [layer["data"]["values"][0]["label"] for layer in spec["layer"][1:]]
+    assert any("xz -9e: 2.300" in label for label in labels) and any("published" in label for label in labels)
     at.radio(key="curve-x-curved").set_value("minutes").run()
-    assert curved_figure()["data"][0]["x"] == [1.0, 2.0]
+    assert [v["x"] for v in curved_spec()["layer"][0]["data"]["values"]] == [1.0, 2.0]
 
 
 def test_every_model_can_be_downloaded_as_the_zip_the_fine_tune_page_imports(tmp_path):

@@ -1,14 +1,20 @@
 """A model's learning curve on the Models page: held-out nats/char as it trained (curve.json,
-written by python -m train.publish from the run's evaluations), beside xz's figure."""
+written by python -m train.publish from the run's evaluations), beside xz's figure.
+
+A Vega-Lite spec rather than a plotly figure: the Models page opens on the sidebar model's card,
+curve included, and in a fresh browser plotly.js costs about a second of CPU more to load and
+start than Streamlit's Vega-Lite (bench/bench_pages.py).
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-import plotly.graph_objects as go
-
 AXES = {"chars_seen": "characters read", "minutes": "minutes of training"}
+# Each axis's number format (d3): characters read as 1.2M, minutes with one decimal.
+X_FORMATS = {"chars_seen": "~s", "minutes": ".1f"}
+PUBLISHED_COLOUR, XZ_COLOUR = "#2a9d8f", "#b00020"
 
 
 def read_points(folder: Path) -> list[dict]:
@@ -20,16 +26,30 @@ def read_points(folder: Path) -> list[dict]:
     return [p for p in points if isinstance(p, dict) and all(k in p for k in (*AXES, "val_nats_per_char"))]
 
 
-def curve_figure(points: list[dict], x: str, final: float, xz: float | None) -> go.Figure:
-    figure = go.Figure()
-    figure.add_scatter(x=[p[x] for p in points], y=[p["val_nats_per_char"] for p in points], mode="lines+markers",
-                       name="held-out nats/char", hovertemplate=f"%{{x:,.4~s}} {AXES[x]}<br>%{{y:.3f}} nats/char"
-                       "<extra></extra>")
-    figure.add_hline(y=final, line_dash="dot", line_color="#2a9d8f",
-                     annotation_text=f"published: {final:.3f} (whole split)", annotation_position="top right")
+def reference_layers(label: str, value: float, colour: str, dash: list[int], baseline: str) -> list[dict]:
+    """A horizontal rule at value with its label at the chart's left end, where a falling curve
+    is high above it (at the right end the curve meets the published figure's label)."""
+    data = {"values": [{"y": value, "label": label}]}
+    y = {"field": "y", "type": "quantitative"}
+    return [{"data": data, "mark": {"type": "rule", "color": colour, "strokeDash": dash}, "encoding": {"y": y}},
+            {"data": data, "mark": {"type": "text", "align": "left", "baseline": baseline, "dx": 4,
+                                    "dy": -3 if baseline == "bottom" else 3, "x": 0, "color": colour},
+             "encoding": {"y": y, "text": {"field": "label"}}}]
+
+
+def curve_spec(points: list[dict], x: str, final: float, xz: float | None) -> dict:
+    """The curve (line and points, with hover figures), the published whole-split figure (dotted)
+    and xz's (dashed)."""
+    values = [{"x": p[x], "y": p["val_nats_per_char"]} for p in points]
+    layers = [{"data": {"values": values}, "mark": {"type": "line", "point": True},
+               "encoding": {"x": {"field": "x", "type": "quantitative", "title": AXES[x],
+                                  "axis": {"format": X_FORMATS[x]}},
+                            "y": {"field": "y", "type": "quantitative", "title": "nats/char (lower is better)",
+                                  "scale": {"zero": False}},
+                            "tooltip": [{"field": "x", "title": AXES[x], "format": ",.4~s" if x == "chars_seen"
+                                         else ".1f"},
+                                        {"field": "y", "title": "nats/char", "format": ".3f"}]}}]
+    layers += reference_layers(f"published: {final:.3f} (whole split)", final, PUBLISHED_COLOUR, [2, 3], "bottom")
     if xz is not None:
-        figure.add_hline(y=xz, line_dash="dash", line_color="#b00020",
-                         annotation_text=f"xz -9e: {xz:.3f}", annotation_position="bottom right")
-    figure.update_layout(height=300, margin={"l": 10, "r": 10, "t": 30, "b": 10}, showlegend=False,
-                         xaxis_title=AXES[x], yaxis_title="nats/char (lower is better)")
-    return figure
+        layers += reference_layers(f"xz -9e: {xz:.3f}", xz, XZ_COLOUR, [6, 4], "top")
+    return {"layer": layers}

@@ -57,8 +57,8 @@ def learning_curve(info) -> None:
         return
     x = st.radio("Learning curve against", list(curve.AXES), format_func=curve.AXES.get, horizontal=True,
                  key=f"curve-x-{info.name}")
-    st.plotly_chart(curve.curve_figure(points, x, info.val_nats_per_char, info.entry.get("xz_nats_per_char")),
-                    key=f"curve-{info.name}")
+    st.vega_lite_chart(curve.curve_spec(points, x, info.val_nats_per_char, info.entry.get("xz_nats_per_char")),
+                       width="stretch", height=300, key=f"curve-{info.name}")
     st.caption("Held-out nats/char at each evaluation during training (intermediate ones may score a slice of "
                "the split); the dotted line is the published whole-split figure, the dashed one xz's.")
 
