@@ -30,7 +30,8 @@ from rnnlm.adapt_settings import streams_for
 from rnnlm.dynamic_eval import AdaptSettings, adapt_text
 from rnnlm.runtime import configure_threads
 
-DEFAULT_TRIES = ["streams=1", "streams=16,lr=1e-3", "streams=32,lr=2e-3", "streams=32,lr=2e-3,precision=bfloat16"]
+DEFAULT_TRIES = ["streams=1", "streams=16,lr=1e-3", "streams=32,lr=2e-3", "streams=32,lr=2e-3,stream_lr=0.3",
+                 "streams=32,lr=2e-3,precision=bfloat16,stream_lr=0.3"]
 
 
 def parse_try(spec: str) -> AdaptSettings:
@@ -144,12 +145,13 @@ def grid(args) -> None:
     print(f"{lm.name}: {corpus} validation split [{args.offset:,}:{args.offset + len(text):,}], "
           f"{args.threads} thread(s); static {static:.4f} nats/char")
     print(f"{'streams':>7} {'rule':5} {'lr':>7} {'window':>6} {'decay':>6} {'clip':>5} {'precision':9} "
-          f"{'nats/char':>9} {'vs static':>9}  speed")
+          f"{'own lr':>6} {'nats/char':>9} {'vs static':>9}  speed")
     for spec in args.tries or DEFAULT_TRIES:
         s = parse_try(spec)
         adapted, wall, cpu = timed(adapt_text, lm, text, s)
+        gain = adapted.nats_per_char - static
         print(f"{streams_for(count, s):>7} {s.rule:5} {s.lr:>7g} {s.window:>6} {s.decay:>6g} {s.clip:>5g} "
-              f"{s.precision:9} {adapted.nats_per_char:>9.4f} {adapted.nats_per_char - static:>+9.4f}  "
+              f"{s.precision:9} {s.stream_lr:>6g} {adapted.nats_per_char:>9.4f} {gain:>+9.4f}  "
               f"{Speed(len(text), wall, cpu, flops, s.precision == 'bfloat16')}", flush=True)
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from .settings_checks import CheckedSettings, is_number, is_whole
 
 RULES = ("rms", "sgd")
-ADAPT_PRECISIONS = ("float32", "bfloat16")
+ADAPT_PRECISIONS = ("auto", "float32", "bfloat16")
 MAX_WINDOW = 10_000
 MAX_STREAMS = 256
 # The graph of one step holds every token of its B windows (about 36 KB a token for a 2x640
@@ -20,19 +20,25 @@ MAX_STEP_TOKENS = 20_000
 # A stream shorter than this gets too few steps of its own to be worth the fresh state it
 # starts from: a short text runs in fewer streams (one, for the Score page's typical paste).
 MIN_STREAM_TOKENS = 2_000
+MAX_STREAM_LR = 10.0  # a logit change per step: more than this only makes noise
 
 
 @dataclass(frozen=True)
 class AdaptSettings(CheckedSettings):
-    # Defaults tuned on validation slices of four shipped models (docs/ADAPT.md): lr 1e-3 was
-    # better for some, worse for others; 5e-4 was best or within 0.02 nats/char of it for all.
+    # Defaults tuned on 100,000-character validation slices of the shipped models (docs/ADAPT.md).
+    # One stream: lr 1e-3 was better for some models, worse for others; 5e-4 was best or within
+    # 0.02 nats/char of it for all. Batched: 16 streams at lr 5e-4 x 4 with their own output layers
+    # gave up 0.02-0.03 nats/char against one stream for 4.8x its speed (C and Linux char LSTMs).
     rule: str = "rms"  # "rms" (normalised steps) or "sgd"
-    lr: float = 5e-4  # step size; 0 scores exactly as static scoring does (one exact stream)
+    lr: float = 5e-4  # step size of one stream; B streams step by lr x sqrt(B); 0 scores as static scoring does
     window: int = 50  # tokens scored between two updates: 20 was no better and 2.4x slower, 100 worse on code
     decay: float = 1e-3  # pull toward the trained weights after each step, in [0, 1]
     clip: float = 0.0  # largest gradient norm per step; 0 means no clipping
-    precision: str = "float32"  # "bfloat16": matrix products with bfloat16 operands
-    streams: int = 1  # 1: the exact single stream; B > 1: B segments side by side, one shared step (batched)
+    # "auto": bfloat16 matrix products in the batched mode where the CPU has them natively (1.6x
+    # faster there), float32 in the single stream (torch's bfloat16 matrix-vector product is slower)
+    precision: str = "auto"
+    streams: int = 16  # B: segments read side by side, one shared step (batched); 1: the exact single stream
+    stream_lr: float = 0.3  # batched: each stream's own output layer, its step as a logit change; 0 = off
 
     def problems(self) -> list[str]:
         found = []
@@ -49,6 +55,8 @@ class AdaptSettings(CheckedSettings):
             found.append(f"clip must be a gradient norm of 0 (off) or more, got {self.clip!r}")
         if self.precision not in ADAPT_PRECISIONS:
             found.append(f"precision must be one of {', '.join(ADAPT_PRECISIONS)}, got {self.precision!r}")
+        if not is_number(self.stream_lr) or not 0.0 <= self.stream_lr <= MAX_STREAM_LR:
+            found.append(f"stream_lr must be a number from 0 (off) to {MAX_STREAM_LR:g}, got {self.stream_lr!r}")
         if not is_whole(self.streams) or not 1 <= self.streams <= MAX_STREAMS:
             found.append(f"streams must be a whole number from 1 (one exact stream) to {MAX_STREAMS}, "
                          f"got {self.streams!r}")
@@ -68,6 +76,13 @@ def streams_for(count: int, settings: AdaptSettings) -> int:
     if settings.streams <= 1:
         return 1
     return max(1, min(settings.streams, count // MIN_STREAM_TOKENS))
+
+
+def shared_lr(settings: AdaptSettings, streams: int) -> float:
+    """The shared step of `streams` streams: the mean gradient of B windows is about sqrt(B) times
+    less noisy than one window's, so it takes a step sqrt(B) times larger (at 16 and 32 streams
+    this scaling was as good as or better than the lr tried around it: docs/ADAPT.md)."""
+    return settings.lr * math.sqrt(streams)
 
 
 def stream_bounds(count: int, streams: int) -> list[tuple[int, int]]:

@@ -189,10 +189,10 @@ class RNNBatchWindow(torch.autograd.Function):
 LAYERS = {"lstm": LSTMBatchWindow, "gru": GRUBatchWindow, "rnn": RNNBatchWindow}
 
 
-def batch_window_forward(net: RNNLM, ids: torch.Tensor, state: State, bfloat16: bool = False
-                         ) -> tuple[torch.Tensor, State]:
-    """net's forward for B streams: ids (T, B) -> logits (T, B, vocab) and the state after them
-    (each (layers, B, hidden)), with the hand-written layers (net in eval mode: no dropout)."""
+def batch_recur(net: RNNLM, ids: torch.Tensor, state: State, bfloat16: bool = False) -> tuple[torch.Tensor, State]:
+    """net's recurrent layers for B streams: ids (T, B) -> the last layer's outputs (T, B, hidden)
+    and the state after them (each (layers, B, hidden)), with the hand-written layers (net in
+    eval mode: no dropout)."""
     x = net.embedding(ids)  # (T, B, embed)
     last = [[] for _ in state]
     layer_fn = LAYERS[net.config.cell]
@@ -204,6 +204,13 @@ def batch_window_forward(net: RNNLM, ids: torch.Tensor, state: State, bfloat16: 
         else:
             x, h = layer_fn.apply(x, state[0][layer], *weights, bfloat16)
         last[0].append(h)
+    return x, tuple(torch.stack(parts) for parts in last)
+
+
+def batch_window_forward(net: RNNLM, ids: torch.Tensor, state: State, bfloat16: bool = False
+                         ) -> tuple[torch.Tensor, State]:
+    """The same, through the output layer: ids (T, B) -> logits (T, B, vocab), state."""
+    x, state = batch_recur(net, ids, state, bfloat16)
     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bfloat16):
         logits = net.head(x)
-    return logits.float(), tuple(torch.stack(parts) for parts in last)
+    return logits.float(), state

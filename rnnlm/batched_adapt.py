@@ -16,7 +16,9 @@ costs a little at B - 1 boundaries. The tests check both: a change in any window
 score of an earlier step, nor any score before it in its own segment.
 
 What changes against one stream: B times fewer steps, each learning from B places of the
-text at once, and B - 1 fresh starts. Tuned lr and streams: docs/ADAPT.md.
+text at once, and B - 1 fresh starts; the shared step is lr x sqrt(B) (adapt_settings.shared_lr),
+and each stream may keep its own correction to the output layer (rnnlm.stream_heads). Tuned
+settings and figures: docs/ADAPT.md.
 
 With one stream (a short text, or streams=1) the steps are the single stream's, through the
 same kernels, so the figures equal rnnlm.dynamic_eval.adapt_logprobs's bit for bit (tested).
@@ -25,15 +27,18 @@ same kernels, so the figures equal rnnlm.dynamic_eval.adapt_logprobs's bit for b
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .adapt_settings import AdaptSettings, stream_bounds, streams_for
+from .adapt_settings import AdaptSettings, shared_lr, stream_bounds, streams_for
 from .adapt_step import Updater, private_copy
-from .batch_window_layers import batch_window_forward
+from .batch_window_layers import batch_recur
 from .model import RNNLM, State, detach_state
+from .scoring import native_bfloat16
+from .stream_heads import StreamHeads, stream_heads_fit
 from .window_layers import module_window_forward, window_forward
 
 IGNORED = -100  # cross_entropy's ignore_index: the padding after the last, shorter segment
@@ -53,17 +58,39 @@ def segment_matrices(ids: list[int], context_id: int, bounds: list[tuple[int, in
     return torch.from_numpy(inputs), torch.from_numpy(targets)
 
 
-def stepper(settings: AdaptSettings, streams: int) -> Callable[[RNNLM, torch.Tensor, State], tuple[torch.Tensor, State]]:
-    """ids (T, B) -> logits (T, B, vocab), state: the single stream's kernels for one stream."""
-    bfloat16 = settings.precision == "bfloat16"
-    if streams > 1:
-        return lambda net, ids, state: batch_window_forward(net, ids, state, bfloat16)
-    one = module_window_forward if bfloat16 else window_forward
+class BatchedForward:
+    """ids (T, B) -> logits (T, B, vocab) and the state after them: the single stream's kernels
+    for one stream (so that it is the reference bit for bit); for B streams the batched layers,
+    the shared output layer and, where they fit, each stream's own correction to it."""
 
-    def single(net: RNNLM, ids: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
-        logits, state = one(net, ids[:, 0], state)
-        return logits.unsqueeze(1), state
-    return single
+    def __init__(self, net: RNNLM, settings: AdaptSettings, streams: int):
+        # "auto" is bfloat16 for B streams where the CPU has it natively, and float32 for one stream,
+        # as the reference (rnnlm.dynamic_eval) reads it.
+        batched_bfloat16 = settings.precision == "bfloat16" or (settings.precision == "auto" and native_bfloat16())
+        self.net, self.bfloat16 = net, batched_bfloat16 if streams > 1 else settings.precision == "bfloat16"
+        vocab, hidden = net.head.weight.shape
+        fit = stream_heads_fit(streams, vocab, hidden, settings)
+        self.heads = StreamHeads(streams, vocab, hidden, settings) if fit else None
+        self.single = None if streams > 1 else (module_window_forward if self.bfloat16 else window_forward)
+
+    def __call__(self, ids: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+        if self.single is not None:
+            logits, state = self.single(self.net, ids[:, 0], state)
+            return logits.unsqueeze(1), state
+        x, state = batch_recur(self.net, ids, state, self.bfloat16)  # (T, B, hidden)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bfloat16):
+            logits = self.net.head(x)
+            if self.heads is not None:
+                logits = self.heads.logits(x, logits)
+        return logits.float(), state
+
+    def zero_grad(self) -> None:
+        if self.heads is not None:
+            self.heads.zero_grad()
+
+    def step(self) -> None:
+        if self.heads is not None:
+            self.heads.step()
 
 
 def batched_adapt_logprobs(net: RNNLM, ids: list[int], context_id: int, settings: AdaptSettings,
@@ -76,27 +103,30 @@ def batched_adapt_logprobs(net: RNNLM, ids: list[int], context_id: int, settings
     if count == 0:
         return np.zeros(0)
     bounds = stream_bounds(count, streams_for(count, settings))
-    inputs, targets = segment_matrices(ids, context_id, bounds)  # (B, width)
-    streams, width = inputs.shape
     lengths = np.array([end - start for start, end in bounds])
-    nll_all = np.zeros((streams, width))
-    forward = stepper(settings, streams)
-    # Inside a caller's inference_mode the copy could not carry gradients; this pass needs them.
+    # Inside a caller's inference_mode the copy, and every tensor made here, could not carry
+    # gradients; this pass needs them.
     with torch.inference_mode(False), torch.enable_grad():
+        inputs, targets = segment_matrices(ids, context_id, bounds)  # (B, width)
+        streams, width = inputs.shape
+        nll_all = np.zeros((streams, width))
         twin = private_copy(net)
         anchors = [p.detach() for p in net.parameters()]  # read only: the copy decays toward these
-        updater = Updater(list(twin.parameters()), anchors, settings)
+        updater = Updater(list(twin.parameters()), anchors, replace(settings, lr=shared_lr(settings, streams)))
+        forward = BatchedForward(twin, settings, streams)
         state = twin.initial_state(streams)
         for start in range(0, width, settings.window):
             end = min(start + settings.window, width)
             y = targets[:, start:end].t().reshape(-1)  # (T * B), time-major as the logits
-            logits, state = forward(twin, inputs[:, start:end].t().contiguous(), state)
+            logits, state = forward(inputs[:, start:end].t().contiguous(), state)
             nll = F.cross_entropy(logits.reshape(y.shape[0], -1), y, reduction="none", ignore_index=IGNORED)
             nll_all[:, start:end] = nll.detach().view(end - start, streams).t().double().numpy()
             if end < width:  # after the last step there is nothing left to predict
                 updater.zero_grad()
+                forward.zero_grad()
                 nll[y != IGNORED].mean().backward()  # a mean, so that lr scales with neither B nor the window
                 updater.step()
+                forward.step()
             state = detach_state(state)
             if on_window is not None:
                 on_window(int(np.minimum(lengths, end).sum()))

@@ -178,6 +178,19 @@ def test_adapting_while_reading_scores_with_dynamic_evaluation_and_leaves_the_sh
     assert float(metric(at, "nats / char")) == pytest.approx(static)  # the cached model was never changed
 
 
+def test_a_long_text_adapts_as_segments_side_by_side_and_the_page_says_so():
+    from rnnlm.adapt_settings import MIN_STREAM_TOKENS
+    from rnnlm.dynamic_eval import AdaptSettings, adapt_text
+
+    text = (TEXT * (2 * MIN_STREAM_TOKENS // len(TEXT) + 1))[:2 * MIN_STREAM_TOKENS + 100]  # two streams' worth
+    at = paste(score_page(), text)
+    at.toggle(key=score_keys.SC_ADAPT).set_value(True).run()
+    assert not at.exception
+    expected = adapt_text(rnnlm.load(CHAR_LSTM), text, AdaptSettings())
+    assert float(metric(at, "nats / char")) == pytest.approx(expected.nats_per_char, abs=5e-4)
+    assert any("read as 2 segments side by side" in c.value for c in at.caption)
+
+
 def test_an_upload_never_silently_replaces_the_pasted_text_and_the_page_says_which_is_scored():
     pasted = "int main(void) { return 0; }\n"
     at = paste(score_page(), pasted)

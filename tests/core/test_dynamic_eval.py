@@ -139,7 +139,7 @@ def test_empty_text(char_tokenizer):
     ({"window": 2.5}, "window must be a whole number"),
     ({"decay": 1.5}, "decay must be a number from 0"),
     ({"clip": -1}, "clip must be"),
-    ({"precision": "float16"}, "precision must be one of float32, bfloat16"),
+    ({"precision": "float16"}, "precision must be one of auto, float32, bfloat16"),
 ])
 def test_bad_settings_are_named(char_tokenizer, changes, message):
     with pytest.raises(SettingsError, match=message):

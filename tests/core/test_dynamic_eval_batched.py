@@ -3,6 +3,7 @@ order a decoder can follow; equal to the single-stream reference with one stream
 
 import json
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -11,12 +12,13 @@ from conftest import tiny_model
 
 from rnnlm import SettingsError, save_model, score_text
 from rnnlm.__main__ import main
-from rnnlm.adapt_settings import MIN_STREAM_TOKENS, stream_bounds, streams_for
+from rnnlm.adapt_settings import MIN_STREAM_TOKENS, shared_lr, stream_bounds, streams_for
 from rnnlm.batched_adapt import batched_adapt_logprobs
 from rnnlm.dynamic_eval import AdaptSettings, adapt_logprobs, adapt_text
+from rnnlm.stream_heads import stream_heads_fit
 
 REPETITIVE = "the cat sat on the mat and the dog sat on the log. " * 24  # 1,224 chars
-BATCHED = AdaptSettings(rule="rms", lr=3e-3, window=20, streams=4)
+BATCHED = AdaptSettings(rule="rms", lr=3e-3, window=20, streams=4, stream_lr=0.3)
 
 
 @pytest.fixture
@@ -37,7 +39,8 @@ def logprobs(lm, text, settings):
 def test_one_stream_equals_the_single_stream_reference_bit_for_bit(any_model, precision):
     text = REPETITIVE[:400]
     ids, context = any_model.tokenizer.encode(text), any_model.tokenizer.context_id()
-    one = AdaptSettings(rule="rms", lr=3e-3, window=13, decay=0.01, clip=2.0, precision=precision, streams=1)
+    one = AdaptSettings(rule="rms", lr=3e-3, window=13, decay=0.01, clip=2.0, precision=precision, streams=1,
+                        stream_lr=0.3)  # one stream has no heads of its own: it is the reference
     reference = adapt_logprobs(any_model.net, ids, context, one)
     np.testing.assert_array_equal(batched_adapt_logprobs(any_model.net, ids, context, one), reference)
     # a text too short for two streams of MIN_STREAM_TOKENS is read as that one stream too
@@ -81,7 +84,7 @@ def test_adapting_to_a_repetitive_text_lowers_its_cost(any_model, short_streams,
 def test_at_lr_zero_each_segment_is_scored_on_its_own_from_a_fresh_state(char_tokenizer, short_streams, cell):
     """No segment reads the text before it: that text is decoded later in the interleaved order."""
     lm = tiny_model(char_tokenizer, cell=cell)
-    result = logprobs(lm, REPETITIVE, AdaptSettings(lr=0.0, window=7, streams=3))
+    result = logprobs(lm, REPETITIVE, AdaptSettings(lr=0.0, window=7, streams=3, stream_lr=0.0, precision="float32"))
     for start, end in stream_bounds(len(REPETITIVE), 3):
         alone = score_text(lm, REPETITIVE[start:end], streams=1, precision="float32")
         np.testing.assert_allclose(result[start:end], alone.logprobs, atol=1e-5)
@@ -122,6 +125,28 @@ def test_each_score_uses_only_text_decoded_before_it(char_tokenizer, short_strea
         np.testing.assert_array_equal(a[start:start + 20], first[start:start + 20])
 
 
+def test_each_streams_own_output_layer_learns_from_that_stream_alone(char_tokenizer, short_streams):
+    """With the shared step off (lr 0), a change in one segment moves no other segment's score."""
+    lm = tiny_model(char_tokenizer)
+    own_only = AdaptSettings(lr=0.0, window=20, streams=4, stream_lr=0.5)
+    bounds = stream_bounds(len(REPETITIVE), 4)
+    position = bounds[1][0] + 45
+    other = REPETITIVE[:position] + "X" + REPETITIVE[position + 1:]
+    a, b = logprobs(lm, REPETITIVE, own_only), logprobs(lm, other, own_only)
+    end = bounds[1][1]
+    np.testing.assert_array_equal(np.delete(a, np.s_[position:end]), np.delete(b, np.s_[position:end]))
+    assert not np.array_equal(a[position + 20:end], b[position + 20:end])  # its own later windows do move
+    static = score_text(lm, REPETITIVE, precision="float32").nats_per_char
+    assert -a.sum() / len(REPETITIVE) < static - 0.1  # and they learn: the text gets cheaper
+
+
+def test_own_output_layers_are_off_where_they_would_not_fit():
+    on = AdaptSettings(streams=16, stream_lr=0.3)
+    assert stream_heads_fit(16, 138, 512, on)  # a char model: 14 MB
+    assert not stream_heads_fit(16, 8000, 512, on)  # a word model: 0.8 GB
+    assert not stream_heads_fit(1, 138, 512, on) and not stream_heads_fit(16, 138, 512, AdaptSettings(streams=16, stream_lr=0))
+
+
 def test_progress_counts_characters_up_to_the_total(char_tokenizer, short_streams):
     calls = []
     result = adapt_text(tiny_model(char_tokenizer), REPETITIVE, AdaptSettings(window=30, streams=4),
@@ -150,6 +175,8 @@ def test_streams_for_a_text():
     ({"streams": 2.5}, "streams must be a whole number"),
     ({"streams": 1000}, "streams must be a whole number from 1 .* to 256"),
     ({"streams": 256, "window": 100}, "streams x window must be at most 20,000 tokens"),
+    ({"stream_lr": -1}, "stream_lr must be a number from 0 .off. to 10"),
+    ({"stream_lr": float("inf")}, "stream_lr must be a number"),
 ])
 def test_bad_stream_settings_are_named(char_tokenizer, changes, message):
     with pytest.raises(SettingsError, match=message):
@@ -174,10 +201,12 @@ def cli(monkeypatch, capsys, char_tokenizer, tmp_path, short_streams):
 
 
 def test_cli_json_names_the_mode_and_gives_both_figures(cli):
-    status, out, err = cli("--json", "--adapt", "--adapt-streams", "4", "--adapt-lr", "3e-3", "--adapt-window", "20")
+    status, out, err = cli("--json", "--adapt", "--adapt-streams", "4", "--adapt-lr", "3e-3", "--adapt-window", "20",
+                           "--adapt-stream-lr", "0.3")
     assert status == 0, err
     data = json.loads(out)
     assert data["adapt_mode"] == "batched" and data["adapt_streams"] == 4 and data["adapt"]["streams"] == 4
+    assert data["adapt"]["stream_lr"] == 0.3
     assert data["nats_per_char"] < data["static_nats_per_char"] - 0.1
     status, out, err = cli("--json", "--adapt", "--adapt-streams", "1")
     assert status == 0 and json.loads(out)["adapt_mode"] == "single-stream" and json.loads(out)["adapt_streams"] == 1
@@ -189,8 +218,30 @@ def test_cli_json_names_the_mode_and_gives_both_figures(cli):
     (["--adapt", "--adapt-streams", "0"], "--adapt settings: streams must be a whole number from 1"),
     (["--adapt", "--adapt-streams", "many"], "invalid int value"),
     (["--adapt-streams", "4"], "--adapt-streams needs --adapt"),
+    (["--adapt", "--adapt-stream-lr", "-2"], "--adapt settings: stream_lr must be a number from 0"),
+    (["--adapt-stream-lr", "0.3"], "--adapt-stream-lr needs --adapt"),
 ])
 def test_cli_bad_streams_give_one_clear_line(cli, args, message):
     status, out, err = cli(*args)
     assert status == 2 and out == ""
     assert message in err and "Traceback" not in err and err.count("\n") == 1
+
+
+def test_the_shared_step_grows_with_the_square_root_of_the_streams():
+    assert shared_lr(AdaptSettings(lr=1e-3), 16) == pytest.approx(4e-3)
+    assert shared_lr(AdaptSettings(lr=1e-3), 1) == 1e-3  # one stream: the single stream's own step
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_auto_precision_is_bfloat16_for_batched_streams_only_where_the_cpu_has_it(char_tokenizer, short_streams,
+                                                                                  monkeypatch, native):
+    from rnnlm import batched_adapt
+
+    monkeypatch.setattr(batched_adapt, "native_bfloat16", lambda: native)
+    lm = tiny_model(char_tokenizer)
+    auto = logprobs(lm, REPETITIVE, BATCHED)
+    assert BATCHED.precision == "auto"
+    explicit = logprobs(lm, REPETITIVE, replace(BATCHED, precision="bfloat16" if native else "float32"))
+    np.testing.assert_array_equal(auto, explicit)
+    other = logprobs(lm, REPETITIVE, replace(BATCHED, precision="float32" if native else "bfloat16"))
+    assert not np.array_equal(auto, other)

@@ -2,9 +2,10 @@
 
 The model scores the text window by window and, after each window, a private copy of its
 weights takes one gradient step on what it just read, so names and idioms of this text become
-predictable as it goes. The shared model is never touched. Adapting is a chain of small
-steps (hundreds to a few thousand characters a second, docs/ADAPT.md), so it shows a progress
-bar, and the last result is kept in the session: toggling back and forth costs nothing.
+predictable as it goes. The shared model is never touched. A text of 4,000 tokens or more is
+read as segments side by side (the batched mode, several thousand characters a second on one
+core; a shorter text is one stream, about a thousand: docs/ADAPT.md). Either way it shows a
+progress bar, and the last result is kept in the session: toggling back and forth costs nothing.
 """
 
 import hashlib
@@ -16,6 +17,7 @@ from playground import resources
 from playground.catalogue import ModelInfo
 from playground.views.score import keys
 from rnnlm import LanguageModel, ScoreResult
+from rnnlm.adapt_settings import streams_for
 from rnnlm.dynamic_eval import AdaptSettings, adapt_text
 
 HELP = ("Dynamic evaluation (Krause et al. 2018): after scoring each window of the text, a private copy "
@@ -28,8 +30,8 @@ def switch() -> bool:
 
 
 def one_thread(work):
-    """Adapting reads one stream of matrix-vector products, which a second thread does not speed
-    up; on a server whose other core is busy, two spinning OpenMP threads made it crawl: in the
+    """A short text adapts as one stream of matrix-vector products, which a second thread does not
+    speed up (and a long one fairly shares a busy server this way); on a server whose other core is busy, two spinning OpenMP threads made it crawl: in the
     browser, with tests and a training run on the machine, 3,000 characters of C took 11 s with
     one thread, against 750 characters in 20 s with two. This script thread uses one torch
     thread while adapting, then its own again."""
@@ -39,6 +41,11 @@ def one_thread(work):
         return work()
     finally:
         torch.set_num_threads(before)
+
+
+def segments(result: ScoreResult) -> int:
+    """How many segments side by side the text was read in (1: one stream)."""
+    return streams_for(result.tokens, AdaptSettings())
 
 
 def adapted_score(info: ModelInfo, lm: LanguageModel, text: str) -> ScoreResult:

@@ -80,6 +80,16 @@ def scored(info, text: str) -> ScoreResult:
         bar.empty()
 
 
+def adapted_caption(origin: str, segments: int, static: ScoreResult) -> str:
+    if segments == 1:
+        how = ("every token given all the text before it, by a private copy of the model that learns from "
+               "what it has read")
+    else:
+        how = (f"read as {segments} segments side by side, every token given its segment's text before it, "
+               "by a private copy of the model that learns from every segment's earlier windows")
+    return f"Scored {origin} while adapting to it: {how} (static: {static.nats_per_char:.3f} nats/char)."
+
+
 def totals(result, static=None) -> None:
     """The figures of the result shown; beside the static ones when the model adapted."""
     columns = st.columns(4)
@@ -130,9 +140,7 @@ def show() -> None:
         return
     if adapt.switch():
         static, result = result, adapt.adapted_score(info, resources.load(info), text)
-        st.caption(f"Scored {origin} while adapting to it: every token given all the text before it, by a "
-                   f"private copy of the model that learns from what it has read (static: "
-                   f"{static.nats_per_char:.3f} nats/char).")
+        st.caption(adapted_caption(origin, adapt.segments(result), static))
         totals(result, static)
     else:
         st.caption(f"Scored {origin} with full context: every token given all the text before it.")
