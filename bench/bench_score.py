@@ -10,9 +10,9 @@ so), so the figures are for those 20,000; --all-chars scores the whole text inst
 page scores it. Then each char model alone, one after the other ("one at a time"), and the
 page's way: every char model side by side on rnnlm.score_many's workers (one per torch thread,
 each with one torch thread; --workers to change). The page reuses the headline's kept score,
-so its wait is "side by side, without the headline". Beside them: this machine's one-thread
-float32 and bfloat16 GEMM peaks (bench_train.gemm_peak_flops), to read the figures against the
-machine's speed. Threads: torch's default unless OMP_NUM_THREADS says otherwise; with one
+so its wait is "side by side, without the headline". Beside them: this machine's float32 and
+bfloat16 GEMM peaks on the torch threads used (bench_train.gemm_peak_flops), to read the
+figures against the machine's speed. Threads: torch's default unless OMP_NUM_THREADS says otherwise; with one
 thread there is one worker, and side by side is one at a time.
 """
 
@@ -72,7 +72,7 @@ def main() -> None:
     workers = args.workers or torch.get_num_threads()
     print(f"torch threads {torch.get_num_threads()}, precision {args.precision} "
           f"(bfloat16 products: {uses_bfloat16(args.precision)}), side-by-side workers {workers}")
-    print(f"one-thread GEMM peak: float32 {gemm_peak_flops() / 1e9:.0f} GFLOP/s, "
+    print(f"GEMM peak on {torch.get_num_threads()} torch thread(s): float32 {gemm_peak_flops() / 1e9:.0f} GFLOP/s, "
           f"bfloat16 {gemm_peak_flops(dtype=torch.bfloat16) / 1e9:.0f} GFLOP/s")
     print(f"text: {len(text):,} characters ({len(text.encode('utf-8')) / 1000:.1f} KB) of C, scoring {len(scored):,}")
     score_text(models[HEADLINE], scored[:2_000], precision=args.precision)  # first-call costs out of the figures
