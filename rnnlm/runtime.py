@@ -25,7 +25,10 @@ def available_cores() -> int:
 def free_cores(load: float | None = None) -> int:
     """Available cores minus those other processes keep busy (the 1-minute load average,
     rounded). With one of 2 cores busy, a 2x512 GRU trained at 3,106 tokens/s on 2 spinning
-    threads, 5,771 with OMP_WAIT_POLICY=PASSIVE and 6,177 on 1 thread (bench/bench_threads.py)."""
+    threads, 5,771 with OMP_WAIT_POLICY=PASSIVE and 6,177 on 1 thread (bench/bench_threads.py).
+    With both cores idle: 5,948 on 1 thread, 7,981 on 2, and 5,720 on 2 with PASSIVE, which so
+    costs 28% of an idle machine's speed. So the trainer keeps OpenMP's default (spinning) wait
+    policy and takes no more threads than there are free cores, rather than waiting passively."""
     load = os.getloadavg()[0] if load is None and hasattr(os, "getloadavg") else (load or 0.0)
     return max(1, available_cores() - round(load))
 
