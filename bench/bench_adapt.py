@@ -26,12 +26,13 @@ import torch
 from bench_train import training_flops_per_token
 
 from rnnlm import load, read_manifest, score_text
-from rnnlm.adapt_settings import streams_for
+from rnnlm.batched_adapt import what_runs
 from rnnlm.dynamic_eval import AdaptSettings, adapt_text
 from rnnlm.runtime import configure_threads
 
-DEFAULT_TRIES = ["streams=1", "streams=16,lr=1e-3", "streams=32,lr=2e-3", "streams=32,lr=2e-3,stream_lr=0.3",
-                 "streams=32,lr=2e-3,precision=bfloat16,stream_lr=0.3"]
+# lr is one stream's step; B streams take lr x sqrt(B) (adapt_settings.shared_lr)
+DEFAULT_TRIES = ["streams=1,precision=float32", "streams=16,precision=float32,stream_lr=0",
+                 "streams=16,precision=float32", "streams=16", "streams=32"]
 
 
 def parse_try(spec: str) -> AdaptSettings:
@@ -122,8 +123,9 @@ def speed(args) -> None:
         for precision in ("float32", "bfloat16"):
             s = AdaptSettings(**{**AdaptSettings().to_dict(), "streams": streams, "precision": precision})
             adapted, wall, cpu = timed(adapt_text, lm, text, s)
-            used = streams_for(len(lm.tokenizer.encode(text)), s)
-            print(f"  adapting, {s.mode} ({used} streams, {s.rule} lr {s.lr:g} window {s.window}, {precision}): "
+            ran = what_runs(lm.net, len(lm.tokenizer.encode(text)), s)
+            print(f"  adapting, {ran['mode']} ({ran['streams']} streams, {s.rule} shared lr {ran['shared_lr']:.3g} "
+                  f"window {s.window}, {precision}, own output layers {ran['own_output_layers']}): "
                   f"{adapted.nats_per_char:.4f} vs static {static.nats_per_char:.4f} nats/char; "
                   f"{Speed(len(text), wall, cpu, flops, precision == 'bfloat16')}", flush=True)
     print("  target: >= 5,000 chars/s on 2 cores")
@@ -144,15 +146,16 @@ def grid(args) -> None:
     static = score_text(lm, text, precision="float32").nats_per_char
     print(f"{lm.name}: {corpus} validation split [{args.offset:,}:{args.offset + len(text):,}], "
           f"{args.threads} thread(s); static {static:.4f} nats/char")
-    print(f"{'streams':>7} {'rule':5} {'lr':>7} {'window':>6} {'decay':>6} {'clip':>5} {'precision':9} "
+    print(f"{'streams':>7} {'rule':5} {'shared lr':>9} {'window':>6} {'decay':>6} {'clip':>5} {'precision':9} "
           f"{'own lr':>6} {'nats/char':>9} {'vs static':>9}  speed")
     for spec in args.tries or DEFAULT_TRIES:
         s = parse_try(spec)
         adapted, wall, cpu = timed(adapt_text, lm, text, s)
-        gain = adapted.nats_per_char - static
-        print(f"{streams_for(count, s):>7} {s.rule:5} {s.lr:>7g} {s.window:>6} {s.decay:>6g} {s.clip:>5g} "
-              f"{s.precision:9} {s.stream_lr:>6g} {adapted.nats_per_char:>9.4f} {gain:>+9.4f}  "
-              f"{Speed(len(text), wall, cpu, flops, s.precision == 'bfloat16')}", flush=True)
+        ran, gain = what_runs(lm.net, count, s), adapted.nats_per_char - static
+        own = s.stream_lr if ran["own_output_layers"] else 0.0
+        print(f"{ran['streams']:>7} {s.rule:5} {ran['shared_lr']:>9.3g} {s.window:>6} {s.decay:>6g} {s.clip:>5g} "
+              f"{ran['precision']:9} {own:>6g} {adapted.nats_per_char:>9.4f} {gain:>+9.4f}  "
+              f"{Speed(len(text), wall, cpu, flops, ran['precision'] == 'bfloat16')}", flush=True)
 
 
 def main():

@@ -24,11 +24,12 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from .adapt_settings import MIN_STREAM_TOKENS
+from .batched_adapt import what_runs
 from .branching import parse_forced
 from .clamp import parse_clamps
 from .cli_progress import PhasedProgress, Progress
 from .corpus import clean_text
-from .dynamic_eval import ADAPT_PRECISIONS, RULES, AdaptSettings, adapt_text, streams_for
+from .dynamic_eval import ADAPT_PRECISIONS, RULES, AdaptSettings, adapt_text
 from .errors import RnnlmError, SettingsError
 from .lessons.cli import add_learn_command, run_learn
 from .runtime import configure_threads
@@ -90,7 +91,8 @@ def _add_adapt_arguments(score: argparse.ArgumentParser) -> None:
                             "(see docs/ADAPT.md); also prints the static figure")
     score.add_argument("--adapt-rule", choices=RULES, help=f"update rule (default {d.rule})")
     score.add_argument("--adapt-lr", type=float,
-                       help=f"step size of one stream (default {d.lr:g}; B streams step lr x sqrt(B); 0 = static)")
+                       help=f"step size of one stream (default {d.lr:g}; B streams step lr x sqrt(B); "
+                            "0 with --adapt-streams 1 = static)")
     score.add_argument("--adapt-window", type=int, help=f"tokens scored between updates (default {d.window})")
     score.add_argument("--adapt-decay", type=float,
                        help=f"pull toward the trained weights after each step, 0-1 (default {d.decay:g})")
@@ -214,22 +216,25 @@ def run_score(args) -> None:
     finally:
         progress.close()
     seconds = time.perf_counter() - progress.start
-    streams = streams_for(adapted.tokens, settings)
-    mode = "batched" if streams > 1 else "single-stream"
+    ran = what_runs(lm.net, adapted.tokens, settings)
     if args.json:
         print(json.dumps({**adapted.summary(), "static_nats_per_char": result.nats_per_char,
                           "static_bits_per_char": result.bits_per_char, "adapt": settings.to_dict(),
-                          "adapt_mode": mode, "adapt_streams": streams, "adapt_seconds": round(seconds, 3)}))
+                          "adapt_mode": ran["mode"], "adapt_streams": ran["streams"],
+                          "adapt_shared_lr": ran["shared_lr"], "adapt_precision_used": ran["precision"],
+                          "adapt_own_output_layers": ran["own_output_layers"], "adapt_seconds": round(seconds, 3)}))
     else:
         print(f"{adapted.nats_per_char:.4f} nats/char  {adapted.bits_per_char:.4f} bits/char adapted; "
               f"static {result.nats_per_char:.4f} nats/char ({adapted.nats_per_char - result.nats_per_char:+.4f})  "
               f"({adapted.chars:,} chars, {adapted.tokens:,} tokens, model {lm.name}, "
-              f"{adapted.chars / max(seconds, 1e-9):,.0f} chars/s adapting; {mode}, {streams} stream"
-              f"{'s' if streams > 1 else ''}; {_settings_text(settings)})")
+              f"{adapted.chars / max(seconds, 1e-9):,.0f} chars/s adapting; {_settings_text(settings, ran)})")
 
 
-def _settings_text(s: AdaptSettings) -> str:
-    return f"{s.rule} lr {s.lr:g} window {s.window} decay {s.decay:g} clip {s.clip:g} {s.precision}"
+def _settings_text(s: AdaptSettings, ran: dict) -> str:
+    streams = f"{ran['mode']}, {ran['streams']} stream{'s' if ran['streams'] > 1 else ''}"
+    own = f", own output layers {s.stream_lr:g}" if ran["own_output_layers"] else ""
+    return (f"{streams}; {s.rule} lr {ran['shared_lr']:.3g} window {s.window} decay {s.decay:g} clip {s.clip:g} "
+            f"{ran['precision']}{own}")
 
 
 def run_models(_args) -> None:

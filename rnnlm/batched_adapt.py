@@ -58,16 +58,32 @@ def segment_matrices(ids: list[int], context_id: int, bounds: list[tuple[int, in
     return torch.from_numpy(inputs), torch.from_numpy(targets)
 
 
+def uses_bfloat16(settings: AdaptSettings, streams: int) -> bool:
+    """"auto" is bfloat16 for B streams where the CPU has it natively, and float32 for one stream,
+    as the reference (rnnlm.dynamic_eval) reads it."""
+    if streams == 1 or settings.precision != "auto":
+        return settings.precision == "bfloat16"
+    return native_bfloat16()
+
+
+def what_runs(net: RNNLM, count: int, settings: AdaptSettings) -> dict:
+    """What adapting a text of `count` tokens with these settings really does, for reports: the
+    streams, the shared step, the precision and whether each stream has its own output layer."""
+    streams = streams_for(count, settings)
+    vocab, hidden = net.head.weight.shape
+    return {"mode": "batched" if streams > 1 else "single-stream", "streams": streams,
+            "shared_lr": shared_lr(settings, streams),
+            "precision": "bfloat16" if uses_bfloat16(settings, streams) else "float32",
+            "own_output_layers": stream_heads_fit(streams, vocab, hidden, settings)}
+
+
 class BatchedForward:
     """ids (T, B) -> logits (T, B, vocab) and the state after them: the single stream's kernels
     for one stream (so that it is the reference bit for bit); for B streams the batched layers,
     the shared output layer and, where they fit, each stream's own correction to it."""
 
     def __init__(self, net: RNNLM, settings: AdaptSettings, streams: int):
-        # "auto" is bfloat16 for B streams where the CPU has it natively, and float32 for one stream,
-        # as the reference (rnnlm.dynamic_eval) reads it.
-        batched_bfloat16 = settings.precision == "bfloat16" or (settings.precision == "auto" and native_bfloat16())
-        self.net, self.bfloat16 = net, batched_bfloat16 if streams > 1 else settings.precision == "bfloat16"
+        self.net, self.bfloat16 = net, uses_bfloat16(settings, streams)
         vocab, hidden = net.head.weight.shape
         fit = stream_heads_fit(streams, vocab, hidden, settings)
         self.heads = StreamHeads(streams, vocab, hidden, settings) if fit else None

@@ -15,9 +15,9 @@ shipped LSTMs against ~450 for the GRUs and RNNs (their outputs sit near +-1). D
 the window's mean |h|_1 makes `stream_lr` the change of a logit per step, which suited both.
 
 Memory: B x vocab x hidden floats three times (the corrections, their gradients and mean
-squares): 14 MB for 16 streams of a 2x512 char model with 138 symbols; a word model's
-8,000-word layer would take 0.8 GB, so above MAX_FLOATS the corrections are off
-(stream_heads_fit).
+squares), plus the step's temporaries: 14 MB (x3) for 16 streams of a 2x512 char model with
+138 symbols; a word model's 8,000-word layer would take 0.8 GB, so word-sized vocabularies
+and anything above MAX_FLOATS go without (stream_heads_fit).
 """
 
 from __future__ import annotations
@@ -29,12 +29,19 @@ import torch
 from .adapt_settings import AdaptSettings
 from .adapt_step import RMS_BETA, RMS_EPS
 
-MAX_FLOATS = 8_000_000  # B x vocab x hidden: 96 MB in all; 64 streams of a 640-unit char model of 190 symbols
+# B x vocab x hidden floats, three times (corrections, gradients, mean squares), and about as much
+# again in the step's temporaries: ~200 MB at most; 64 streams of a 640-unit char model of 190 symbols.
+MAX_FLOATS = 8_000_000
+# Tuned on char models (65-190 symbols) only: word vocabularies (2,000-8,000 pieces) are left out
+# even where they would fit, as a 2,000-word model would for a few streams.
+MAX_VOCAB = 1_024
 
 
 def stream_heads_fit(streams: int, vocab: int, hidden: int, settings: AdaptSettings) -> bool:
-    """Whether each stream gets its own output layer correction: batched, on, and small enough."""
-    return streams > 1 and settings.stream_lr > 0 and streams * vocab * hidden <= MAX_FLOATS
+    """Whether each stream gets its own output layer correction: batched, on, a char-sized
+    vocabulary, and small enough."""
+    return (streams > 1 and settings.stream_lr > 0 and vocab <= MAX_VOCAB
+            and streams * vocab * hidden <= MAX_FLOATS)
 
 
 class StreamHeads:

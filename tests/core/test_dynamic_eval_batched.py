@@ -35,7 +35,7 @@ def logprobs(lm, text, settings):
     return batched_adapt_logprobs(lm.net, lm.tokenizer.encode(text), lm.tokenizer.context_id(), settings)
 
 
-@pytest.mark.parametrize("precision", ["float32", "bfloat16"])
+@pytest.mark.parametrize("precision", ["auto", "float32", "bfloat16"])
 def test_one_stream_equals_the_single_stream_reference_bit_for_bit(any_model, precision):
     text = REPETITIVE[:400]
     ids, context = any_model.tokenizer.encode(text), any_model.tokenizer.context_id()
@@ -144,7 +144,9 @@ def test_own_output_layers_are_off_where_they_would_not_fit():
     on = AdaptSettings(streams=16, stream_lr=0.3)
     assert stream_heads_fit(16, 138, 512, on)  # a char model: 14 MB
     assert not stream_heads_fit(16, 8000, 512, on)  # a word model: 0.8 GB
-    assert not stream_heads_fit(1, 138, 512, on) and not stream_heads_fit(16, 138, 512, AdaptSettings(streams=16, stream_lr=0))
+    assert not stream_heads_fit(2, 2000, 512, on)  # a small word vocabulary would fit, but was never tuned
+    assert not stream_heads_fit(1, 138, 512, on)
+    assert not stream_heads_fit(16, 138, 512, AdaptSettings(streams=16, stream_lr=0))
 
 
 def test_progress_counts_characters_up_to_the_total(char_tokenizer, short_streams):
@@ -206,12 +208,17 @@ def test_cli_json_names_the_mode_and_gives_both_figures(cli):
     assert status == 0, err
     data = json.loads(out)
     assert data["adapt_mode"] == "batched" and data["adapt_streams"] == 4 and data["adapt"]["streams"] == 4
-    assert data["adapt"]["stream_lr"] == 0.3
+    assert data["adapt"]["stream_lr"] == 0.3 and data["adapt_own_output_layers"] is True
+    assert data["adapt_shared_lr"] == pytest.approx(3e-3 * 2)  # lr x sqrt(4): the step really taken
+    assert data["adapt_precision_used"] in ("float32", "bfloat16") and data["adapt"]["precision"] == "auto"
     assert data["nats_per_char"] < data["static_nats_per_char"] - 0.1
     status, out, err = cli("--json", "--adapt", "--adapt-streams", "1")
-    assert status == 0 and json.loads(out)["adapt_mode"] == "single-stream" and json.loads(out)["adapt_streams"] == 1
-    status, out, _ = cli("--adapt", "--adapt-streams", "4")
-    assert status == 0 and "batched, 4 streams" in out and "static" in out
+    one = json.loads(out)
+    assert status == 0 and one["adapt_mode"] == "single-stream" and one["adapt_streams"] == 1
+    assert one["adapt_precision_used"] == "float32" and one["adapt_own_output_layers"] is False  # auto, one stream
+    status, out, _ = cli("--adapt", "--adapt-streams", "4", "--adapt-lr", "1e-3", "--adapt-precision", "float32")
+    assert status == 0 and "batched, 4 streams; rms lr 0.002 " in out and "own output layers 0.3" in out
+    assert "float32" in out and "static" in out
 
 
 @pytest.mark.parametrize("args, message", [
