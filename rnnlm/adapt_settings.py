@@ -30,7 +30,7 @@ class AdaptSettings(CheckedSettings):
     # 0.02 nats/char of it for all. Batched: 16 streams at lr 5e-4 x 4 with their own output layers
     # gave up 0.02-0.03 nats/char against one stream for 4.8x its speed (C and Linux char LSTMs).
     rule: str = "rms"  # "rms" (normalised steps) or "sgd"
-    lr: float = 5e-4  # step size of one stream; B streams step by lr x sqrt(B); 0 scores as static scoring does
+    lr: float = 5e-4  # step size of one stream; B streams step by lr x sqrt(B); 0 with one stream: static scoring
     window: int = 50  # tokens scored between two updates: 20 was no better and 2.4x slower, 100 worse on code
     decay: float = 1e-3  # pull toward the trained weights after each step, in [0, 1]
     clip: float = 0.0  # largest gradient norm per step; 0 means no clipping
