@@ -1,6 +1,7 @@
 """Server-side half of the load bench: N generations at once, on their own threads vs the sampling pool.
 
     python bench/bench_pool.py [--sessions 8] [--tokens 2000] [--job-seconds 0] [--skip-threads]
+                               [--switch-interval 0.005]
 
 No browser: each "session" is a thread that samples one Request from shakespeare-char-lstm and
 redraws its streaming HTML as the page does (the text so far, rendered). Two ways:
@@ -26,6 +27,7 @@ import argparse
 import functools
 import os
 import statistics
+import sys
 import threading
 import time
 from pathlib import Path
@@ -151,7 +153,13 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=2000)
     parser.add_argument("--job-seconds", type=float, default=0.0, help="fine-tune meanwhile (0: no job)")
     parser.add_argument("--skip-threads", action="store_true", help="only the pool (not sampling on own threads)")
+    parser.add_argument("--switch-interval", type=float, default=None,
+                        help="sys.setswitchinterval: how long a thread may hold the GIL while another waits "
+                             "(Python's default 0.005 s)")
     args = parser.parse_args()
+    if args.switch_interval is not None:
+        sys.setswitchinterval(args.switch_interval)
+    print(f"GIL switch interval {sys.getswitchinterval() * 1e3:g} ms")
     cores = len(os.sched_getaffinity(0))
     print(f"{cores} usable cores of {os.cpu_count()}; load average {os.getloadavg()[0]:.1f}; "
           f"GEMM peak {gemm_peak_flops() / 1e9:.0f} GFLOP/s")

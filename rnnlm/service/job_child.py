@@ -60,10 +60,19 @@ def run_child(task: dict, conn) -> None:
 
 
 def lower_priority(target: int) -> None:
-    """Raise this process's niceness to target (lowering it would need privileges, and is not asked)."""
+    """Raise this process's niceness to target (lowering it would need privileges, and is not asked),
+    and where Linux offers it, move it to SCHED_IDLE: it then runs only on CPU time nothing else
+    wants, and a page's sampling thread that wakes up is placed on its core at once. Niceness alone
+    let a job take about a core from 8 visitors sampling at once (bench/bench_pool.py --job-seconds,
+    docs/DEPLOY.md). Called before the training threads start, so they inherit both."""
     current = os.nice(0)
     if target > current:
         os.nice(target - current)
+    if target > 0 and hasattr(os, "SCHED_IDLE"):
+        try:
+            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+        except OSError:  # a kernel or sandbox that refuses it: niceness stays
+            log.warning("could not move the training job to SCHED_IDLE; it runs at nice %d", target)
 
 
 def address_space_bytes() -> int:

@@ -58,6 +58,8 @@ def test_a_job_trains_in_its_own_process_at_a_lower_priority_and_streams_its_pro
     pid = running(manager, job)
     assert pid != os.getpid() and alive(pid)
     assert os.getpriority(os.PRIO_PROCESS, pid) == min(19, os.getpriority(os.PRIO_PROCESS, 0) + 10)
+    threads = [int(tid) for tid in os.listdir(f"/proc/{pid}/task")]  # the training threads inherit it
+    assert threads and all(os.sched_getscheduler(tid) == os.SCHED_IDLE for tid in threads)
     wait_until(lambda: len(manager.snapshot(job).samples) >= 2)
     snap = manager.snapshot(job)
     assert snap.train_loss and snap.val_loss and snap.tokens_per_second > 0 and snap.chars_per_token == 1.0
