@@ -13,20 +13,27 @@ from rnnlm import LanguageModel
 from rnnlm.lessons.clipping import ClippingSettings, Run, clipping_experiment
 from rnnlm.lessons.gradient_flow import GradientFlow, gradient_flow
 from rnnlm.lessons.memory import MemoryCurve, effective_memory
+from rnnlm.runtime import free_cores
 from rnnlm.scoring import ScoreResult, score_text
 
 KEPT, MINUTES_KEPT = 32, 30
 
 
+# The reach lesson's measurements on the free cores only (rnnlm.runtime.free_cores): its batched
+# products do use a second core (three Shakespeare char models, 2 idle cores: 10.7-11.3 s on two
+# threads, 15.5-15.8 s on one, at the lesson's settings: reach.py), but a thread
+# spinning on a busy core costs far more than it gives (see clipping below).
 @st.cache_data(max_entries=KEPT, ttl=MINUTES_KEPT * 60, show_spinner=False)
 def flow(model: str, text: str, max_lag: int, positions: int, _lm: LanguageModel, _progress=None) -> GradientFlow:
-    return gradient_flow(_lm.net, _lm.tokenizer.encode(text), max_lag, positions, progress=_progress)
+    with torch_threads(free_cores()):
+        return gradient_flow(_lm.net, _lm.tokenizer.encode(text), max_lag, positions, progress=_progress)
 
 
 @st.cache_data(max_entries=KEPT, ttl=MINUTES_KEPT * 60, show_spinner=False)
 def memory(model: str, text: str, contexts: tuple[int, ...], positions: int, _lm: LanguageModel,
            _progress=None) -> MemoryCurve:
-    return effective_memory(_lm.net, _lm.tokenizer.encode(text), contexts, positions, progress=_progress)
+    with torch_threads(free_cores()):
+        return effective_memory(_lm.net, _lm.tokenizer.encode(text), contexts, positions, progress=_progress)
 
 
 @contextmanager
