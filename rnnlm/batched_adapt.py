@@ -66,6 +66,12 @@ def uses_bfloat16(settings: AdaptSettings, streams: int) -> bool:
     return native_bfloat16()
 
 
+def one_stream_forward(settings: AdaptSettings):
+    """The single stream's window forward (the reference's, rnnlm.dynamic_eval, and the batched
+    mode's with one stream): torch's modules under autocast for bfloat16, else the hand-written layers."""
+    return module_window_forward if uses_bfloat16(settings, 1) else window_forward
+
+
 def what_runs(net: RNNLM, count: int, settings: AdaptSettings) -> dict:
     """What adapting a text of `count` tokens with these settings really does, for reports: the
     streams, the shared step, the precision and whether each stream has its own output layer."""
@@ -87,7 +93,7 @@ class BatchedForward:
         vocab, hidden = net.head.weight.shape
         fit = stream_heads_fit(streams, vocab, hidden, settings)
         self.heads = StreamHeads(streams, vocab, hidden, settings) if fit else None
-        self.single = None if streams > 1 else (module_window_forward if self.bfloat16 else window_forward)
+        self.single = None if streams > 1 else one_stream_forward(settings)
 
     def __call__(self, ids: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
         if self.single is not None:

@@ -42,11 +42,10 @@ import torch.nn.functional as F
 
 from .adapt_settings import ADAPT_PRECISIONS, MAX_WINDOW, RULES, AdaptSettings, streams_for
 from .adapt_step import Updater, private_copy
-from .batched_adapt import batched_adapt_logprobs
+from .batched_adapt import batched_adapt_logprobs, one_stream_forward
 from .language_model import LanguageModel
 from .model import RNNLM, detach_state
 from .scoring import ScoreResult
-from .window_layers import module_window_forward, window_forward
 
 __all__ = ["ADAPT_PRECISIONS", "MAX_WINDOW", "RULES", "AdaptSettings", "Updater", "adapt_ids", "adapt_logprobs",
            "adapt_text", "private_copy", "streams_for"]
@@ -72,7 +71,7 @@ def adapt_logprobs(net: RNNLM, ids: list[int], context_id: int, settings: AdaptS
         targets = torch.tensor(ids, dtype=torch.int64)
         result = np.empty(count)
         state = twin.initial_state(1)
-        forward = module_window_forward if settings.precision == "bfloat16" else window_forward
+        forward = one_stream_forward(settings)
         for start in range(0, count, settings.window):
             end = min(start + settings.window, count)
             logits, state = forward(twin, inputs[start:end], state)
