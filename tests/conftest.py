@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 from pathlib import Path
 
 import pytest
@@ -42,6 +43,44 @@ from rnnlm import RNNLM, CharTokenizer, LanguageModel, ModelConfig, WordTokenize
 
 # One thread: tests use tiny models, and CI shares 2 cores with the browser test server.
 torch.set_num_threads(1)
+
+
+def run_together(count: int, call, catch: type[BaseException] = Exception, timeout: float = 60) -> list:
+    """count threads calling call(i) at the same moment (a barrier); their results, or the
+    exceptions of type catch they raised, in thread order (None for a thread still running)."""
+    results, barrier = [None] * count, threading.Barrier(count)
+
+    def one(i):
+        barrier.wait()
+        try:
+            results[i] = call(i)
+        except catch as exc:
+            results[i] = exc
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=timeout)
+    return results
+
+
+def score_command(monkeypatch, capsys, lm: LanguageModel, text: str, folder: Path):
+    """`python -m rnnlm score` run in this process on lm (saved to folder) and a file holding text:
+    run(*flags) -> (status, stdout, stderr). A subprocess would cost seconds of imports."""
+    from rnnlm import save_model
+    from rnnlm.__main__ import main
+
+    monkeypatch.setattr("rnnlm.__main__.configure_threads", lambda: 1)  # keep the tests' one thread
+    model = save_model(lm.net, lm.tokenizer, folder / "m")
+    text_file = folder / "t.txt"
+    text_file.write_text(text, encoding="utf-8")
+
+    def run(*args):
+        status = main(["score", "--model", str(model), str(text_file), *args])
+        out, err = capsys.readouterr()
+        return status, out, err
+    return run
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,7 @@ import threading
 import time
 
 import pytest
-from conftest import tiny_model
+from conftest import run_together, tiny_model
 
 from playground.request import Request
 from playground.widgets import generation
@@ -51,22 +51,8 @@ def fingerprint(result: Generation) -> list[tuple]:
 
 
 def at_once(count: int, run) -> list:
-    """count sessions calling run(i) together; their results (or exceptions), in order."""
-    results, barrier = [None] * count, threading.Barrier(count)
-
-    def session(i):
-        barrier.wait()
-        try:
-            results[i] = run(i)
-        except PageStopped as exc:
-            results[i] = exc
-
-    threads = [threading.Thread(target=session, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
+    """count sessions calling run(i) together; their results (or PageStopped), in order."""
+    return run_together(count, run, catch=PageStopped, timeout=60)
 
 
 def test_sessions_arriving_at_once_sample_once_and_get_the_unshared_text(model, samplings):

@@ -5,10 +5,9 @@ import json
 import numpy as np
 import pytest
 import torch
-from conftest import tiny_model
+from conftest import score_command, tiny_model
 
-from rnnlm import SettingsError, save_model, score_text
-from rnnlm.__main__ import main
+from rnnlm import SettingsError, score_text
 from rnnlm.dynamic_eval import AdaptSettings, adapt_text
 from rnnlm.window_layers import GRUWindow, LSTMWindow, RNNWindow, window_forward
 
@@ -150,17 +149,7 @@ def test_bad_settings_are_named(char_tokenizer, changes, message):
 
 @pytest.fixture
 def cli(monkeypatch, capsys, char_tokenizer, tmp_path):
-    monkeypatch.setattr("rnnlm.__main__.configure_threads", lambda: 1)  # keep the tests' one thread
-    lm = tiny_model(char_tokenizer)
-    model = save_model(lm.net, lm.tokenizer, tmp_path / "m")
-    text_file = tmp_path / "t.txt"
-    text_file.write_text(REPETITIVE, encoding="utf-8")
-
-    def run(*args):
-        status = main(["score", "--model", str(model), str(text_file), *args])
-        out, err = capsys.readouterr()
-        return status, out, err
-    return run
+    return score_command(monkeypatch, capsys, tiny_model(char_tokenizer), REPETITIVE, tmp_path)
 
 
 def test_cli_json_gives_adapted_and_static_figures(cli):

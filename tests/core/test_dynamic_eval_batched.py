@@ -8,10 +8,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
-from conftest import tiny_model
+from conftest import score_command, tiny_model
 
-from rnnlm import SettingsError, save_model, score_text
-from rnnlm.__main__ import main
+from rnnlm import SettingsError, score_text
 from rnnlm.adapt_settings import MIN_STREAM_TOKENS, shared_lr, stream_bounds, streams_for
 from rnnlm.batched_adapt import batched_adapt_logprobs
 from rnnlm.dynamic_eval import AdaptSettings, adapt_logprobs, adapt_text
@@ -189,17 +188,7 @@ def test_bad_stream_settings_are_named(char_tokenizer, changes, message):
 
 @pytest.fixture
 def cli(monkeypatch, capsys, char_tokenizer, tmp_path, short_streams):
-    monkeypatch.setattr("rnnlm.__main__.configure_threads", lambda: 1)  # keep the tests' one thread
-    lm = tiny_model(char_tokenizer)
-    model = save_model(lm.net, lm.tokenizer, tmp_path / "m")
-    text_file = tmp_path / "t.txt"
-    text_file.write_text(REPETITIVE, encoding="utf-8")
-
-    def run(*args):
-        status = main(["score", "--model", str(model), str(text_file), *args])
-        out, err = capsys.readouterr()
-        return status, out, err
-    return run
+    return score_command(monkeypatch, capsys, tiny_model(char_tokenizer), REPETITIVE, tmp_path)
 
 
 def test_cli_json_names_the_mode_and_gives_both_figures(cli):

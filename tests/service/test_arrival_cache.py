@@ -5,7 +5,7 @@ import threading
 import time
 
 import pytest
-from conftest import tiny_model
+from conftest import run_together, tiny_model
 
 from rnnlm.checkpoint import load_model, save_model
 from rnnlm.service.arrival_cache import ArrivalCache, model_identity
@@ -17,21 +17,8 @@ class Stopped(Exception):
 
 def ask_at_once(cache, key, count: int, compute, waiting=lambda progress: None) -> list:
     """count threads fetching key together; their results (or exceptions), in thread order."""
-    results, barrier = [None] * count, threading.Barrier(count)
-
-    def ask(i):
-        barrier.wait()
-        try:
-            results[i] = cache.fetch(key, start=list, compute=compute, waiting=waiting, tick_seconds=0.01)
-        except Exception as exc:  # noqa: BLE001  (compared below)
-            results[i] = exc
-
-    threads = [threading.Thread(target=ask, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return results
+    return run_together(count, lambda i: cache.fetch(key, start=list, compute=compute, waiting=waiting,
+                                                     tick_seconds=0.01), timeout=30)
 
 
 def test_concurrent_askers_share_one_computation_and_see_its_progress():
