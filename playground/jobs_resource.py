@@ -188,11 +188,12 @@ def after_page() -> None:
     browser shows the page as running until the script ends): that import runs in the background,
     and until it is done the page only marks the session seen. A session that has a folder has
     run a job or uploaded a model, which imported torch already, so no folder misses its touch."""
-    last_seen().mark(state.session_id())
+    session = state.session_id()
     if not job_module_imported().is_set():
+        last_seen().mark(session)  # the part of visit() that needs no torch
         return
     cleaner = janitor()
-    cleaner.visit(state.session_id())
+    cleaner.visit(session)
     cleaner.tidy()
 
 

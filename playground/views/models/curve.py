@@ -12,8 +12,9 @@ import json
 from pathlib import Path
 
 AXES = {"chars_seen": "characters read", "minutes": "minutes of training"}
-# Each axis's number format (d3): characters read as 1.2M, minutes with one decimal.
-X_FORMATS = {"chars_seen": "~s", "minutes": ".1f"}
+# Each x quantity's number formats (d3), on the axis and in the hover: characters read as 1.2M
+# (1.234M in the hover), minutes with one decimal.
+X_FORMATS = {"chars_seen": ("~s", ",.4~s"), "minutes": (".1f", ".1f")}
 PUBLISHED_COLOUR, XZ_COLOUR = "#2a9d8f", "#b00020"
 
 
@@ -41,13 +42,13 @@ def curve_spec(points: list[dict], x: str, final: float, xz: float | None) -> di
     """The curve (line and points, with hover figures), the published whole-split figure (dotted)
     and xz's (dashed)."""
     values = [{"x": p[x], "y": p["val_nats_per_char"]} for p in points]
+    axis_format, hover_format = X_FORMATS[x]
     layers = [{"data": {"values": values}, "mark": {"type": "line", "point": True},
                "encoding": {"x": {"field": "x", "type": "quantitative", "title": AXES[x],
-                                  "axis": {"format": X_FORMATS[x]}},
+                                  "axis": {"format": axis_format}},
                             "y": {"field": "y", "type": "quantitative", "title": "nats/char (lower is better)",
                                   "scale": {"zero": False}},
-                            "tooltip": [{"field": "x", "title": AXES[x], "format": ",.4~s" if x == "chars_seen"
-                                         else ".1f"},
+                            "tooltip": [{"field": "x", "title": AXES[x], "format": hover_format},
                                         {"field": "y", "title": "nats/char", "format": ".3f"}]}}]
     layers += reference_layers(f"published: {final:.3f} (whole split)", final, PUBLISHED_COLOUR, [2, 3], "bottom")
     if xz is not None:
