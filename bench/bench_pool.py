@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import json
 import os
 import statistics
 import sys
@@ -126,14 +127,14 @@ def render_costs(lm, request: Request) -> None:
     text = request.prompt + "".join(step.text for step in steps if not step.from_prompt)
     labels = render.readable_tokens([step.text for step in steps], text)
     costs = {"tokens HTML": lambda: render.tokens_html(steps, request.prompt),
-             "chart figure": lambda: charts.probability_entropy_figure(steps, labels),
-             "chart JSON": lambda: figure.to_json()}
-    figure = charts.probability_entropy_figure(steps, labels)
+             "chart spec": lambda: charts.probability_entropy_spec(steps, labels),
+             "chart JSON": lambda: json.dumps(spec)}
+    spec = charts.probability_entropy_spec(steps, labels)
     for name, build in costs.items():
         best = min(timed(build) for _ in range(3))
         print(f"render {name:13} {best:.3f} s for {len(steps):,} steps")
     print(f"render sizes: tokens HTML {len(costs['tokens HTML']()) / 1e3:.0f} kB, chart JSON "
-          f"{len(figure.to_json()) / 1e3:.0f} kB")
+          f"{len(json.dumps(spec)) / 1e3:.0f} kB")
 
 
 def timed(work) -> float:

@@ -83,7 +83,7 @@ def summary(result: Generation) -> str:
 
 def chart(result: Generation, key: str) -> None:
     labels = render.readable_tokens([step.text for step in result.steps], result.text)
-    st.plotly_chart(charts.probability_entropy_figure(result.steps, labels), key=key, config={"displaylogo": False})
+    st.vega_lite_chart(charts.probability_entropy_spec(result.steps, labels), width="stretch", key=key)
 
 
 def downloads(result: Generation, file_stem: str, key: str) -> None:

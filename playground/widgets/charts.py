@@ -1,35 +1,32 @@
-"""Plotly figures of a generation (pure: Step records in, figure out).
+"""The Generate page's chart of a generation as a Vega-Lite spec (pure: Step records in, dict out).
 
-Built from NumPy arrays, not lists: plotly validates a list element by element (for 2,000
-tokens that was most of the figure's 0.1-0.3 s on the page's script thread, which holds the
-GIL), and it sends an array to the browser as a typed array that the browser reads without
-parsing numbers (bench/bench_pool.py prints both costs).
+Per token: the model's probability of the chosen token (left axis) and its entropy (right axis),
+one hover line giving both with the token. Vega-Lite rather than plotly: the Generate page is
+every visitor's first page, and in a fresh browser plotly.js costs about a second of CPU more to
+load and start (bench/bench_pages.py measured it on the Models page); with eight visitors on two
+cores the browsers drawing their results took about twice the server's CPU (bench/bench_load.py).
+The spec is plain JSON built from the steps in one pass: no validators on the script thread.
+
+Token texts reach the chart only as data (tooltips, and axis labels looked up from a parameter),
+never inside an expression: Vega draws them as text, so a crafted vocabulary cannot inject markup.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import numpy as np
-import plotly.graph_objects as go
 
-from playground.widgets.token_html import chart_label, percent
+from playground.widgets.token_html import percent, plain_label
 from rnnlm import Step
 
+P_COLOUR, ENTROPY_COLOUR = "#1f77b4", "#ff7f0e"
 MAX_TICK_LABELS = 60  # more token labels than this overlap into an unreadable band
 LABEL_CHARS = 110  # characters of tick labels the chart's width holds without overlap
 MAX_LABEL_CHARS = 8  # a long word piece is cut to this many characters on the axis
-LONG = 300  # from this many tokens on: thin lines, a moving average over them, and a range slider
+LONG = 300  # from this many tokens on: thin lines, a moving average over them, and an overview to zoom with
 AVERAGE_POINTS_PER_WIDTH = 4  # a moving average over w tokens drawn with a point every w / 4 tokens
-# The layout make_subplots(specs=[[{"secondary_y": True}]]) gives, without its cost: room on the right for entropy.
-TWO_Y_AXES = {"xaxis": {"anchor": "y", "domain": [0.0, 0.94]}, "yaxis": {"anchor": "x", "domain": [0.0, 1.0]},
-              "yaxis2": {"anchor": "x", "overlaying": "y", "side": "right"}}
-
-
-def tick_positions(count: int, max_labels: int = MAX_TICK_LABELS) -> list[int]:
-    every = max(1, math.ceil(count / max_labels))
-    return list(range(0, count, every))
+ZOOM = "zoom"  # the overview's brush: the main view shows the tokens it spans
 
 
 def label_budget(labels: Sequence[str]) -> int:
@@ -49,53 +46,109 @@ def moving_average(values: Sequence[float], width: int) -> list[float]:
 
 def thinned(count: int, width: int) -> np.ndarray:
     """The indices at which a moving average over width tokens is drawn: a smooth curve needs a
-    few points per width, not one per token (the browser draws it twice, with the range slider)."""
+    few points per width, not one per token."""
     every = max(1, width // AVERAGE_POINTS_PER_WIDTH)
     return np.unique(np.append(np.arange(0, count, every), count - 1))
 
 
-def probability_entropy_figure(steps: Sequence[Step], labels: Sequence[str] | None = None) -> go.Figure:
-    """Per step: the model's probability of the chosen token at temperature 1 (left axis) and the
-    model's entropy (right axis). labels: each token as the user reads it (their own characters
-    where the model read its unknown token); by default the tokens' texts. A long generation
-    draws the raw series faintly under a moving average, with a range slider to zoom."""
-    positions = np.array([step.index for step in steps], dtype=np.int64)
-    raw = list(labels or [step.text for step in steps])
-    labels = [chart_label(label) for label in raw]
-    long = len(steps) >= LONG
-    hover = np.array([[label, percent(step.model_prob)] for label, step in zip(labels, steps)],
-                     dtype=object).reshape(-1, 2)  # (tokens, 2), also when there are none
-    probabilities = np.array([step.model_prob for step in steps], dtype=np.float64)
-    entropies = np.array([step.entropy for step in steps], dtype=np.float64)
-    figure = go.Figure(layout=TWO_Y_AXES)
-    figure.add_trace(go.Scatter(
-        x=positions, y=probabilities, name="model p(chosen token)", mode="lines" if long else "lines+markers",
-        marker={"size": 4}, line={"width": 1} if long else {}, opacity=0.35 if long else 1.0,
-        customdata=hover, hovertemplate="%{customdata[0]}<br>p = %{customdata[1]}<extra></extra>",
-        yaxis="y"))
-    figure.add_trace(go.Scatter(
-        x=positions, y=entropies, name="entropy (nats)", mode="lines", line={"dash": "dot", "width": 1 if long else 2},
-        opacity=0.35 if long else 1.0, customdata=np.array(labels, dtype=object),
-        hovertemplate="%{customdata}<br>entropy %{y:.2f} nats<extra></extra>", yaxis="y2"))
+def token_rows(steps: Sequence[Step], labels: Sequence[str]) -> list[dict]:
+    return [{"i": step.index, "p": step.model_prob, "e": step.entropy, "token": plain_label(label),
+             "p_text": percent(step.model_prob)} for step, label in zip(steps, labels)]
+
+
+def average_rows(steps: Sequence[Step], width: int) -> list[dict]:
+    """Moving averages of p and entropy, thinned, both ends kept."""
+    points = thinned(len(steps), width)
+    p = moving_average([step.model_prob for step in steps], width)
+    e = moving_average([step.entropy for step in steps], width)
+    return [{"i": steps[k].index, "p": p[k], "e": e[k]} for k in points.tolist()]
+
+
+def series(name: str, field: str, data: str, colours: dict[str, str], axis: dict, mark: dict) -> dict:
+    """One line of the chart: its legend entry (by colour) and its y axis."""
+    return {"data": {"name": data}, "mark": {"type": "line", **mark},
+            "encoding": {"y": {"field": field, "type": "quantitative", **axis},
+                         "color": {"datum": name, "scale": {"domain": list(colours), "range": list(colours.values())},
+                                   "legend": {"orient": "top", "title": None}}}}
+
+
+def line_groups(long: bool, width: int) -> list[dict]:
+    """The probability lines (left axis) and the entropy lines (right axis), each with its average
+    when the text is long; a group shares its axis."""
+    raw = {"opacity": 0.35, "strokeWidth": 1} if long else {"point": {"size": 16}}
+    p_axis = {"title": "probability", "scale": {"domain": [0, 1]}, "axis": {"format": ".0%"}}
+    e_axis = {"title": "entropy (nats)", "scale": {"zero": True}, "axis": {"orient": "right"}}
+    names = {"p": "model p(chosen token)", "e": "entropy (nats)",
+             "p_mean": f"p, mean of {width} tokens", "e_mean": f"entropy, mean of {width} tokens"}
+    colours = {names["p"]: P_COLOUR, names["e"]: ENTROPY_COLOUR}
     if long:
-        width = max(5, len(steps) // 40)
-        points = thinned(len(steps), width)
-        for values, name, colour, axis in ((probabilities, "p, mean of", "#1f77b4", "y"),
-                                           (entropies, "entropy, mean of", "#ff7f0e", "y2")):
-            average = np.asarray(moving_average(values, width))
-            figure.add_trace(go.Scatter(x=positions[points], y=average[points], name=f"{name} {width} tokens",
-                                        mode="lines", line={"color": colour, "width": 2.5}, hoverinfo="skip",
-                                        yaxis=axis))
-    prompt_steps = [step.index for step in steps if step.from_prompt]
-    if prompt_steps:
-        figure.add_vrect(x0=min(prompt_steps) - 0.5, x1=max(prompt_steps) + 0.5, fillcolor="grey", opacity=0.12,
-                         line_width=0, annotation_text="prompt", annotation_position="top left")
-    ticks = tick_positions(len(steps), label_budget(raw))
-    figure.update_xaxes(tickmode="array", tickvals=[int(positions[i]) for i in ticks],
-                        ticktext=[chart_label(raw[i][:MAX_LABEL_CHARS]) for i in ticks], tickangle=0, title_text="token",
-                        rangeslider={"visible": long, "thickness": 0.08})
-    figure.update_layout(yaxis={"title_text": "probability", "range": [0, 1.02], "tickformat": ".0%"},
-                         yaxis2={"title_text": "entropy (nats)", "rangemode": "tozero"},
-                         height=380 if long else 320, margin={"l": 10, "r": 10, "t": 30, "b": 10},
-                         hovermode="x unified", legend={"orientation": "h", "y": 1.12, "x": 0})
-    return figure
+        colours |= {names["p_mean"]: "#08306b", names["e_mean"]: "#a63603"}
+    groups = []
+    for field, axis, dash in (("p", p_axis, None), ("e", e_axis, [2, 2])):
+        style = {**raw, **({"strokeDash": dash} if dash else {})}
+        layers = [series(names[field], field, "tokens", colours, axis, style)]
+        if long:
+            layers.append(series(names[f"{field}_mean"], field, "averages", colours, axis, {"strokeWidth": 2.5}))
+        groups.append({"layer": layers})
+    return groups
+
+
+def hover_layer() -> dict:
+    """A rule at the token nearest the pointer, with the token, its p and entropy in the tooltip."""
+    return {"data": {"name": "tokens"}, "mark": {"type": "rule", "color": "#555"},
+            "params": [{"name": "hover", "select": {"type": "point", "fields": ["i"], "nearest": True,
+                                                    "on": "pointerover", "clear": "pointerout"}}],
+            "encoding": {"opacity": {"condition": {"param": "hover", "empty": False, "value": 0.5}, "value": 0},
+                         "tooltip": [{"field": "token", "title": "token"},
+                                     {"field": "p_text", "title": "p (model)"},
+                                     {"field": "e", "title": "entropy (nats)", "format": ".2f"},
+                                     {"field": "i", "title": "position"}]}}
+
+
+def prompt_layers(steps: Sequence[Step]) -> list[dict]:
+    """The prompt's tokens shaded, labelled at the top left."""
+    indices = [step.index for step in steps if step.from_prompt]
+    if not indices:
+        return []
+    data = {"values": [{"x0": min(indices) - 0.5, "x1": max(indices) + 0.5, "label": "prompt"}]}
+    return [{"data": data, "mark": {"type": "rect", "color": "grey", "opacity": 0.12},
+             "encoding": {"x": {"field": "x0", "type": "quantitative"}, "x2": {"field": "x1"}}},
+            {"data": data, "mark": {"type": "text", "align": "left", "baseline": "top", "dx": 3, "y": 3, "color": "#555"},
+             "encoding": {"x": {"field": "x0", "type": "quantitative"}, "text": {"field": "label"}}}]
+
+
+def x_encoding(tick_count: int, zoomable: bool) -> dict:
+    """Token positions, labelled with the tokens themselves (looked up in the tick_text parameter)."""
+    scale = {"domain": {"param": ZOOM, "encodings": ["x"]}} if zoomable else {}
+    return {"field": "i", "type": "quantitative", "title": "token", "scale": {**scale, "nice": False},
+            "axis": {"tickCount": tick_count, "tickMinStep": 1, "labelAngle": 0,
+                     "labelExpr": "tick_text[datum.value] || ''"}}
+
+
+def overview(width: int) -> dict:
+    """A strip under a long text's chart: the averaged probability, and a brush that zooms the chart."""
+    return {"height": 50, "data": {"name": "averages"},
+            "mark": {"type": "area", "color": P_COLOUR, "opacity": 0.4},
+            "params": [{"name": ZOOM, "select": {"type": "interval", "encodings": ["x"]}}],
+            "encoding": {"x": {"field": "i", "type": "quantitative", "title": "drag here to zoom",
+                               "scale": {"nice": False}},
+                         "y": {"field": "p", "type": "quantitative", "axis": None, "scale": {"domain": [0, 1]}}}}
+
+
+def probability_entropy_spec(steps: Sequence[Step], labels: Sequence[str] | None = None) -> dict:
+    """The chart of a generation. labels: each token as the user reads it (their own characters
+    where the model read its unknown token); by default the tokens' texts. A long generation draws
+    the raw series faintly under a moving average, with an overview strip to zoom."""
+    labels = list(labels or [step.text for step in steps])
+    long = len(steps) >= LONG
+    width = max(5, len(steps) // 40)
+    tick_text = {str(step.index): plain_label(label[:MAX_LABEL_CHARS]) for step, label in zip(steps, labels)}
+    main = {"height": 300 if long else 260,
+            "layer": [*prompt_layers(steps), *line_groups(long, width), hover_layer()],
+            "encoding": {"x": x_encoding(label_budget(labels), long)},
+            "resolve": {"scale": {"y": "independent"}}}
+    spec = {"params": [{"name": "tick_text", "value": tick_text}],
+            "datasets": {"tokens": token_rows(steps, labels)}}
+    if long:
+        spec["datasets"]["averages"] = average_rows(steps, width)
+    return {**spec, "vconcat": [main, overview(width)]} if long else {**spec, **main}

@@ -57,12 +57,17 @@ def visible_token(text: str) -> str:
     return "".join(VISIBLE_WHITESPACE.get(ch, ch) for ch in text) or "∅"
 
 
+def plain_label(text: str) -> str:
+    """A token as a chart that draws text as text (Vega) shows it: whitespace made visible, other
+    control characters as U+FFFD."""
+    return "".join("\ufffd" if ord(ch) < 32 or ord(ch) == 127 else ch for ch in visible_token(text))
+
+
 def chart_label(text: str) -> str:
-    """A token as a plotly label: whitespace made visible, and "<", ">" and "&" as entities, since
-    plotly renders <b>, <br>, <a> and friends in tick and hover text (a crafted vocabulary could
-    otherwise restyle or link a chart); other control characters become U+FFFD."""
-    visible = "".join("\ufffd" if ord(ch) < 32 or ord(ch) == 127 else ch for ch in visible_token(text))
-    return html.escape(visible, quote=False)
+    """A token as a plotly label: plain_label with "<", ">" and "&" as entities, since plotly
+    renders <b>, <br>, <a> and friends in tick and hover text (a crafted vocabulary could
+    otherwise restyle or link a chart)."""
+    return html.escape(plain_label(text), quote=False)
 
 
 def percent(probability: float) -> str:

@@ -1,5 +1,6 @@
 """AppTest of the Generate page (the default page) and the sidebar it shares with every page."""
 
+import json
 import subprocess
 import sys
 
@@ -28,7 +29,8 @@ def test_defaults_render_coloured_text_chart_downloads_and_share_link():
     assert request.model in manifest_names() and request.length == state.DEFAULTS["length"]
     assert coloured_texts(at) == [expected_text(request)]
     assert html_blocks(at, "rnnlm-legend")
-    assert len(at.get("plotly_chart")) == 1
+    [chart] = at.get("vega_lite_chart")  # the probability and entropy of each token
+    assert json.loads(chart.proto.spec)["params"][0]["name"] == "tick_text" and not at.get("plotly_chart")
     assert [b.proto.label for b in at.get("download_button")] == ["Text", "Tokens (CSV)", "Tokens (JSON)"]
     link = at.code[0].value
     assert f"seed={request.seed}" in link and f"model={request.model}" in link

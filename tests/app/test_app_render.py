@@ -68,14 +68,34 @@ def test_whitespace_is_made_visible_in_labels():
     assert render.visible_token(" \n\t") == "␣↵⇥" and render.visible_token("") == "∅"
 
 
+def layers_of(spec):
+    """Every unit layer of the chart's main view, nested groups flattened."""
+    main = spec["vconcat"][0] if "vconcat" in spec else spec
+    pending, found = list(main["layer"]), []
+    while pending:
+        layer = pending.pop(0)
+        pending[:0] = layer.get("layer", [])
+        found += [layer] if "mark" in layer else []
+    return found
+
+
+def series_names(spec):
+    return [layer["encoding"]["color"]["datum"] for layer in layers_of(spec) if "color" in layer["encoding"]]
+
+
 def test_chart_has_probability_and_entropy_with_token_ticks():
     steps = [step(i, f"t{i}", prob=i / 200, from_prompt=i < 3) for i in range(150)]
-    figure = charts.probability_entropy_figure(steps)
-    assert [trace.name for trace in figure.data] == ["model p(chosen token)", "entropy (nats)"]
-    assert list(figure.data[0].y) == [s.model_prob for s in steps]
-    ticks = figure.layout.xaxis.ticktext
-    assert ticks[0] == "t0" and len(ticks) <= charts.MAX_TICK_LABELS
-    assert len(figure.layout.shapes) == 1  # the shaded prompt
+    spec = charts.probability_entropy_spec(steps)
+    assert series_names(spec) == ["model p(chosen token)", "entropy (nats)"]
+    assert [row["p"] for row in spec["datasets"]["tokens"]] == [s.model_prob for s in steps]
+    ticks = spec["params"][0]["value"]
+    assert spec["params"][0]["name"] == "tick_text" and ticks["0"] == "t0" and ticks["149"] == "t149"
+    assert spec["encoding"]["x"]["axis"]["tickCount"] <= charts.MAX_TICK_LABELS
+    assert "tick_text[datum.value]" in spec["encoding"]["x"]["axis"]["labelExpr"]
+    prompt = [layer for layer in layers_of(spec) if layer["mark"]["type"] == "rect"]
+    assert [layer["data"]["values"][0]["x1"] for layer in prompt] == [2.5]  # the shaded prompt
+    assert spec["resolve"]["scale"]["y"] == "independent"  # probability left, entropy right
+    json.dumps(spec, allow_nan=False)  # plain JSON, as Streamlit sends it
 
 
 def test_csv_and_json_hold_every_token_and_its_alternatives():
@@ -152,31 +172,40 @@ def test_small_probabilities_read_as_percentages_too():
 
 
 def test_chart_hover_gives_the_popups_percent():
-    figure = charts.probability_entropy_figure([step(0, "a", prob=0.00054), step(1, "b", prob=0.5)])
-    assert [row[1] for row in figure.data[0].customdata] == [render.percent(0.00054), "50.0%"] == ["0.054%", "50.0%"]
-    assert "%{customdata[1]}" in figure.data[0].hovertemplate
+    spec = charts.probability_entropy_spec([step(0, "a", prob=0.00054), step(1, "b", prob=0.5)])
+    assert [row["p_text"] for row in spec["datasets"]["tokens"]] == [render.percent(0.00054), "50.0%"] == [
+        "0.054%", "50.0%"]
+    hover = [layer for layer in layers_of(spec) if "params" in layer]
+    assert [field["field"] for field in hover[0]["encoding"]["tooltip"]] == ["token", "p_text", "e", "i"]
 
 
-def test_a_long_generation_gets_averages_a_range_slider_and_few_labels():
+def test_a_long_generation_gets_averages_an_overview_to_zoom_and_few_labels():
     steps = [step(i, " word", prob=(i % 7) / 7) for i in range(2000)]
-    figure = charts.probability_entropy_figure(steps)
-    assert len(figure.data) == 4 and figure.layout.xaxis.rangeslider.visible
-    average = figure.data[2].y
+    spec = charts.probability_entropy_spec(steps)
+    assert len(series_names(spec)) == 4 and len(spec["vconcat"]) == 2
+    zoom = spec["vconcat"][1]["params"][0]
+    assert zoom["select"]["type"] == "interval"
+    assert spec["vconcat"][0]["encoding"]["x"]["scale"]["domain"]["param"] == zoom["name"]
+    average = [row["p"] for row in spec["datasets"]["averages"]]
     assert max(average) - min(average) < 0.2  # the sawtooth's trend, not the sawtooth
-    assert len(figure.data[2].x) <= 2000 / 10 and list(figure.data[2].x[[0, -1]]) == [0, 1999]  # thinned, both ends
-    assert len(figure.layout.xaxis.ticktext) <= charts.label_budget(["␣word"] * 2000) < 30
+    rows = spec["datasets"]["averages"]
+    assert len(rows) <= 2000 / 10 and [rows[0]["i"], rows[-1]["i"]] == [0, 1999]  # thinned, both ends
+    assert spec["vconcat"][0]["encoding"]["x"]["axis"]["tickCount"] <= charts.label_budget(["␣word"] * 2000) < 30
+    assert spec["params"][0]["value"]["5"] == "␣word"
 
 
-def test_a_short_generation_keeps_its_markers_and_no_slider():
-    figure = charts.probability_entropy_figure([step(i, "x") for i in range(50)])
-    assert len(figure.data) == 2 and not figure.layout.xaxis.rangeslider.visible
+def test_a_short_generation_keeps_its_markers_and_no_overview():
+    spec = charts.probability_entropy_spec([step(i, "x") for i in range(50)])
+    assert "vconcat" not in spec and "averages" not in spec["datasets"] and len(series_names(spec)) == 2
+    assert all(layer["mark"].get("point") for layer in layers_of(spec) if "color" in layer["encoding"])
 
 
 def test_chart_labels_show_the_users_characters():
     steps = [step(0, "a", from_prompt=True), step(1, render.UNKNOWN_MARK, from_prompt=True), step(2, "b")]
     labels = render.readable_tokens([s.text for s in steps], "a—b")
-    figure = charts.probability_entropy_figure(steps, labels)
-    assert list(figure.layout.xaxis.ticktext) == ["a", "—", "b"]
+    spec = charts.probability_entropy_spec(steps, labels)
+    assert list(spec["params"][0]["value"].values()) == ["a", "—", "b"]
+    assert [row["token"] for row in spec["datasets"]["tokens"]] == ["a", "—", "b"]
 
 
 def test_moving_average_is_centred_and_keeps_the_ends():
@@ -184,9 +213,12 @@ def test_moving_average_is_centred_and_keeps_the_ends():
 
 
 @pytest.mark.parametrize("token", ["<b>bold</b>", "<br>", '<a href="http://x">x</a>', "a&amp;b", "\x1b[31mred\x07"])
-def test_chart_labels_never_carry_markup_or_control_characters(token):
-    figure = charts.probability_entropy_figure([step(0, token), step(1, "x")])
-    labels = list(figure.layout.xaxis.ticktext) + [row[0] for row in figure.data[0].customdata]
-    for label in labels:
-        assert "<" not in label and ">" not in label and not any(ord(ch) < 32 for ch in label)
-        assert "&" not in label.replace("&lt;", "").replace("&gt;", "").replace("&amp;", "")
+def test_chart_labels_are_data_never_markup_or_control_characters(token):
+    """Vega draws labels as text: a token reaches the chart only as data, whitespace and control
+    characters made visible, and never inside an expression."""
+    spec = charts.probability_entropy_spec([step(0, token), step(1, "x")])
+    labels = list(spec["params"][0]["value"].values()) + [row["token"] for row in spec["datasets"]["tokens"]]
+    assert not any(ord(ch) < 32 for label in labels for ch in label)
+    assert spec["params"][0]["value"]["0"] == render.plain_label(token[:charts.MAX_LABEL_CHARS])
+    rest = {key: value for key, value in spec.items() if key not in ("params", "datasets")}
+    assert render.plain_label(token)[:4] not in json.dumps(rest, ensure_ascii=False)  # in no expression
