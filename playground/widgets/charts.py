@@ -151,4 +151,7 @@ def probability_entropy_spec(steps: Sequence[Step], labels: Sequence[str] | None
             "datasets": {"tokens": token_rows(steps, labels)}}
     if long:
         spec["datasets"]["averages"] = average_rows(steps, width)
-    return {**spec, "vconcat": [main, overview(width)]} if long else {**spec, **main}
+    if not long:
+        return {**spec, **main}
+    # fit-x: Streamlit pads a vconcat of layers, and the right-hand axis then overflows the page
+    return {**spec, "vconcat": [main, overview(width)], "autosize": {"type": "fit-x", "contains": "padding"}}

@@ -182,7 +182,7 @@ def test_chart_hover_gives_the_popups_percent():
 def test_a_long_generation_gets_averages_an_overview_to_zoom_and_few_labels():
     steps = [step(i, " word", prob=(i % 7) / 7) for i in range(2000)]
     spec = charts.probability_entropy_spec(steps)
-    assert len(series_names(spec)) == 4 and len(spec["vconcat"]) == 2
+    assert len(series_names(spec)) == 4 and len(spec["vconcat"]) == 2 and spec["autosize"]["type"] == "fit-x"
     zoom = spec["vconcat"][1]["params"][0]
     assert zoom["select"]["type"] == "interval"
     assert spec["vconcat"][0]["encoding"]["x"]["scale"]["domain"]["param"] == zoom["name"]
