@@ -28,7 +28,7 @@ from rnnlm.units import is_plain_name
 from rnnlm.zoo import PRETRAINED_DIR, update_manifest
 
 from .cells import record as record_cells
-from .compression import xz_nats_per_char
+from .compression import xz_figures
 from .curve import write_curve
 from .heldout import write_excerpts
 from .texts import corpus_texts
@@ -61,14 +61,19 @@ def measure(folder: Path, val: str) -> dict:
         "val_chars": whole.chars, "val_slice_chars": SLICE_CHARS,
         "val_slice_nats_per_char": round(piece.nats_per_char, 4), "scoring_seconds": round(scoring_seconds, 1),
     }
-    adapt_piece = val[:ADAPT_CHARS]
-    figures.update({"adapt_chars": len(adapt_piece),
-                    "adapt_static_nats_per_char": round(score_text(lm, adapt_piece, precision="float32").nats_per_char, 4),
-                    "adapt_nats_per_char": round(adapt_text(lm, adapt_piece, ONE_STREAM).nats_per_char, 4)})
+    figures.update(adapt_figures(lm, val))
     if lm.level == "word":
         figures["word_perplexity"] = round(math.exp(whole.total_nats / whole.tokens), 2)
         figures["chars_per_token"] = round(whole.chars / whole.tokens, 3)
     return figures
+
+
+def adapt_figures(lm, val: str) -> dict:
+    """Adapting while reading the split's first ADAPT_CHARS characters, beside static scoring there."""
+    piece = val[:ADAPT_CHARS]
+    return {"adapt_chars": len(piece),
+            "adapt_static_nats_per_char": round(score_text(lm, piece, precision="float32").nats_per_char, 4),
+            "adapt_nats_per_char": round(adapt_text(lm, piece, ONE_STREAM).nats_per_char, 4)}
 
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
@@ -99,23 +104,7 @@ def card_text(name: str, entry: dict, training: dict, sample: str, settings: Sam
         f"- Corpus: `{entry['corpus']}.txt` from `../shared/data` ({LICENCES.get(entry['corpus'], 'see data README')}).",
         f"- Split: {'first 90% train / last 10% validation' if entry['corpus'] == 'tinyshakespeare' else 'last 5% held out for validation'}"
         f" ({entry['val_chars']:,} validation characters).", "",
-        "## Quality (measured by `python -m train.publish`)", "",
-        f"- Validation: **{entry['val_nats_per_char']:.4f} nats/char**, {entry['val_bits_per_char']:.4f} bits/char "
-        f"(whole split, full context).",
-        f"- First {entry['val_slice_chars']:,} validation characters: {entry['val_slice_nats_per_char']:.4f} nats/char "
-        "(the figure the test suite re-scores).",
-    ]
-    if entry.get("adapt_nats_per_char") is not None:
-        lines.append(f"- Adapting while reading (`python -m rnnlm score --adapt --adapt-streams 1`: one exact stream) on the first "
-                     f"{entry['adapt_chars']:,} validation characters: {entry['adapt_nats_per_char']:.4f} nats/char, "
-                     f"against {entry['adapt_static_nats_per_char']:.4f} without adapting.")
-    if entry.get("xz_nats_per_char") is not None:
-        lines.append(f"- xz -9e, given the training split first: {entry['xz_nats_per_char']:.4f} nats/char on the same "
-                     "split (`python -m train.compression CORPUS`): the general-purpose compressor to beat.")
-    if "word_perplexity" in entry:
-        lines.append(f"- Word level: perplexity {entry['word_perplexity']} per token, "
-                     f"{entry['chars_per_token']} characters per token.")
-    lines += [
+        *quality_lines(entry),
         "", "## Training", "",
         f"- Command: `{training_command(name, cfg)}`",
         f"- {entry['steps']:,} steps, {entry['tokens_seen']:,} tokens seen, {entry['training_minutes']} minutes "
@@ -132,6 +121,38 @@ def card_text(name: str, entry: dict, training: dict, sample: str, settings: Sam
         "```text", prompt + sample, "```", "",
     ]
     return "\n".join(lines)
+
+
+QUALITY_HEADING = "## Quality (measured by `python -m train.publish`)"
+
+
+def quality_lines(entry: dict) -> list[str]:
+    """The card's Quality section, heading included: every figure from the manifest entry."""
+    lines = [
+        QUALITY_HEADING, "",
+        f"- Validation: **{entry['val_nats_per_char']:.4f} nats/char**, {entry['val_bits_per_char']:.4f} bits/char "
+        f"(whole split, full context).",
+        f"- First {entry['val_slice_chars']:,} validation characters: {entry['val_slice_nats_per_char']:.4f} nats/char "
+        "(the figure the test suite re-scores).",
+    ]
+    if entry.get("adapt_nats_per_char") is not None:
+        lines.append(f"- Adapting while reading (`python -m rnnlm score --adapt --adapt-streams 1`: one exact stream) on the first "
+                     f"{entry['adapt_chars']:,} validation characters: {entry['adapt_nats_per_char']:.4f} nats/char, "
+                     f"against {entry['adapt_static_nats_per_char']:.4f} without adapting.")
+    if entry.get("xz_nats_per_char") is not None:
+        lines.append(xz_line(entry))
+    if "word_perplexity" in entry:
+        lines.append(f"- Word level: perplexity {entry['word_perplexity']} per token, "
+                     f"{entry['chars_per_token']} characters per token.")
+    return lines
+
+
+def xz_line(entry: dict) -> str:
+    """The card's xz figures: on the whole split, and on the characters the adapted figure read."""
+    on_slice = (f" and {entry['xz_adapt_nats_per_char']:.4f} on its first {entry['adapt_chars']:,} characters (the "
+                "adapted figure's text)") if entry.get("xz_adapt_nats_per_char") is not None and "adapt_chars" in entry else ""
+    return (f"- xz -9e, given the training split first (`python -m train.compression CORPUS`): "
+            f"{entry['xz_nats_per_char']:.4f} nats/char on the same split{on_slice}: the general-purpose compressor to beat.")
 
 
 def check_name(name: str) -> None:
@@ -156,7 +177,7 @@ def publish(source: Path, name: str, fp16: bool = False, smoke: bool = False, no
         "name": name, "corpus": corpus, "level": lm.level, "cell": lm.cell, "layers": lm.config.num_layers,
         "hidden_size": lm.config.hidden_size, "embed_dim": lm.config.embed_dim, "vocab_size": lm.config.vocab_size,
         "parameters": lm.parameter_count(), **figures,
-        "xz_nats_per_char": round(xz_nats_per_char(train, val), 4),  # the compressor to beat, same split
+        **xz_figures(train, val, ADAPT_CHARS),  # the compressor to beat: same split, same first characters
         "steps": training.get("steps"), "tokens_seen": training.get("tokens_seen"),
         "training_minutes": training.get("minutes"), "hardware": training.get("hardware"),
         "storage_dtype": "float16" if fp16 else "float32", "smoke": smoke,

@@ -13,8 +13,8 @@ import sys
 
 from rnnlm.zoo import PRETRAINED_DIR, read_manifest
 
-HEADER = ("| model | val nats/char | xz nats/char | adapted (static) on the first 100k | bits/char | word perplexity | "
-          "chars/token | parameters | steps | tokens seen | minutes | weights |")
+HEADER = ("| model | val nats/char | xz nats/char | adapted (static) on the first 100k | xz on the first 100k | bits/char | "
+          "word perplexity | chars/token | parameters | steps | tokens seen | minutes | weights |")
 
 
 def _figure(value) -> str:
@@ -31,6 +31,7 @@ def row(entry: dict) -> str:
     perplexity = entry.get("word_perplexity")
     cells = [f"`{entry['name']}`" + (" (smoke)" if entry.get("smoke") else ""),
              f"{entry['val_nats_per_char']:.4f}", _figure(entry.get("xz_nats_per_char")), _adapted(entry),
+             _figure(entry.get("xz_adapt_nats_per_char")),
              f"{entry.get('val_bits_per_char', float('nan')):.4f}",
              f"{perplexity:.1f}" if perplexity else "–", str(entry.get("chars_per_token", 1.0)),
              f"{entry['parameters']:,}", f"{entry.get('steps') or 0:,}", f"{entry.get('tokens_seen') or 0:,}",
@@ -46,7 +47,8 @@ def table(entries: list[dict]) -> str:
              "Validation figures measured by `python -m train.publish` on each corpus's held-out split "
              "(Tiny Shakespeare: last 10%; the others: last 5%), whole split, full context. xz: xz -9e "
              "given the training split first (`python -m train.compression CORPUS`), the compressor to beat; "
-             "adapted: `score --adapt` on the split's first 100,000 characters, static on the same in brackets. "
+             "adapted: `score --adapt` on the split's first 100,000 characters, static on the same in brackets, "
+             "and xz on the same characters beside it (`python -m train.refresh_figures`). "
              "Regenerate this file with `python -m train.zoo_table`; each model's card has its sample, "
              "training command and interpretable cells.", ""]
     for corpus, group in sorted(by_corpus.items()):

@@ -24,6 +24,9 @@ def test_table_lists_every_model_and_cards_are_shown():
     table = at.dataframe[0].value
     assert list(table["model"]) == [e["name"] for e in manifest]
     assert list(table["val nats/char"]) == [round(e["val_nats_per_char"], 4) for e in manifest]
+    # the adapted figure beside xz on the same first characters, so the two compare like for like
+    for column, key in (("adapted, first 100k", "adapt_nats_per_char"), ("xz, first 100k", "xz_adapt_nats_per_char")):
+        assert [None if value != value else value for value in table[column]] == [e.get(key) for e in manifest]
     assert len(at.expander) == len(manifest)
     current = at.selectbox(key="picker_name").value
     shown = [e["name"] for e in manifest if f"# {e['name']}" in cards_shown(at)]

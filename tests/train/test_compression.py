@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from train.compression import compressed_bytes, xz_nats_per_char
+from train.compression import compressed_bytes, xz_figures, xz_nats_per_char
 
 
 def random_text(chars: int, seed: int) -> str:
@@ -31,3 +31,16 @@ def test_text_seen_in_training_costs_almost_nothing_and_fresh_random_text_costs_
 def test_an_empty_validation_text_is_refused():
     with pytest.raises(ValueError, match="empty"):
         xz_nats_per_char("abc", "")
+
+
+def test_the_figures_cover_the_whole_split_and_its_first_characters():
+    train, val = random_text(20_000, 1), train_then_fresh(random_text(20_000, 1))
+    figures = xz_figures(train, val, 4_000)
+    assert figures == {"xz_nats_per_char": round(xz_nats_per_char(train, val), 4),
+                       "xz_adapt_nats_per_char": round(xz_nats_per_char(train, val[:4_000]), 4)}
+    assert figures["xz_adapt_nats_per_char"] < figures["xz_nats_per_char"] / 2  # its start was seen in training
+
+
+def train_then_fresh(train: str) -> str:
+    """4,000 characters copied from the training text, then 8,000 fresh ones."""
+    return train[1_000:5_000] + random_text(8_000, 9)

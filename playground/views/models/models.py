@@ -25,6 +25,8 @@ def table_rows(catalogue) -> list[dict]:
              "cell": cat.CELL_LABELS.get(info.cell, info.cell), "layers": info.layers, "hidden": info.hidden_size,
              "parameters": info.parameters, "val nats/char": round(info.val_nats_per_char, 4),
              "xz nats/char": info.entry.get("xz_nats_per_char"),
+             "adapted, first 100k": info.entry.get("adapt_nats_per_char"),
+             "xz, first 100k": info.entry.get("xz_adapt_nats_per_char"),
              "training minutes": info.entry.get("training_minutes"),
              "source": source(info)}
             for info in catalogue]
