@@ -75,7 +75,7 @@ def series(name: str, field: str, data: str, colours: dict[str, str], axis: dict
 def line_groups(long: bool, width: int) -> list[dict]:
     """The probability lines (left axis) and the entropy lines (right axis), each with its average
     when the text is long; a group shares its axis."""
-    raw = {"opacity": 0.35, "strokeWidth": 1} if long else {"point": {"size": 16}}
+    raw = {"opacity": 0.35, "strokeWidth": 1} if long else {}
     p_axis = {"title": "probability", "scale": {"domain": [0, 1]}, "axis": {"format": ".0%"}}
     e_axis = {"title": "entropy (nats)", "scale": {"zero": True}, "axis": {"orient": "right"}}
     names = {"p": "model p(chosen token)", "e": "entropy (nats)",
@@ -85,7 +85,8 @@ def line_groups(long: bool, width: int) -> list[dict]:
         colours |= {names["p_mean"]: "#08306b", names["e_mean"]: "#a63603"}
     groups = []
     for field, axis, dash in (("p", p_axis, None), ("e", e_axis, [2, 2])):
-        style = {**raw, **({"strokeDash": dash} if dash else {})}
+        # a short text marks each token's probability; entropy stays a dotted line
+        style = {**raw, **({"strokeDash": dash} if dash else {} if long else {"point": {"size": 16}})}
         layers = [series(names[field], field, "tokens", colours, axis, style)]
         if long:
             layers.append(series(names[f"{field}_mean"], field, "averages", colours, axis, {"strokeWidth": 2.5}))
@@ -144,6 +145,8 @@ def probability_entropy_spec(steps: Sequence[Step], labels: Sequence[str] | None
     width = max(5, len(steps) // 40)
     tick_text = {str(step.index): plain_label(label[:MAX_LABEL_CHARS]) for step, label in zip(steps, labels)}
     main = {"height": 300 if long else 260,
+            # the hover layer last: Vega-Lite takes the zoom's x extent from a layer's last child,
+            # which must inherit the shared x (the prompt layers set their own)
             "layer": [*prompt_layers(steps), *line_groups(long, width), hover_layer()],
             "encoding": {"x": x_encoding(label_budget(labels), long)},
             "resolve": {"scale": {"y": "independent"}}}

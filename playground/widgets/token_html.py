@@ -11,6 +11,7 @@ never appears in the text a user selects or copies.
 from __future__ import annotations
 
 import html
+import unicodedata
 import re
 from typing import Sequence
 
@@ -59,8 +60,9 @@ def visible_token(text: str) -> str:
 
 def plain_label(text: str) -> str:
     """A token as a chart that draws text as text (Vega) shows it: whitespace made visible, other
-    control characters as U+FFFD."""
-    return "".join("\ufffd" if ord(ch) < 32 or ord(ch) == 127 else ch for ch in visible_token(text))
+    control and format characters (C0, C1, bidi overrides, zero-width) as U+FFFD, so a crafted
+    vocabulary cannot reorder or hide a label."""
+    return "".join("\ufffd" if unicodedata.category(ch) in ("Cc", "Cf") else ch for ch in visible_token(text))
 
 
 def chart_label(text: str) -> str:

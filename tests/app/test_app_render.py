@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+import unicodedata
 
 import pytest
 from app_util import visible_text
@@ -197,7 +198,15 @@ def test_a_long_generation_gets_averages_an_overview_to_zoom_and_few_labels():
 def test_a_short_generation_keeps_its_markers_and_no_overview():
     spec = charts.probability_entropy_spec([step(i, "x") for i in range(50)])
     assert "vconcat" not in spec and "averages" not in spec["datasets"] and len(series_names(spec)) == 2
-    assert all(layer["mark"].get("point") for layer in layers_of(spec) if "color" in layer["encoding"])
+    marked = [bool(layer["mark"].get("point")) for layer in layers_of(spec) if "color" in layer["encoding"]]
+    assert marked == [True, False]  # each token's probability marked; entropy a dotted line
+
+
+def test_the_hover_layer_comes_last_so_the_zoom_reads_the_shared_x():
+    for count in (50, 2000):
+        spec = charts.probability_entropy_spec([step(i, "x") for i in range(count)])
+        main = spec["vconcat"][0] if "vconcat" in spec else spec
+        assert "params" in main["layer"][-1] and "x" not in main["layer"][-1]["encoding"]
 
 
 def test_chart_labels_show_the_users_characters():
@@ -212,13 +221,14 @@ def test_moving_average_is_centred_and_keeps_the_ends():
     assert charts.moving_average([0, 0, 3, 0, 0], 3) == [0, 1, 1, 1, 0]
 
 
-@pytest.mark.parametrize("token", ["<b>bold</b>", "<br>", '<a href="http://x">x</a>', "a&amp;b", "\x1b[31mred\x07"])
+@pytest.mark.parametrize("token", ["<b>bold</b>", "<br>", '<a href="http://x">x</a>', "a&amp;b", "\x1b[31mred\x07",
+                                   "\u202eevil\u2066", "a\u200bb\x85"])
 def test_chart_labels_are_data_never_markup_or_control_characters(token):
     """Vega draws labels as text: a token reaches the chart only as data, whitespace and control
     characters made visible, and never inside an expression."""
     spec = charts.probability_entropy_spec([step(0, token), step(1, "x")])
     labels = list(spec["params"][0]["value"].values()) + [row["token"] for row in spec["datasets"]["tokens"]]
-    assert not any(ord(ch) < 32 for label in labels for ch in label)
+    assert not any(unicodedata.category(ch) in ("Cc", "Cf") for label in labels for ch in label)
     assert spec["params"][0]["value"]["0"] == render.plain_label(token[:charts.MAX_LABEL_CHARS])
     rest = {key: value for key, value in spec.items() if key not in ("params", "datasets")}
     assert render.plain_label(token)[:4] not in json.dumps(rest, ensure_ascii=False)  # in no expression
