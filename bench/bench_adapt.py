@@ -43,7 +43,7 @@ def parse_try(spec: str) -> AdaptSettings:
         key, _, value = part.partition("=")
         if key not in defaults:
             raise SystemExit(f"--try {spec}: unknown setting {key!r}; known: {', '.join(defaults)}")
-        values[key] = type(defaults[key])(value)
+        values[key] = (int if defaults[key] is None else type(defaults[key]))(value)  # None: the window, a count
     return AdaptSettings(**{**defaults, **values}).validate()
 
 
@@ -121,7 +121,7 @@ def speed(args) -> None:
           f"{chars_per_token / floor:,.0f} chars per CPU s at most")
     for streams in (1, args.streams):
         for precision in ("float32", "bfloat16"):
-            s = AdaptSettings(**{**AdaptSettings().to_dict(), "streams": streams, "precision": precision})
+            s = AdaptSettings(streams=streams, precision=precision).for_level(lm.level)
             adapted, wall, cpu = timed(adapt_text, lm, text, s)
             ran = what_runs(lm.net, len(lm.tokenizer.encode(text)), s)
             print(f"  adapting, {ran['mode']} ({ran['streams']} streams, {s.rule} shared lr {ran['shared_lr']:.3g} "
@@ -149,7 +149,7 @@ def grid(args) -> None:
     print(f"{'streams':>7} {'rule':5} {'shared lr':>9} {'window':>6} {'decay':>6} {'clip':>5} {'precision':9} "
           f"{'own lr':>6} {'nats/char':>9} {'vs static':>9}  speed")
     for spec in args.tries or DEFAULT_TRIES:
-        s = parse_try(spec)
+        s = parse_try(spec).for_level(lm.level)
         adapted, wall, cpu = timed(adapt_text, lm, text, s)
         ran, gain = what_runs(lm.net, count, s), adapted.nats_per_char - static
         own = s.stream_lr if ran["own_output_layers"] else 0.0

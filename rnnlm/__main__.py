@@ -23,7 +23,7 @@ import time
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-from .adapt_settings import MIN_STREAM_TOKENS
+from .adapt_settings import MIN_STREAM_TOKENS, WINDOW_BY_LEVEL
 from .batched_adapt import what_runs
 from .branching import parse_forced
 from .clamp import parse_clamps
@@ -93,7 +93,9 @@ def _add_adapt_arguments(score: argparse.ArgumentParser) -> None:
     score.add_argument("--adapt-lr", type=float,
                        help=f"step size of one stream (default {d.lr:g}; B streams step lr x sqrt(B); "
                             "0 with --adapt-streams 1 = static)")
-    score.add_argument("--adapt-window", type=int, help=f"tokens scored between updates (default {d.window})")
+    score.add_argument("--adapt-window", type=int,
+                       help="tokens scored between updates (default: " + ", ".join(
+                           f"{tokens} for a {level} model" for level, tokens in WINDOW_BY_LEVEL.items()) + ")")
     score.add_argument("--adapt-decay", type=float,
                        help=f"pull toward the trained weights after each step, 0-1 (default {d.decay:g})")
     score.add_argument("--adapt-clip", type=float, help=f"largest gradient norm, 0 = off (default {d.clip:g})")
@@ -210,6 +212,7 @@ def run_score(args) -> None:
             print(f"{result.nats_per_char:.4f} nats/char  {result.bits_per_char:.4f} bits/char  "
                   f"({result.chars:,} chars, {result.tokens:,} tokens, model {lm.name})")
         return
+    settings = settings.for_level(lm.level)  # reported as it ran
     progress = Progress("adapting", "chars")
     try:
         adapted = adapt_text(lm, text, settings, on_window=progress)

@@ -119,8 +119,8 @@ def batched_adapt_logprobs(net: RNNLM, ids: list[int], context_id: int, settings
                            on_window: Callable[[int], None] | None = None) -> np.ndarray:
     """Log-probability of each of ids, read in streams_for(len(ids), settings) segments side by
     side, each window scored before the shared copy of net learns from it. net itself is only
-    read. on_window(tokens_done) after each step."""
-    settings.validate()
+    read. on_window(tokens_done) after each step. settings: with their window (AdaptSettings.for_level)."""
+    settings.validate().window_needed()
     count = len(ids)
     if count == 0:
         return np.zeros(0)

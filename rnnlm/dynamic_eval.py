@@ -56,8 +56,9 @@ Progress = Callable[[int, int], None]  # on_window(done_chars, total_chars)
 def adapt_logprobs(net: RNNLM, ids: list[int], context_id: int, settings: AdaptSettings,
                    on_window: Callable[[int], None] | None = None) -> np.ndarray:
     """Log-probability of ids[i] given context_id and ids[:i], each window scored before the
-    copy of net learns from it. net itself is only read. on_window(tokens_done) after each window."""
-    settings.validate()
+    copy of net learns from it. net itself is only read. on_window(tokens_done) after each window.
+    settings: with their window (AdaptSettings.for_level)."""
+    settings.validate().window_needed()
     count = len(ids)
     if count == 0:
         return np.zeros(0)
@@ -92,7 +93,7 @@ def adapt_ids(lm: LanguageModel, ids: list[int], chars: int, settings: AdaptSett
     count = len(ids)
     # Characters done are estimated from tokens done: exact for char models, close for words.
     report = None if on_window is None else (lambda done: on_window(chars * done // max(count, 1), chars))
-    settings.validate()
+    settings = settings.validate().for_level(lm.level)
     # One stream: the reference below. Batched (streams > 1): rnnlm.batched_adapt, which reads a
     # text too short for two streams as one exact stream too.
     adapt = adapt_logprobs if settings.streams == 1 else batched_adapt_logprobs

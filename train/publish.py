@@ -38,7 +38,8 @@ SLICE_CHARS = 20_000
 # a card measures it on the split's first ADAPT_CHARS characters, beside static scoring there.
 ADAPT_CHARS = 100_000
 # The cards' adapted figure: one exact stream, float32 (the best figure; the default batched mode gives
-# up 0.02-0.04 nats/char for its speed, docs/ADAPT.md). The figures on the cards were all measured so.
+# up 0.02-0.04 nats/char for its speed, docs/ADAPT.md), with the window of the model's level, which
+# each card records (python -m train.refresh_figures re-measures a figure whose window changed).
 ONE_STREAM = AdaptSettings(streams=1, precision="float32")
 SAMPLE_PROMPTS = {"tinyshakespeare": "ROMEO:", "shakespeare": "ROMEO:", "c": "static int", "linux": "static int"}
 LICENCES = {
@@ -69,11 +70,17 @@ def measure(folder: Path, val: str) -> dict:
 
 
 def adapt_figures(lm, val: str) -> dict:
-    """Adapting while reading the split's first ADAPT_CHARS characters, beside static scoring there."""
-    piece = val[:ADAPT_CHARS]
-    return {"adapt_chars": len(piece),
+    """Adapting while reading the split's first ADAPT_CHARS characters, beside static scoring there,
+    with the window the model's level gets by default (recorded: it differs for char and word)."""
+    piece, settings = val[:ADAPT_CHARS], ONE_STREAM.for_level(lm.level)
+    return {"adapt_chars": len(piece), "adapt_window": settings.window,
             "adapt_static_nats_per_char": round(score_text(lm, piece, precision="float32").nats_per_char, 4),
-            "adapt_nats_per_char": round(adapt_text(lm, piece, ONE_STREAM).nats_per_char, 4)}
+            "adapt_nats_per_char": round(adapt_text(lm, piece, settings).nats_per_char, 4)}
+
+
+def adapt_window(entry: dict) -> int:
+    """The window an entry's adapted figure was measured with (50 tokens before it was recorded)."""
+    return entry.get("adapt_window", 50)
 
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
@@ -136,9 +143,10 @@ def quality_lines(entry: dict) -> list[str]:
         "(the figure the test suite re-scores).",
     ]
     if entry.get("adapt_nats_per_char") is not None:
-        lines.append(f"- Adapting while reading (`python -m rnnlm score --adapt --adapt-streams 1`: one exact stream) on the first "
-                     f"{entry['adapt_chars']:,} validation characters: {entry['adapt_nats_per_char']:.4f} nats/char, "
-                     f"against {entry['adapt_static_nats_per_char']:.4f} without adapting.")
+        lines.append(f"- Adapting while reading (`python -m rnnlm score --adapt --adapt-streams 1`: one exact stream, "
+                     f"a step every {adapt_window(entry)} tokens) on the first {entry['adapt_chars']:,} validation "
+                     f"characters: {entry['adapt_nats_per_char']:.4f} nats/char, against "
+                     f"{entry['adapt_static_nats_per_char']:.4f} without adapting.")
     if entry.get("xz_nats_per_char") is not None:
         lines.append(xz_line(entry))
     if "word_perplexity" in entry:

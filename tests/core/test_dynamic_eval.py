@@ -8,7 +8,8 @@ import torch
 from conftest import score_command, tiny_model
 
 from rnnlm import SettingsError, score_text
-from rnnlm.dynamic_eval import AdaptSettings, adapt_text
+from rnnlm.adapt_settings import WINDOW_BY_LEVEL
+from rnnlm.dynamic_eval import AdaptSettings, adapt_logprobs, adapt_text
 from rnnlm.window_layers import GRUWindow, LSTMWindow, RNNWindow, window_forward
 
 REPETITIVE = "the cat sat on the mat and the dog sat on the log. " * 30
@@ -109,6 +110,23 @@ def test_progress_counts_characters_up_to_the_total(word_tokenizer):
     assert [done for done, _ in calls] == sorted(done for done, _ in calls)
 
 
+@pytest.mark.parametrize("level", ["char", "word"])
+def test_the_window_left_to_the_model_is_its_levels(level, char_tokenizer, word_tokenizer):
+    """A word piece is several characters: a word model updates after fewer tokens than a char model."""
+    lm = tiny_model(char_tokenizer if level == "char" else word_tokenizer)
+    calls = []
+    result = adapt_text(lm, REPETITIVE * 2, AdaptSettings(streams=1), on_window=lambda done, total: calls.append(done))
+    assert len(calls) == -(-result.tokens // WINDOW_BY_LEVEL[level])
+    assert WINDOW_BY_LEVEL["word"] < WINDOW_BY_LEVEL["char"]
+    assert AdaptSettings(window=7).for_level(level).window == 7  # a window given is kept
+
+
+def test_code_that_does_not_know_the_level_refuses_a_window_left_to_the_model(char_tokenizer):
+    lm = tiny_model(char_tokenizer)
+    with pytest.raises(ValueError, match="for_level"):
+        adapt_logprobs(lm.net, lm.tokenizer.encode("hello"), lm.tokenizer.context_id(), AdaptSettings(streams=1))
+
+
 def test_bfloat16_adapting_stays_close_to_float32(char_tokenizer):
     lm = tiny_model(char_tokenizer, hidden=32)
     exact = adapt_text(lm, REPETITIVE, FAST)
@@ -162,6 +180,8 @@ def test_cli_json_gives_adapted_and_static_figures(cli):
     assert "adapting [" in err and f"{len(REPETITIVE):,}/{len(REPETITIVE):,} chars" in err  # first and last lines
     status, out, _ = cli("--json")
     assert status == 0 and "static_nats_per_char" not in json.loads(out)
+    status, out, _ = cli("--json", "--adapt")  # the window the model chose is reported, not left blank
+    assert status == 0 and json.loads(out)["adapt"]["window"] == WINDOW_BY_LEVEL["char"]
 
 
 def test_cli_plain_text_names_both_figures(cli):
