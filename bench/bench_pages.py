@@ -1,7 +1,7 @@
-"""How long the Learn and Models pages take to open in a real browser, beside the floor: a
+"""How long the Generate, Learn and Models pages take to open in a real browser, beside the floor: a
 one-line Streamlit page served and opened the same way (prints figures, asserts nothing).
 
-    python bench/bench_pages.py [--repeats 3] [--pages floor learn models]
+    python bench/bench_pages.py [--repeats 3] [--pages floor generate learn models]
 
 For each page: a fresh `streamlit run` server, then fresh browser contexts (no cache, as a new
 visitor) opened on it: the first on the cold server, then --repeats more (median). An open is
@@ -32,8 +32,11 @@ from playwright.sync_api import sync_playwright
 FLOOR_SCRIPT = 'import streamlit as st\n\nst.write("The floor: one line of text.")\n'
 # What "drawn" means per page: every selector on screen. Learn opens on the hand-set LSTM: its
 # equations typeset and its three tables (inputs, weights, steps) drawn. Models opens on its table
-# and the sidebar model's card (shakespeare-char-lstm's, as a new visitor's).
+# and the sidebar model's card (shakespeare-char-lstm's, as a new visitor's). Generate (every
+# visitor's first page) opens on its coloured text and its chart drawn (plotly's or Vega's).
+CHART = '[data-testid="stPlotlyChart"] .main-svg, [data-testid="stVegaLiteChart"] .marks'
 PAGES = {
+    "generate": ("/", [".rnnlm-tokens", CHART]),
     "floor": ("/", ["text=The floor: one line of text."]),
     "learn": ("/learn", [".katex", '[data-testid="stTable"] table >> nth=2']),
     "models": ("/models", ['[data-testid="stDataFrame"] canvas', '[data-testid="stExpanderDetails"] h1']),
