@@ -96,7 +96,8 @@ def line_groups(long: bool, width: int) -> list[dict]:
 
 def hover_layer() -> dict:
     """A rule at the token nearest the pointer, with the token, its p and entropy in the tooltip."""
-    return {"data": {"name": "tokens"}, "mark": {"type": "rule", "color": "#555"},
+    # aria off: one rule per token would give screen readers (and the page) thousands of labelled items
+    return {"data": {"name": "tokens"}, "mark": {"type": "rule", "color": "#555", "aria": False},
             "params": [{"name": "hover", "select": {"type": "point", "fields": ["i"], "nearest": True,
                                                     "on": "pointerover", "clear": "pointerout"}}],
             "encoding": {"opacity": {"condition": {"param": "hover", "empty": False, "value": 0.5}, "value": 0},
@@ -112,9 +113,11 @@ def prompt_layers(steps: Sequence[Step]) -> list[dict]:
     if not indices:
         return []
     data = {"values": [{"x0": min(indices) - 0.5, "x1": max(indices) + 0.5, "label": "prompt"}]}
-    return [{"data": data, "mark": {"type": "rect", "color": "grey", "opacity": 0.12},
+    # aria off: a shading and its caption, not data (Vega would label them "token: -0.5; label: prompt")
+    return [{"data": data, "mark": {"type": "rect", "color": "grey", "opacity": 0.12, "aria": False},
              "encoding": {"x": {"field": "x0", "type": "quantitative"}, "x2": {"field": "x1"}}},
-            {"data": data, "mark": {"type": "text", "align": "left", "baseline": "top", "dx": 3, "y": 3, "color": "#555"},
+            {"data": data, "mark": {"type": "text", "align": "left", "baseline": "top", "dx": 3, "y": 3, "color": "#555",
+                                    "aria": False},
              "encoding": {"x": {"field": "x0", "type": "quantitative"}, "text": {"field": "label"}}}]
 
 

@@ -95,6 +95,9 @@ def test_chart_has_probability_and_entropy_with_token_ticks():
     assert "tick_text[datum.value]" in spec["encoding"]["x"]["axis"]["labelExpr"]
     prompt = [layer for layer in layers_of(spec) if layer["mark"]["type"] == "rect"]
     assert [layer["data"]["values"][0]["x1"] for layer in prompt] == [2.5]  # the shaded prompt
+    # decorations and the per-token hover rules carry no accessible labels (the prompt box owns "Prompt")
+    assert [layer["mark"].get("aria") for layer in layers_of(spec) if layer["mark"]["type"] in ("rect", "text", "rule")] == [
+        False, False, False]
     assert spec["resolve"]["scale"]["y"] == "independent"  # probability left, entropy right
     json.dumps(spec, allow_nan=False)  # plain JSON, as Streamlit sends it
 
