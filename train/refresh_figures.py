@@ -21,7 +21,7 @@ from rnnlm.checkpoint import load_model
 from rnnlm.runtime import configure_threads
 from rnnlm.zoo import PRETRAINED_DIR, read_manifest, update_manifest
 
-from .compression import compressed_bytes, xz_nats_per_char
+from .compression import xz_figures
 from .publish import ONE_STREAM, QUALITY_HEADING, adapt_figures, adapt_window, quality_lines
 from .texts import corpus_texts
 
@@ -50,16 +50,15 @@ def refresh(corpus: str, pretrained_dir: Path = PRETRAINED_DIR) -> list[str]:
     if not entries:
         return []
     train, val, _ = corpus_texts(corpus)
-    base = compressed_bytes(train)
-    whole, on_first, done = round(xz_nats_per_char(train, val, base), 4), {}, []
+    for entry in entries:
+        if not adapted_is_current(entry):
+            entry.update(adapt_figures(load_model(Path(pretrained_dir) / entry["name"]), val))
+    # xz on the very characters each adapted figure read (one length in practice: one pass of xz)
+    xz = {length: xz_figures(train, val, length) for length in {entry["adapt_chars"] for entry in entries}}
+    done = []
     for entry in entries:
         folder = Path(pretrained_dir) / entry["name"]
-        if not adapted_is_current(entry):
-            entry.update(adapt_figures(load_model(folder), val))
-        length = entry["adapt_chars"]  # xz on the very characters the adapted figure read
-        if length not in on_first:
-            on_first[length] = round(xz_nats_per_char(train, val[:length], base), 4)
-        entry.update(xz_nats_per_char=whole, xz_adapt_nats_per_char=on_first[length])
+        entry.update(xz[entry["adapt_chars"]])
         update_manifest(entry, pretrained_dir)
         card = with_quality((folder / "card.md").read_text(encoding="utf-8"), entry)
         if card is None:
