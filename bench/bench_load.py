@@ -16,7 +16,10 @@ click types the session's seed and the length into the sidebar. --arrival link: 
 share link with its seed and length (the page samples those tokens on arrival), and the click
 presses Generate (sampled again): the protocol of the figures before the arrival cache.
 Prints per session: page drawn, the page's first token and completion, click to first token,
-click to completion, idle and target times, errors; p50/p95; the targets; the CPU-seconds the
+click to completion, idle and target times, errors; p50/p95; click -> first token split into
+the server's part and the rest (the server, started with RNNLM_TIMING_TRACE, marks when each
+script run starts and when it hands its first tokens to Streamlit: playground/timing_trace.py);
+the targets; the CPU-seconds the
 browsers and the server spent in the load phase; the GEMM peak and core count (other work on
 the machine slows every figure). Asserts nothing.
 
@@ -32,15 +35,17 @@ import math
 import os
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "tests" / "browser")]  # the tests' server and browser helpers
+sys.path[:0] = [str(ROOT / "tests" / "browser"), str(ROOT)]  # the tests' server and browser helpers
 
 import load_sessions as ls
 from bench_train import gemm_peak_flops
 from browser_util import launch_browser, open_app, start_server
+from playground.timing_trace import read as read_trace
 from playwright.sync_api import sync_playwright
 
 FIRST_TOKEN_TARGET, PAGE_TARGET, SLACK = 1.0, 3.0, 1.5  # seconds, seconds, x (N / cores) x idle
@@ -105,7 +110,7 @@ def text_problems(session, reference: str, arrival: str) -> list[str]:
     return found
 
 
-def report(args, cores: int, idle: dict, sessions: list, probe, arrival_text: str) -> None:
+def report(args, cores: int, idle: dict, sessions: list, probe, arrival_text: str, marks: list[dict]) -> None:
     n = len(sessions)
     print(f"\n{'seed':>6} {'drawn':>7} {'1st tok':>8} {'done':>7} | {'click->1st':>10} {'click->done':>11} "
           f"{'idle':>6} {'target':>7}  ok  errors")
@@ -130,6 +135,7 @@ def report(args, cores: int, idle: dict, sessions: list, probe, arrival_text: st
     for label, (phase, mark) in columns.items():
         values = [s.seconds(phase, mark) for s in sessions]
         print(f"{label:18} {quantile(values, 0.5):7.2f} {quantile(values, 0.95):7.2f} {max(values):7.2f}")
+    print_split(sessions, marks)
     if probe is not None:
         print(f"visitor arriving 1 s into the load: page drawn {probe.seconds('load', 'drawn'):.2f} s, "
               f"first token {probe.seconds('load', 'first'):.2f} s, done {probe.seconds('load', 'done'):.2f} s, "
@@ -148,6 +154,19 @@ def report(args, cores: int, idle: dict, sessions: list, probe, arrival_text: st
     print(f"  sessions sharing one text:                   {len(shared):6d}    {verdict(not shared)}")
 
 
+def print_split(sessions: list, marks: list[dict]) -> None:
+    """Where click -> first token went: the server's part (to the script run, then to the first
+    tokens handed to Streamlit) and the rest (sending, and the browser drawing them)."""
+    parts = [ls.click_split(s, marks) for s in sessions]
+    labels = ("  click->run start", "  run->1st sent", "  sent->shown")
+    for index, label in enumerate(labels):
+        values = [part[index] for part in parts]
+        print(f"{label:18} {quantile(values, 0.5):7.2f} {quantile(values, 0.95):7.2f} {max(values):7.2f}")
+    server = [part[0] + part[1] for part in parts]
+    print(f"{'  server part':18} {quantile(server, 0.5):7.2f} {quantile(server, 0.95):7.2f} {max(server):7.2f}"
+          "   (click -> first tokens handed to Streamlit: what browsers elsewhere would wait, plus the network)")
+
+
 def verdict(ok: bool) -> str:
     return "met" if ok else "NOT met"
 
@@ -162,6 +181,8 @@ def main() -> None:
     job = "no job" if args.no_job else f"one fine-tune job ({args.job_minutes:g} min budget)"
     print(f"{ls.MODEL}, {args.tokens:,} tokens, {args.sessions} sessions, {job}")
     seeds = [args.first_seed + i for i in range(args.sessions)]
+    trace = Path(tempfile.mkstemp(prefix="rnnlm-timing-", suffix=".jsonl")[1])
+    os.environ["RNNLM_TIMING_TRACE"] = str(trace)  # the server marks its script runs and first tokens
     with sync_playwright() as playwright, start_server() as server:
         browser = launch_browser(playwright)
         warm = browser.new_context()
@@ -187,7 +208,8 @@ def main() -> None:
                  ls.cpu_seconds([server.process.pid]) - serving)
         if not args.no_job:
             job_context.close()
-        report(args, cores, idle, sessions, probe, arrival_text)
+        report(args, cores, idle, sessions, probe, arrival_text, read_trace(str(trace)))
+        trace.unlink(missing_ok=True)
         print(f"\nload phase: {spent[0]:.1f} s; CPU-seconds: browsers {spent[1]:.1f}, server {spent[2]:.1f} "
               f"(its own process: the job trains in another); load average {os.getloadavg()[0]:.1f} at the end")
         browser.close()

@@ -106,7 +106,7 @@ OBSERVE = """(() => {
   window.__enterAt = (wallTime, seed, length) => setTimeout(() => enterWhenThere(seed, length, performance.now() + 10000),
                                                             Math.max(0, wallTime - Date.now()));
 })();"""
-STATE = """() => ({load: window.__load, run: window.__run,
+STATE = """() => ({load: window.__load, run: window.__run, origin: performance.timeOrigin,
   idle: document.querySelector('[data-testid="stApp"]')?.dataset.testScriptState === 'notRunning',
   shownErrors: document.querySelectorAll('[data-testid="stException"], [data-testid="stAlertContentError"]').length})"""
 
@@ -125,6 +125,26 @@ class Session:
         times = self.state.get(phase) or {}
         start = 0.0 if phase == "load" else times.get("click", 0.0)
         return (times[mark] - start) / 1000 if times.get(mark) else float("nan")
+
+    def wall(self, phase: str, mark: str) -> float:
+        """A phase's mark on the wall clock (time.time()), as the server's timing trace records it."""
+        times = self.state.get(phase) or {}
+        return (self.state.get("origin", 0.0) + times[mark]) / 1000 if times.get(mark) else float("nan")
+
+
+def click_split(session: Session, marks: list[dict]) -> tuple[float, float, float]:
+    """A click's wait for its first token in three parts (seconds), from the server's timing trace
+    (playground/timing_trace.py): click -> the server starts the script run with the session's
+    seed; -> the script hands the first tokens to Streamlit; -> the browser shows them. NaN where
+    a mark is missing. The first tokens of the session's own seed name its server session (each
+    browser session types or links its own seed); its first script run after the click started it."""
+    click, shown, nan = session.wall("run", "click"), session.wall("run", "first"), float("nan")
+    later = [m for m in marks if m["t"] >= click - 0.01]
+    first = next((m for m in later if m["event"] == "first_token" and m.get("seed") == session.seed), None)
+    if first is None:
+        return nan, nan, nan
+    started = next((m["t"] for m in later if m["event"] == "run" and m["session"] == first["session"]), nan)
+    return started - click, first["t"] - started, shown - first["t"]
 
 
 def generate_url(server_url: str, seed: int, tokens: int) -> str:

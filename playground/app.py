@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from playground import jobs_resource, shared_models, sidebar, state
+from playground import jobs_resource, shared_models, sidebar, state, timing_trace
 from playground.widgets import blocks
 from playground.widgets import token_html as render
 from rnnlm import RnnlmError
@@ -51,6 +51,7 @@ def navigation() -> tuple[PageSpec, st.Page]:
 
 def main() -> None:
     st.set_page_config(page_title="RNN playground", page_icon="🔡", layout="wide")
+    timing_trace.mark("run", session=state.session_id(), seed=st.session_state.get(state.SEED))
     st.html(render.STYLESHEET)
     jobs_resource.before_page()  # before the catalogue: a job that just finished joins the picker
     shared_models.open_linked_models()  # before the catalogue: a link's ?model=u-<id> joins the picker

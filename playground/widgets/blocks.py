@@ -9,7 +9,7 @@ from urllib.parse import quote, urlencode
 
 import streamlit as st
 
-from playground import resources, state
+from playground import resources, state, timing_trace
 from playground.catalogue import ModelInfo, build_catalogue
 from playground.request import Request
 from playground.widgets import charts, export, generation
@@ -51,8 +51,13 @@ def stream(placeholder, lm: LanguageModel, request: Request, into: Generation | 
            shared: bool = False) -> Generation:
     """Sample in the server's sampling pool, redrawing the placeholder with the text so far
     a few times a second (playground.widgets.generation; shared: a text every visitor gets alike)."""
+    first = [True]
+
     def redraw(steps):
         placeholder.html(render.streaming_html(request.prompt, "".join(s.text for s in steps if not s.from_prompt)))
+        if first[0]:  # handed to Streamlit to send: the server's part of a click's wait ends here
+            first[0] = False
+            timing_trace.mark("first_token", session=state.session_id(), seed=request.seed)
 
     placeholder.html(render.streaming_html(request.prompt, ""))
     return generation.run(lm, request, redraw, into=into, check_stop=stop_point, shared=shared)
