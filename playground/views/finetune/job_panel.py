@@ -1,9 +1,12 @@
 """The fine-tune page's job panel: live progress while training, the result when it is done.
 
-The live part is an st.fragment that reruns every POLL_SECONDS, alone: the rest of the page
-stays as it is and responsive. It reads a snapshot from the JobManager (the training
-process never touches Streamlit). When the job ends, the whole page reruns once, so the
-new model appears in the sidebar's picker and the result replaces the live view.
+The live part is two st.fragments that rerun alone: the rest of the page stays as it is and
+responsive. Progress and figures every POLL_SECONDS; the loss chart and the samples every
+CURVES_SECONDS, since a Plotly chart costs the server and the watching browser about as much as
+the job's own training when redrawn every second, and its curves move little in one. Both read a
+snapshot from the JobManager (the training process never touches Streamlit). When the job ends,
+the whole page reruns once, so the new model appears in the sidebar's picker and the result
+replaces the live view.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from rnnlm.service.model_zip import model_zip_bytes
 from rnnlm.service.store_meta import PublishFacts
 
 POLL_SECONDS = 1.0
+CURVES_SECONDS = 5.0
 GENERATE_PAGE = "views/generate/generate.py"
 PAGE_PATH = "finetune"  # this page's address (app.py): a link is made from the app's root
 
@@ -58,6 +62,7 @@ def job_section() -> bool:
         result_panel(snap)
         return False
     live_panel()
+    live_curves()
     return True
 
 
@@ -83,6 +88,14 @@ def live_figures(snap: JobSnapshot) -> None:
     clipped.metric("Steps clipped", f"{snap.clip_rate:.0%}")
     held_out.metric("Held-out loss", f"{snap.val_loss[-1][1]:.3f}" if snap.val_loss else "—",
                     help="nats/char on the held-out end of your text, at the latest evaluation")
+
+
+@st.fragment(run_every=CURVES_SECONDS)
+def live_curves() -> None:
+    """The loss chart and the samples so far (live_panel reruns the page when the job ends)."""
+    snap = snapshot()
+    if snap is None or snap.finished or snap.status == "queued":
+        return
     loss_chart(snap, key="ft-live-loss")
     if snap.samples:
         step, text = snap.samples[-1]
