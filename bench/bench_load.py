@@ -75,12 +75,15 @@ def quantile(values: list[float], q: float) -> float:
 
 
 def run_sessions(browser, url: str, seeds: list[int], tokens: int, timeout: float, link: bool,
-                 probe_seed: int | None = None):
+                 probe_seed: int | None = None, meter=None):
     """Open one session per seed at once, let each page sample, then click on all together
-    (and, if probe_seed, one more visitor opens the page a second after the click)."""
+    (and, if probe_seed, one more visitor opens the page a second after the click).
+    meter: called just before the click (the arrivals are over) and at the end."""
     sessions = [ls.open_session(browser, url, seed, tokens, link) for seed in seeds]
     ls.wait_all(sessions, ls.loaded, timeout)
     ls.read_texts(sessions, "load_text")
+    if meter is not None:
+        meter()
     if link:
         ls.press_generate_together(sessions)
     else:
@@ -94,6 +97,8 @@ def run_sessions(browser, url: str, seeds: list[int], tokens: int, timeout: floa
     if probe is not None:
         ls.wait_all([probe], ls.loaded, timeout)
         ls.close([probe])
+    if meter is not None:
+        meter()
     ls.close(sessions)
     return sessions, probe
 
@@ -200,18 +205,23 @@ def main() -> None:
             started = time.perf_counter()
             job_context = ls.start_finetune_job(browser, server.url, args.job_minutes)
             print(f"fine-tune job training after {time.perf_counter() - started:.1f} s")
-        browsers, serving = ls.cpu_seconds(ls.chromium_pids()), ls.cpu_seconds([server.process.pid])
-        started = time.perf_counter()
+        readings = []  # (wall seconds, browsers' CPU-seconds, the server's) at the start, the click, the end
+
+        def meter():
+            readings.append((time.perf_counter(), ls.cpu_seconds(ls.chromium_pids()),
+                             ls.cpu_seconds([server.process.pid])))
+
+        meter()
         sessions, probe = run_sessions(browser, server.url, seeds, args.tokens, args.timeout, link,
-                                       probe_seed=args.first_seed - 1)
-        spent = (time.perf_counter() - started, ls.cpu_seconds(ls.chromium_pids()) - browsers,
-                 ls.cpu_seconds([server.process.pid]) - serving)
+                                       probe_seed=args.first_seed - 1, meter=meter)
         if not args.no_job:
             job_context.close()
         report(args, cores, idle, sessions, probe, arrival_text, read_trace(str(trace)))
         trace.unlink(missing_ok=True)
-        print(f"\nload phase: {spent[0]:.1f} s; CPU-seconds: browsers {spent[1]:.1f}, server {spent[2]:.1f} "
-              f"(its own process: the job trains in another); load average {os.getloadavg()[0]:.1f} at the end")
+        for label, (start, end) in {"load phase": (0, 2), "  arrivals": (0, 1), "  clicks": (1, 2)}.items():
+            wall, browsers, serving = (b - a for a, b in zip(readings[start], readings[end]))
+            print(f"{label}: {wall:.1f} s; CPU-seconds: browsers {browsers:.1f}, server {serving:.1f}")
+        print(f"(the server's own process: the job trains in another); load average {os.getloadavg()[0]:.1f} at the end")
         browser.close()
 
 
