@@ -32,9 +32,10 @@ CELL_SLICE_CHARS = 5_000
 EXPECTED_FEATURES = {
     "tinyshakespeare": ("position in line", "speaker name line"),
     "shakespeare": ("position in line", "speaker name line"),
-    "c": ("brace depth", "inside comment"),
-    "c-libs": ("brace depth", "inside comment"),
-    "linux": ("brace depth", "inside comment"),
+    # Code: a comment, or a nesting depth (braces, or parentheses: c-word-lstm's strongest cell)
+    "c": ("brace depth", "inside comment", "parenthesis depth"),
+    "c-libs": ("brace depth", "inside comment", "parenthesis depth"),
+    "linux": ("brace depth", "inside comment", "parenthesis depth"),
 }
 SECTION = "## Interpretable cells"
 
