@@ -163,11 +163,11 @@ def print_split(sessions: list, marks: list[dict]) -> None:
     """Where click -> first token went: the server's part (to the script run, then to the first
     tokens handed to Streamlit) and the rest (sending, and the browser drawing them)."""
     parts = [ls.click_split(s, marks) for s in sessions]
-    labels = ("  click->run start", "  run->1st sent", "  sent->shown")
+    labels = ("  click->run start", "  run->sampling", "  sampling->sent", "  sent->shown")
     for index, label in enumerate(labels):
         values = [part[index] for part in parts]
         print(f"{label:18} {quantile(values, 0.5):7.2f} {quantile(values, 0.95):7.2f} {max(values):7.2f}")
-    server = [part[0] + part[1] for part in parts]
+    server = [part[0] + part[1] + part[2] for part in parts]
     print(f"{'  server part':18} {quantile(server, 0.5):7.2f} {quantile(server, 0.95):7.2f} {max(server):7.2f}"
           "   (click -> first tokens handed to Streamlit: what browsers elsewhere would wait, plus the network)")
 

@@ -132,19 +132,22 @@ class Session:
         return (self.state.get("origin", 0.0) + times[mark]) / 1000 if times.get(mark) else float("nan")
 
 
-def click_split(session: Session, marks: list[dict]) -> tuple[float, float, float]:
-    """A click's wait for its first token in three parts (seconds), from the server's timing trace
+def click_split(session: Session, marks: list[dict]) -> tuple[float, float, float, float]:
+    """A click's wait for its first token in four parts (seconds), from the server's timing trace
     (playground/timing_trace.py): click -> the server starts the script run with the session's
-    seed; -> the script hands the first tokens to Streamlit; -> the browser shows them. NaN where
-    a mark is missing. The first tokens of the session's own seed name its server session (each
-    browser session types or links its own seed); its first script run after the click started it."""
+    seed; -> the script reaches the output and starts sampling; -> it hands the first tokens to
+    Streamlit; -> the browser shows them. NaN where a mark is missing. The first tokens of the
+    session's own seed name its server session (each browser session types or links its own
+    seed); its first script run after the click started it, its last stream before them sampled them."""
     click, shown, nan = session.wall("run", "click"), session.wall("run", "first"), float("nan")
     later = [m for m in marks if m["t"] >= click - 0.01]
     first = next((m for m in later if m["event"] == "first_token" and m.get("seed") == session.seed), None)
     if first is None:
-        return nan, nan, nan
-    started = next((m["t"] for m in later if m["event"] == "run" and m["session"] == first["session"]), nan)
-    return started - click, first["t"] - started, shown - first["t"]
+        return nan, nan, nan, nan
+    ours = [m for m in later if m["session"] == first["session"] and m["t"] <= first["t"]]
+    started = next((m["t"] for m in ours if m["event"] == "run"), nan)
+    streamed = max((m["t"] for m in ours if m["event"] == "stream"), default=nan)
+    return started - click, streamed - started, first["t"] - streamed, shown - first["t"]
 
 
 def generate_url(server_url: str, seed: int, tokens: int) -> str:

@@ -60,6 +60,7 @@ def stream(placeholder, lm: LanguageModel, request: Request, into: Generation | 
             timing_trace.mark("first_token", session=state.session_id(), seed=request.seed)
 
     placeholder.html(render.streaming_html(request.prompt, ""))
+    timing_trace.mark("stream", session=state.session_id(), seed=request.seed)  # the page is drawn up to here
     return generation.run(lm, request, redraw, into=into, check_stop=stop_point, shared=shared)
 
 

@@ -38,7 +38,8 @@ def test_the_generate_page_marks_its_run_then_its_first_tokens(tmp_path, monkeyp
     [first] = [m for m in marks if m["event"] == "first_token"]
     assert first["seed"] == 7  # the linked seed; the first run marks None: it reads the URL later
     runs = [m for m in marks if m["event"] == "run" and m["session"] == first["session"]]
-    assert runs and runs[0]["t"] <= first["t"]
+    [stream] = [m for m in marks if m["event"] == "stream"]
+    assert runs and runs[0]["t"] <= stream["t"] <= first["t"] and stream["seed"] == 7
     at.number_input(key=state.widget_key(state.SEED)).set_value(8).run()  # a rerun, as a click's
     later = [m for m in timing_trace.read(str(trace)) if m["t"] > first["t"]]
-    assert [(m["event"], m["seed"]) for m in later] == [("run", 8), ("first_token", 8)]
+    assert [(m["event"], m["seed"]) for m in later] == [("run", 8), ("stream", 8), ("first_token", 8)]
