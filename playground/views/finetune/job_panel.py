@@ -2,11 +2,11 @@
 
 The live part is two st.fragments that rerun alone: the rest of the page stays as it is and
 responsive. Progress and figures every POLL_SECONDS; the loss chart and the samples every
-CURVES_SECONDS, since a Plotly chart costs the server and the watching browser about as much as
-the job's own training when redrawn every second, and its curves move little in one. Both read a
-snapshot from the JobManager (the training process never touches Streamlit). When the job ends,
-the whole page reruns once, so the new model appears in the sidebar's picker and the result
-replaces the live view.
+CURVES_SECONDS: the Plotly chart is the panel's costliest part to redraw (about a fifth of what
+the open page costs the watching browser: bench/bench_watch.py), and its curves move little in
+a second. Both read a snapshot from the JobManager (the training process never touches
+Streamlit). When the job ends, the whole page reruns once, so the new model appears in the
+sidebar's picker and the result replaces the live view.
 """
 
 from __future__ import annotations
