@@ -18,10 +18,10 @@ presses Generate (sampled again): the protocol of the figures before the arrival
 Prints per session: page drawn, the page's first token and completion, click to first token,
 click to completion, idle and target times, errors; p50/p95; click -> first token split into
 the server's part and the rest (the server, started with RNNLM_TIMING_TRACE, marks when each
-script run starts and when it hands its first tokens to Streamlit: playground/timing_trace.py);
-the targets; the CPU-seconds the
-browsers and the server spent in the load phase; the GEMM peak and core count (other work on
-the machine slows every figure). Asserts nothing.
+script run starts, when it starts sampling and when it hands its first tokens to Streamlit:
+playground/timing_trace.py); the targets; the CPU-seconds the browsers and the server spent in
+the load phase, for the arrivals and the clicks apart; the GEMM peak and core count (other work
+on the machine slows every figure). Asserts nothing.
 
 The browsers run on the server's machine: per 2,000-token click, Chromium spent about as much
 CPU drawing the result as the server spent sampling and rendering it (2.2 vs 2.6 CPU-seconds,

@@ -1,5 +1,6 @@
-"""Wall-clock marks of script runs and first tokens, for bench/bench_load.py to split a click's
-wait for its first token into the server's part and the browser's part.
+"""Wall-clock marks of script runs, of where they start sampling and of their first tokens, for
+bench/bench_load.py to split a click's wait for its first token into the server's part and the
+browser's part.
 
 Off (a no-op) unless the server was started with RNNLM_TIMING_TRACE naming a file: each mark is
 then one JSON line appended to it, {"event", "t" (time.time()), ...}. The bench's browsers run on
