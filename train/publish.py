@@ -86,10 +86,12 @@ def adapt_window(entry: dict) -> int:
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 
 
-def training_command(name: str, trained: dict) -> str:
+def training_command(name: str, trained: dict, processes: int = 1) -> str:
     """The command that reproduces the run: its config file plus every setting the run
-    changed from it (e.g. a shorter max_minutes), so the card never claims the file alone."""
-    command = f"python -m train --config train/configs/{name}.toml"
+    changed from it (e.g. a shorter max_minutes), so the card never claims the file alone;
+    under torchrun when the run had several processes (each with its own batch of streams)."""
+    launcher = f"torchrun --nproc_per_node {processes}" if processes > 1 else "python"
+    command = f"{launcher} -m train --config train/configs/{name}.toml"
     if not (CONFIG_DIR / f"{name}.toml").is_file():
         return command
     planned = asdict(load_train_config(CONFIG_DIR / f"{name}.toml"))
@@ -101,6 +103,8 @@ def training_command(name: str, trained: dict) -> str:
 
 def card_text(name: str, entry: dict, training: dict, sample: str, settings: SamplingSettings, prompt: str) -> str:
     cfg = training.get("train_config", {})
+    processes = training.get("world_size") or 1
+    per_process = f" in each of {processes} processes" if processes > 1 else ""
     lines = [
         f"# {name}", "",
         f"{entry['level']}-level {entry['cell'].upper()}, {entry['layers']} x {entry['hidden_size']}, "
@@ -113,10 +117,10 @@ def card_text(name: str, entry: dict, training: dict, sample: str, settings: Sam
         f" ({entry['val_chars']:,} validation characters).", "",
         *quality_lines(entry),
         "", "## Training", "",
-        f"- Command: `{training_command(name, cfg)}`",
+        f"- Command: `{training_command(name, cfg, processes)}`",
         f"- {entry['steps']:,} steps, {entry['tokens_seen']:,} tokens seen, {entry['training_minutes']} minutes "
         f"on {entry['hardware']}.",
-        f"- Batch {cfg.get('batch_size')} streams x window {cfg.get('window')}, dropout {cfg.get('dropout')}, "
+        f"- Batch {cfg.get('batch_size')} streams{per_process} x window {cfg.get('window')}, dropout {cfg.get('dropout')}, "
         f"lr {cfg.get('lr')} cosine to {cfg.get('min_lr')}, gradient clip {cfg.get('grad_clip')}.",
         *([f"- Published weights: the moving average of the weights (decay {cfg.get('ema_decay')}) at step "
            f"{training.get('best_step'):,}, which scored better than the current weights."]

@@ -160,6 +160,9 @@ def test_card_command_names_the_settings_a_run_changed_from_its_config():
     older = {k: v for k, v in as_planned.items() if k != "batch_size"}
     assert as_planned["batch_size"] != TrainConfig().batch_size
     assert training_command("shakespeare-char-gru", older) == plain + f" batch_size={TrainConfig().batch_size}"
+    # Two DDP processes: the same config under torchrun
+    assert training_command("shakespeare-char-gru", as_planned, 2) == plain.replace(
+        "python -m train", "torchrun --nproc_per_node 2 -m train")
 
 
 def test_every_card_gives_the_command_its_run_used():
@@ -168,7 +171,8 @@ def test_every_card_gives_the_command_its_run_used():
     for entry in ENTRIES:
         trained = json.loads((PRETRAINED_DIR / entry["name"] / "config.json").read_text())["training"]
         card = (PRETRAINED_DIR / entry["name"] / "card.md").read_text(encoding="utf-8")
-        assert f"- Command: `{training_command(entry['name'], trained['train_config'])}`" in card, entry["name"]
+        command = training_command(entry["name"], trained["train_config"], trained.get("world_size") or 1)
+        assert f"- Command: `{command}`" in card, entry["name"]
 
 
 @pytest.mark.parametrize("name, corpus, message", [
