@@ -86,11 +86,18 @@ def adapt_window(entry: dict) -> int:
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 
 
-def training_command(name: str, trained: dict, processes: int = 1) -> str:
-    """The command that reproduces the run: its config file plus every setting the run
-    changed from it (e.g. a shorter max_minutes), so the card never claims the file alone;
-    under torchrun when the run had several processes (each with its own batch of streams)."""
-    launcher = f"torchrun --nproc_per_node {processes}" if processes > 1 else "python"
+def processes(training: dict) -> int:
+    """How many torchrun processes trained the model (a run recorded before this was one)."""
+    return training.get("world_size") or 1
+
+
+def training_command(name: str, training: dict) -> str:
+    """The command that reproduces the run (training: the model's training record): its config
+    file plus every setting the run changed from it (e.g. a shorter max_minutes), so the card never
+    claims the file alone; under torchrun when the run had several processes (each with its own
+    batch of streams)."""
+    count, trained = processes(training), training.get("train_config", {})
+    launcher = f"torchrun --nproc_per_node {count}" if count > 1 else "python"
     command = f"{launcher} -m train --config train/configs/{name}.toml"
     if not (CONFIG_DIR / f"{name}.toml").is_file():
         return command
@@ -103,8 +110,7 @@ def training_command(name: str, trained: dict, processes: int = 1) -> str:
 
 def card_text(name: str, entry: dict, training: dict, sample: str, settings: SamplingSettings, prompt: str) -> str:
     cfg = training.get("train_config", {})
-    processes = training.get("world_size") or 1
-    per_process = f" in each of {processes} processes" if processes > 1 else ""
+    per_process = f" in each of {processes(training)} processes" if processes(training) > 1 else ""
     lines = [
         f"# {name}", "",
         f"{entry['level']}-level {entry['cell'].upper()}, {entry['layers']} x {entry['hidden_size']}, "
@@ -117,7 +123,7 @@ def card_text(name: str, entry: dict, training: dict, sample: str, settings: Sam
         f" ({entry['val_chars']:,} validation characters).", "",
         *quality_lines(entry),
         "", "## Training", "",
-        f"- Command: `{training_command(name, cfg, processes)}`",
+        f"- Command: `{training_command(name, training)}`",
         f"- {entry['steps']:,} steps, {entry['tokens_seen']:,} tokens seen, {entry['training_minutes']} minutes "
         f"on {entry['hardware']}.",
         f"- Batch {cfg.get('batch_size')} streams{per_process} x window {cfg.get('window')}, dropout {cfg.get('dropout')}, "

@@ -153,15 +153,15 @@ def test_card_command_names_the_settings_a_run_changed_from_its_config():
 
     as_planned = asdict(load_train_config(CONFIG_DIR / "shakespeare-char-gru.toml"))
     plain = "python -m train --config train/configs/shakespeare-char-gru.toml"
-    assert training_command("shakespeare-char-gru", as_planned) == plain
+    assert training_command("shakespeare-char-gru", {"train_config": as_planned}) == plain
     shortened = {**as_planned, "max_minutes": 24.0}
-    assert training_command("shakespeare-char-gru", shortened) == plain + " max_minutes=24.0"
+    assert training_command("shakespeare-char-gru", {"train_config": shortened}) == plain + " max_minutes=24.0"
     # A run recorded before a setting existed ran with its default (batch_size 32; the file says 16).
     older = {k: v for k, v in as_planned.items() if k != "batch_size"}
     assert as_planned["batch_size"] != TrainConfig().batch_size
-    assert training_command("shakespeare-char-gru", older) == plain + f" batch_size={TrainConfig().batch_size}"
+    assert training_command("shakespeare-char-gru", {"train_config": older}) == plain + f" batch_size={TrainConfig().batch_size}"
     # Two DDP processes: the same config under torchrun
-    assert training_command("shakespeare-char-gru", as_planned, 2) == plain.replace(
+    assert training_command("shakespeare-char-gru", {"train_config": as_planned, "world_size": 2}) == plain.replace(
         "python -m train", "torchrun --nproc_per_node 2 -m train")
 
 
@@ -171,8 +171,7 @@ def test_every_card_gives_the_command_its_run_used():
     for entry in ENTRIES:
         trained = json.loads((PRETRAINED_DIR / entry["name"] / "config.json").read_text())["training"]
         card = (PRETRAINED_DIR / entry["name"] / "card.md").read_text(encoding="utf-8")
-        command = training_command(entry["name"], trained["train_config"], trained.get("world_size") or 1)
-        assert f"- Command: `{command}`" in card, entry["name"]
+        assert f"- Command: `{training_command(entry['name'], trained)}`" in card, entry["name"]
 
 
 @pytest.mark.parametrize("name, corpus, message", [
