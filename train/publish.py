@@ -108,9 +108,18 @@ def training_command(name: str, training: dict) -> str:
     return " ".join([command, *overrides])
 
 
-def card_text(name: str, entry: dict, training: dict, sample: str, settings: SamplingSettings, prompt: str) -> str:
+def setup_line(training: dict) -> str:
+    """The card's line of training settings: the ones that shaped the model (the weight decay too,
+    since a run that sees its data many times depends on it as much as on dropout)."""
     cfg = training.get("train_config", {})
     per_process = f" in each of {processes(training)} processes" if processes(training) > 1 else ""
+    return (f"- Batch {cfg.get('batch_size')} streams{per_process} x window {cfg.get('window')}, dropout {cfg.get('dropout')}, "
+            f"AdamW weight decay {cfg.get('weight_decay', TrainConfig().weight_decay)}, "
+            f"lr {cfg.get('lr')} cosine to {cfg.get('min_lr')}, gradient clip {cfg.get('grad_clip')}.")
+
+
+def card_text(name: str, entry: dict, training: dict, sample: str, settings: SamplingSettings, prompt: str) -> str:
+    cfg = training.get("train_config", {})
     lines = [
         f"# {name}", "",
         f"{entry['level']}-level {entry['cell'].upper()}, {entry['layers']} x {entry['hidden_size']}, "
@@ -126,8 +135,7 @@ def card_text(name: str, entry: dict, training: dict, sample: str, settings: Sam
         f"- Command: `{training_command(name, training)}`",
         f"- {entry['steps']:,} steps, {entry['tokens_seen']:,} tokens seen, {entry['training_minutes']} minutes "
         f"on {entry['hardware']}.",
-        f"- Batch {cfg.get('batch_size')} streams{per_process} x window {cfg.get('window')}, dropout {cfg.get('dropout')}, "
-        f"lr {cfg.get('lr')} cosine to {cfg.get('min_lr')}, gradient clip {cfg.get('grad_clip')}.",
+        setup_line(training),
         *([f"- Published weights: the moving average of the weights (decay {cfg.get('ema_decay')}) at step "
            f"{training.get('best_step'):,}, which scored better than the current weights."]
           if training.get("best_weights") == "averaged" else []),

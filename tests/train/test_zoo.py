@@ -174,6 +174,16 @@ def test_every_card_gives_the_command_its_run_used():
         assert f"- Command: `{training_command(entry['name'], trained)}`" in card, entry["name"]
 
 
+def test_every_card_gives_the_settings_its_run_used_weight_decay_included():
+    from train.publish import setup_line
+
+    for entry in ENTRIES:
+        trained = json.loads((PRETRAINED_DIR / entry["name"] / "config.json").read_text())["training"]
+        card = (PRETRAINED_DIR / entry["name"] / "card.md").read_text(encoding="utf-8")
+        assert setup_line(trained) in card.split("\n"), entry["name"]
+        assert f"weight decay {trained['train_config']['weight_decay']}," in card, entry["name"]
+
+
 @pytest.mark.parametrize("name, corpus, message", [
     ("../escaped", "tinyshakespeare", "model name '../escaped'"),
     ("mine-char-lstm", "/no/such/corpus.txt", "no such file or folder: /no/such/corpus.txt"),
