@@ -91,19 +91,24 @@ def processes(training: dict) -> int:
     return training.get("world_size") or 1
 
 
+def settings_ran(training: dict) -> dict:
+    """Every training setting of the run (training: the model's training record). A run recorded
+    before a setting existed ran with that setting's default behaviour."""
+    return {**asdict(TrainConfig()), **training.get("train_config", {})}
+
+
 def training_command(name: str, training: dict) -> str:
     """The command that reproduces the run (training: the model's training record): its config
     file plus every setting the run changed from it (e.g. a shorter max_minutes), so the card never
     claims the file alone; under torchrun when the run had several processes (each with its own
     batch of streams)."""
-    count, trained = processes(training), training.get("train_config", {})
+    count = processes(training)
     launcher = f"torchrun --nproc_per_node {count}" if count > 1 else "python"
     command = f"{launcher} -m train --config train/configs/{name}.toml"
     if not (CONFIG_DIR / f"{name}.toml").is_file():
         return command
     planned = asdict(load_train_config(CONFIG_DIR / f"{name}.toml"))
-    # A run recorded before a setting existed ran with that setting's default behaviour.
-    ran = {**asdict(TrainConfig()), **trained}
+    ran = settings_ran(training)
     overrides = [f"{key}={ran[key]}" for key in planned if planned[key] != ran[key]]
     return " ".join([command, *overrides])
 
@@ -111,11 +116,11 @@ def training_command(name: str, training: dict) -> str:
 def setup_line(training: dict) -> str:
     """The card's line of training settings: the ones that shaped the model (the weight decay too,
     since a run that sees its data many times depends on it as much as on dropout)."""
-    cfg = training.get("train_config", {})
+    cfg = settings_ran(training)
     per_process = f" in each of {processes(training)} processes" if processes(training) > 1 else ""
-    return (f"- Batch {cfg.get('batch_size')} streams{per_process} x window {cfg.get('window')}, dropout {cfg.get('dropout')}, "
-            f"AdamW weight decay {cfg.get('weight_decay', TrainConfig().weight_decay)}, "
-            f"lr {cfg.get('lr')} cosine to {cfg.get('min_lr')}, gradient clip {cfg.get('grad_clip')}.")
+    return (f"- Batch {cfg['batch_size']} streams{per_process} x window {cfg['window']}, dropout {cfg['dropout']}, "
+            f"AdamW weight decay {cfg['weight_decay']}, "
+            f"lr {cfg['lr']} cosine to {cfg['min_lr']}, gradient clip {cfg['grad_clip']}.")
 
 
 def card_text(name: str, entry: dict, training: dict, sample: str, settings: SamplingSettings, prompt: str) -> str:

@@ -165,12 +165,16 @@ def test_card_command_names_the_settings_a_run_changed_from_its_config():
         "python -m train", "torchrun --nproc_per_node 2 -m train")
 
 
+def training_record_and_card(entry: dict) -> tuple[dict, str]:
+    folder = PRETRAINED_DIR / entry["name"]
+    return json.loads((folder / "config.json").read_text())["training"], (folder / "card.md").read_text(encoding="utf-8")
+
+
 def test_every_card_gives_the_command_its_run_used():
     from train.publish import training_command
 
     for entry in ENTRIES:
-        trained = json.loads((PRETRAINED_DIR / entry["name"] / "config.json").read_text())["training"]
-        card = (PRETRAINED_DIR / entry["name"] / "card.md").read_text(encoding="utf-8")
+        trained, card = training_record_and_card(entry)
         assert f"- Command: `{training_command(entry['name'], trained)}`" in card, entry["name"]
 
 
@@ -178,8 +182,7 @@ def test_every_card_gives_the_settings_its_run_used_weight_decay_included():
     from train.publish import setup_line
 
     for entry in ENTRIES:
-        trained = json.loads((PRETRAINED_DIR / entry["name"] / "config.json").read_text())["training"]
-        card = (PRETRAINED_DIR / entry["name"] / "card.md").read_text(encoding="utf-8")
+        trained, card = training_record_and_card(entry)
         assert setup_line(trained) in card.split("\n"), entry["name"]
         assert f"weight decay {trained['train_config']['weight_decay']}," in card, entry["name"]
 
