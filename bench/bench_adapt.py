@@ -23,7 +23,7 @@ import argparse
 import time
 
 import torch
-from bench_train import training_flops_per_token
+from bench_train import affordable_size, training_flops_per_token
 
 from rnnlm import load, read_manifest, score_text
 from rnnlm.batched_adapt import what_runs
@@ -67,6 +67,7 @@ def timed(function, *args, **kwargs):
 
 def gemm_peak(dtype=torch.float32, size: int = 2048, repeats: int = 4) -> tuple[float, float]:
     """(wall, CPU-time) FLOP/s of a large square matrix product on this process's threads."""
+    size = affordable_size(size, dtype)
     a, b = torch.randn(size, size, dtype=dtype), torch.randn(size, size, dtype=dtype)
     a @ b
     _, wall, cpu = timed(lambda: [a @ b for _ in range(repeats)])

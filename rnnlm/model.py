@@ -11,8 +11,11 @@ import math
 from dataclasses import asdict, dataclass, fields
 
 import torch
+import torch.nn.functional as F
 from torch import nn
+from torch.func import functional_call
 
+from .cpu_features import native_bfloat16
 from .errors import CheckpointError
 
 CELLS = ("lstm", "gru", "rnn")
@@ -30,6 +33,9 @@ class ModelConfig:
     num_layers: int = 2
     dropout: float = 0.0
     tie_weights: bool = False
+    # DropConnect on the hidden-to-hidden weights while training (AWD-LSTM, Merity et al. 2018):
+    # regularises the recurrence itself, which dropout on inputs and outputs leaves alone.
+    weight_drop: float = 0.0
 
     def __post_init__(self):
         problems = self.problems()
@@ -44,8 +50,10 @@ class ModelConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
                 found.append(f"{name} must be an integer in [{low}, {high}], got {value!r}")
-        if not isinstance(self.dropout, (int, float)) or not 0.0 <= self.dropout < 1.0:
-            found.append(f"dropout must be in [0, 1), got {self.dropout!r}")
+        for name in ("dropout", "weight_drop"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0.0 <= value < 1.0:
+                found.append(f"{name} must be in [0, 1), got {value!r}")
         if not isinstance(self.tie_weights, bool):
             found.append(f"tie_weights must be true or false, got {self.tie_weights!r}")
         elif self.tie_weights and self.embed_dim != self.hidden_size:
@@ -103,7 +111,7 @@ class RNNLM(nn.Module):
         self.embedding = nn.Embedding(config.vocab_size, config.embed_dim)
         self.rnn = recurrent(config.embed_dim, config.hidden_size, config.num_layers, batch_first=True)
         self.drop = nn.Dropout()
-        self.set_dropout(config.dropout)
+        self.set_dropout(config.dropout, config.weight_drop)
         self.head = nn.Linear(config.hidden_size, config.vocab_size)
         if config.tie_weights:
             self.head.weight = self.embedding.weight
@@ -122,10 +130,12 @@ class RNNLM(nn.Module):
                     with torch.no_grad():
                         param[h:2 * h].fill_(1.0)
 
-    def set_dropout(self, p: float) -> None:
-        """Dropout on the embeddings, the outputs and (with 2+ layers) between layers. The trainer's
-        late dropout changes it in place; the config keeps the planned rate."""
+    def set_dropout(self, p: float, weight_drop: float = 0.0) -> None:
+        """Dropout on the embeddings, the outputs and (with 2+ layers) between layers, and on the
+        recurrent weights. The trainer's late dropout changes both in place; the config keeps the
+        planned rates."""
         self.drop.p = p
+        self.weight_drop = weight_drop
         if self.config.num_layers > 1:  # one layer has nothing between layers to drop
             self.rnn.dropout = p
 
@@ -146,8 +156,26 @@ class RNNLM(nn.Module):
             state = self.initial_state(ids.shape[0])
         x = self.drop(self.embedding(ids))  # (batch, time, embed)
         hx = state if self.config.cell == "lstm" else state[0]
-        out, new = self.rnn(x, hx)  # (batch, time, hidden)
+        with torch.autocast("cpu", enabled=self._autocast_reaches_the_recurrence()):
+            if self.training and self.weight_drop > 0:
+                out, new = functional_call(self.rnn, self._hidden_weights_dropped(), (x, hx))
+            else:
+                out, new = self.rnn(x, hx)  # (batch, time, hidden)
         return out, (new if isinstance(new, tuple) else (new,))
+
+    def _autocast_reaches_the_recurrence(self) -> bool:
+        """Under bfloat16 autocast, nn.LSTM runs oneDNN's bfloat16 kernel, which exists only on
+        CPUs with native bfloat16 (elsewhere it fails: "could not create a primitive descriptor");
+        there the recurrence runs in float32 and the other products stay in bfloat16."""
+        on = torch.is_autocast_enabled("cpu")
+        return on and (self.config.cell != "lstm" or native_bfloat16())
+
+    def _hidden_weights_dropped(self) -> dict[str, torch.Tensor]:
+        """Each layer's hidden-to-hidden weights with a fresh DropConnect mask, the same mask at
+        every time step of the window (as AWD-LSTM): the gradient still reaches the real weights,
+        and the fused nn.LSTM / nn.GRU kernel runs unchanged on the masked copies."""
+        return {name: F.dropout(weight, self.weight_drop) for name, weight in self.rnn.named_parameters()
+                if name.startswith("weight_hh")}
 
 
 def detach_state(state: State) -> State:

@@ -38,18 +38,13 @@ import torch
 import torch.nn.functional as F
 
 from .bfloat16_recurrence import recurrence
+from .cpu_features import native_bfloat16
 from .errors import SettingsError
 from .language_model import LanguageModel
 from .model import RNNLM, State
 from .units import nats_to_bits
 
 PRECISIONS = ("auto", "float32", "bfloat16")
-
-
-def native_bfloat16() -> bool:
-    """Does this CPU multiply bfloat16 in hardware? (A private torch probe: absent means no.)"""
-    probe = getattr(torch.cpu, "_is_avx512_bf16_supported", None)
-    return bool(probe and probe())
 
 
 def uses_bfloat16(precision: str) -> bool:

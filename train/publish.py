@@ -118,7 +118,9 @@ def setup_line(training: dict) -> str:
     since a run that sees its data many times depends on it as much as on dropout)."""
     cfg = settings_ran(training)
     per_process = f" in each of {processes(training)} processes" if processes(training) > 1 else ""
-    return (f"- Batch {cfg['batch_size']} streams{per_process} x window {cfg['window']}, dropout {cfg['dropout']}, "
+    weight_drop = f" ({cfg['weight_drop']} on the recurrent weights)" if cfg["weight_drop"] else ""
+    return (f"- Batch {cfg['batch_size']} streams{per_process} x window {cfg['window']}, "
+            f"dropout {cfg['dropout']}{weight_drop}, "
             f"AdamW weight decay {cfg['weight_decay']}, "
             f"lr {cfg['lr']} cosine to {cfg['min_lr']}, gradient clip {cfg['grad_clip']}.")
 

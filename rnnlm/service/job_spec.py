@@ -86,11 +86,12 @@ def numbered_name(stem: str, taken: set[str]) -> str:
 
 
 def _model_fields(spec: JobSpec, train_chars: int) -> dict:
-    """TrainConfig's architecture fields: the base's own (recorded, not rebuilt) or the preset's."""
+    """TrainConfig's architecture fields: the base's own (recorded, not rebuilt) or the preset's;
+    a fine-tune keeps its base's regularisation too."""
     if spec.base is not None:
         adopted = TrainConfig().adopting_architecture(spec.base.config, spec.base.level)
         return {**{name: getattr(adopted, name) for name in TrainConfig.ARCHITECTURE},
-                "dropout": spec.base.config.dropout}
+                "dropout": spec.base.config.dropout, "weight_drop": spec.base.config.weight_drop}
     preset = dict(PRESETS[spec.preset])
     # A small text supports a small vocabulary; the page has no size to adjust, so a text
     # with even fewer distinct pieces gets as many as it has (vocab_fits_text).

@@ -29,6 +29,7 @@ class TrainConfig:
     # is fresh, so there is nothing to overfit yet and dropout only slows learning
     # ("late dropout", Liu et al. 2023, "Dropout Reduces Underfitting"). 0: dropout from the start.
     dropout_from_epoch: float = 0.0
+    weight_drop: float = 0.0  # DropConnect on the recurrent weights (AWD-LSTM); follows dropout_from_epoch too
     tie_weights: bool = False
     # batches: streams x window tokens per step
     batch_size: int = 32
@@ -68,7 +69,7 @@ class TrainConfig:
     def model_config(self, vocab_size: int) -> ModelConfig:
         return ModelConfig(vocab_size=vocab_size, cell=self.cell, embed_dim=self.embed_dim,
                            hidden_size=self.hidden_size, num_layers=self.num_layers,
-                           dropout=self.dropout, tie_weights=self.tie_weights)
+                           dropout=self.dropout, tie_weights=self.tie_weights, weight_drop=self.weight_drop)
 
     # the settings a fine-tune takes from its base model (not a field: no annotation)
     ARCHITECTURE = ("level", "cell", "embed_dim", "hidden_size", "num_layers", "tie_weights", "vocab_size")

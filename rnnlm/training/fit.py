@@ -124,7 +124,7 @@ class _Run:
             group["lr"] = lr
         started = time.perf_counter()
         late = counters.step < cfg.dropout_from_epoch * self.batcher.windows_per_epoch
-        self.net.set_dropout(0.0 if late else cfg.dropout)
+        self.net.set_dropout(*((0.0, 0.0) if late else (cfg.dropout, cfg.weight_drop)))
         inputs, targets, restart = self.batcher.next()
         if restart:
             self.hidden = None  # streams wrapped to the start of the text: no context to carry

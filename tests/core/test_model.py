@@ -64,12 +64,54 @@ def test_step_state_continues_a_fused_prefix(char_tokenizer, shakespeare_text):
     (dict(hidden_size=10**6), "hidden_size must be an integer"),
     (dict(num_layers=0), "num_layers"),
     (dict(dropout=1.5), "dropout"),
+    (dict(weight_drop=1.0), "weight_drop must be in"),
+    (dict(weight_drop=True), "weight_drop must be in"),
     (dict(tie_weights=True, embed_dim=8, hidden_size=16), "tie_weights needs"),
     (dict(vocab_size="65"), "vocab_size"),
 ])
 def test_config_refuses_bad_values(bad, message):
     with pytest.raises(CheckpointError, match=message):
         ModelConfig(**{"vocab_size": 65, **bad})
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+def test_weight_drop_masks_the_recurrent_weights_while_training_and_never_when_scoring(cell):
+    torch.manual_seed(0)
+    config = ModelConfig(vocab_size=30, cell=cell, embed_dim=8, hidden_size=32, num_layers=2, weight_drop=0.5)
+    net, plain = RNNLM(config), RNNLM(ModelConfig(**{**config.to_dict(), "weight_drop": 0.0}))
+    plain.load_state_dict(net.state_dict())
+    ids = torch.randint(0, 30, (3, 12))
+    kept = {name: w.detach().clone() for name, w in net.named_parameters()}
+    net.train(), plain.train()
+    dropped, _ = net(ids)
+    assert not torch.allclose(dropped, plain(ids)[0])  # dropout 0: only the weight mask differs
+    dropped.sum().backward()
+    assert all(net.rnn.get_parameter(f"weight_hh_l{k}").grad.abs().sum() > 0 for k in range(2))
+    assert all(torch.equal(w, kept[name]) for name, w in net.named_parameters())  # masks copies only
+    masked = net._hidden_weights_dropped()["weight_hh_l0"]
+    assert 0.45 < (masked == 0).float().mean() < 0.55  # each entry dropped with probability 0.5
+    survivors = masked != 0
+    torch.testing.assert_close(masked[survivors], 2 * net.rnn.weight_hh_l0[survivors])  # rescaled by 1/(1-p)
+    net.eval(), plain.eval()
+    torch.testing.assert_close(net(ids)[0], plain(ids)[0], rtol=0, atol=0)
+
+
+def test_without_native_bfloat16_an_lstm_recurrence_runs_in_float32_under_autocast(monkeypatch):
+    """oneDNN's bfloat16 LSTM kernel fails on CPUs without AVX512-BF16 / AMX: there the recurrence
+    steps in float32 and only the other products (the output layer) run in bfloat16."""
+    monkeypatch.setattr("rnnlm.model.native_bfloat16", lambda: False)
+    torch.manual_seed(0)
+    net = RNNLM(ModelConfig(vocab_size=30, cell="lstm", embed_dim=8, hidden_size=32, num_layers=2)).eval()
+    ids = torch.randint(0, 30, (2, 9))
+    with torch.no_grad():
+        exact_out, exact_state = net.recur(ids)
+        exact_logits, _ = net(ids)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            out, state = net.recur(ids)
+            logits, _ = net(ids)
+    assert out.dtype == torch.float32 and torch.equal(out, exact_out)
+    assert all(torch.equal(a, b) for a, b in zip(state, exact_state))
+    assert logits.dtype == torch.bfloat16 and not torch.equal(logits.float(), exact_logits)
 
 
 def test_config_from_dict_refuses_unknown_fields():

@@ -210,6 +210,19 @@ def test_small_uploads_get_smaller_batches_and_a_held_out_slice():
     assert len(long_val) == 10_000 and len(long_train) == 1_990_000
 
 
+def test_a_fine_tune_keeps_its_bases_dropout_and_recurrent_weight_dropout():
+    from dataclasses import replace
+
+    from rnnlm.language_model import LanguageModel
+    from rnnlm.model import RNNLM
+
+    smoke = rnnlm.load("smoke-char-lstm")
+    config = replace(smoke.net.config, dropout=0.3, weight_drop=0.25)
+    base = LanguageModel("regularised", RNNLM(config), smoke.tokenizer)
+    planned = train_config(JobSpec(corpus(), base=base), corpus(), threads=1)
+    assert (planned.dropout, planned.weight_drop) == (0.3, 0.25)
+
+
 def torch_threads_in_a_new_thread() -> int:
     seen = []
     thread = threading.Thread(target=lambda: seen.append(torch.get_num_threads()))

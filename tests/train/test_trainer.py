@@ -162,18 +162,22 @@ def test_callbacks_carry_progress_fields(texts, tmp_path):
     assert [(path.name, step) for path, step in recorder.checkpoints] == [("checkpoint", 3), ("checkpoint", 6)]
 
 
-def test_late_dropout_trains_without_dropout_until_its_epoch(texts, tmp_path):
+@pytest.mark.parametrize("regulariser", ["dropout", "weight_drop"])
+def test_late_dropout_trains_without_dropout_until_its_epoch(texts, tmp_path, regulariser):
     """dropout_from_epoch=0.01 is 3.3 of this corpus's 328 windows per epoch: steps 1-4 run
-    without dropout (the same losses as dropout 0), from step 5 on with it."""
+    without dropout (the same losses as none), from step 5 on with it; the recurrent weights'
+    dropout (weight_drop) waits as the other does."""
     def losses(**overrides):
         recorder = Recorder()
-        fit(tiny_config(num_layers=2, max_steps=6, **overrides), *texts, tmp_path / str(overrides), callbacks=recorder)
+        fit(tiny_config(num_layers=2, max_steps=6, **{"dropout": 0.0, **overrides}), *texts,
+            tmp_path / str(overrides), callbacks=recorder)
         return [p.loss for p in recorder.steps]
 
-    without, late, early = losses(dropout=0.0), losses(dropout=0.5, dropout_from_epoch=0.01), losses(dropout=0.5)
+    late_setting = {regulariser: 0.5, "dropout_from_epoch": 0.01}
+    without, late, early = losses(), losses(**late_setting), losses(**{regulariser: 0.5})
     assert late[:4] == without[:4] and late[4:] != without[4:]
-    assert early[0] != without[0]  # the control: dropout 0.5 from the start changes the first loss
-    assert load_model(tmp_path / str(dict(dropout=0.5, dropout_from_epoch=0.01)) / "model").config.dropout == 0.5
+    assert early[0] != without[0]  # the control: the regulariser from the start changes the first loss
+    assert getattr(load_model(tmp_path / str(late_setting) / "model").config, regulariser) == 0.5
 
 
 @pytest.mark.parametrize("grad_clip", [1.0, 0.0])

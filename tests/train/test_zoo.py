@@ -187,6 +187,17 @@ def test_every_card_gives_the_settings_its_run_used_weight_decay_included():
         assert f"weight decay {trained['train_config']['weight_decay']}," in card, entry["name"]
 
 
+@pytest.mark.parametrize("weight_drop", [0.0, 0.25])
+def test_the_settings_line_names_the_recurrent_weights_dropout_when_the_run_used_it(weight_drop):
+    from train.publish import setup_line
+
+    line = setup_line({"train_config": {"dropout": 0.4, "weight_drop": weight_drop}})
+    assert ("dropout 0.4 (0.25 on the recurrent weights)," if weight_drop else "dropout 0.4, AdamW") in line
+    # a run recorded before the setting existed had none: its line is the plain one
+    assert setup_line({"train_config": {"dropout": 0.4}}) == setup_line({"train_config": {"dropout": 0.4,
+                                                                                          "weight_drop": 0.0}})
+
+
 @pytest.mark.parametrize("name, corpus, message", [
     ("../escaped", "tinyshakespeare", "model name '../escaped'"),
     ("mine-char-lstm", "/no/such/corpus.txt", "no such file or folder: /no/such/corpus.txt"),
