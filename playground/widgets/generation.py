@@ -20,6 +20,7 @@ it arrives. Its steps are those of sampling it alone, byte for byte.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -44,6 +45,17 @@ class Generation:
     steps: list[Step] = field(default_factory=list)
     seconds: float = 0.0
     finished: bool = False  # False while sampling, and for ever if the user stopped it
+    # Held by run() while it writes steps. A Stop click reruns the page on a new script thread at
+    # once (Streamlit's fastReruns) while the old one is still writing its last steps; the rerun
+    # reads the kept result through settled(), or it could draw 71 tokens and then count 99.
+    writing: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
+
+    def settled(self, timeout: float = 10.0) -> Generation:
+        """This result once no run() writes to it any more (or after timeout seconds: a run that
+        has not let go by then is one a page never stopped, and its steps so far are shown)."""
+        if self.writing.acquire(timeout=timeout):
+            self.writing.release()
+        return self
 
     @property
     def prompt_steps(self) -> list[Step]:
@@ -78,14 +90,15 @@ def run(lm: LanguageModel, request: Request, on_progress: Callable[[Sequence[Ste
     result = into if into is not None else Generation(request)
     if shared:
         return run_shared(lm, request, on_progress, refresh_seconds, result, check_stop)
-    started = time.perf_counter()
-    task = shared_pool().submit(generate(lm, request.prompt, request.settings()))
-    try:
-        follow(task, result, started, on_progress, refresh_seconds, check_stop)
-    finally:
-        result.steps.extend(task.cancel())  # a no-op once ended; else a Stop or a closed tab
-        result.seconds = time.perf_counter() - started
-    result.finished = True
+    with result.writing:
+        started = time.perf_counter()
+        task = shared_pool().submit(generate(lm, request.prompt, request.settings()))
+        try:
+            follow(task, result, started, on_progress, refresh_seconds, check_stop)
+        finally:
+            result.steps.extend(task.cancel())  # a no-op once ended; else a Stop or a closed tab
+            result.seconds = time.perf_counter() - started
+        result.finished = True
     return result
 
 

@@ -1,6 +1,7 @@
 """playground.widgets.generation.run through the sampling pool: the same text, bounded redraws,
 and a page that stops (a Stop click, a closed tab) cancels its sampling."""
 
+import threading
 import time
 from itertools import islice
 
@@ -65,3 +66,31 @@ def test_a_stopped_page_cancels_its_sampling_and_keeps_the_tokens_so_far(model, 
     assert len(kept.new_steps) < 10_000
     after = generation.run(model, request(20))  # the pool has moved on
     assert after.finished and len(after.new_steps) == 20
+
+
+def test_a_rerun_reads_a_stopped_result_only_once_its_old_run_has_let_go(model):
+    """Streamlit's fastReruns start the rerun after a Stop click on a new thread while the old
+    run still writes its last steps: the rerun's settled() waits for them (CI drew 71 of 99)."""
+    kept, asked_to_stop, ended = Generation(request(10_000)), threading.Event(), threading.Event()
+
+    def slow_to_stop():  # the old run reaches its next stop point a while after the click
+        if asked_to_stop.is_set():
+            time.sleep(0.3)
+            raise PageStopped
+
+    def old_run():
+        try:
+            generation.run(model, kept.request, refresh_seconds=0.05, into=kept, check_stop=slow_to_stop)
+        except PageStopped:
+            ended.set()
+
+    thread = threading.Thread(target=old_run)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not kept.new_steps and time.monotonic() < deadline:
+        time.sleep(0.01)
+    asked_to_stop.set()
+    seen = len(kept.settled().steps)
+    thread.join(30)
+    assert ended.is_set() and not kept.finished
+    assert seen == len(kept.steps)  # nothing was added after the rerun read it

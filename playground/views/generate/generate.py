@@ -23,7 +23,7 @@ def sampled_or_kept(output, stop_slot, info, request, pressed: bool) -> Generati
     interrupts sampling, and the rerun finds the tokens so far under the same Request."""
     kept = state.recall(PAGE)
     if kept is not None and kept.request == request and not pressed:
-        return kept
+        return kept.settled()  # a stopped run's old script thread may still be adding its last steps
     result = Generation(request)
     state.remember(PAGE, result)
     try:
